@@ -1,0 +1,1 @@
+"""Experiments: the demo, benchmarks, figures and the report (assemble the library only)."""

@@ -1,0 +1,1 @@
+"""Physics-constrained networks (see the networks issue)."""

@@ -1,0 +1,29 @@
+"""Forward models H: torch modules with buffers only, batched over ``(B, C, ...)``.
+
+``Identity``, ``Convolution``, ``Decimation``, ``SuperResolution``, ``Mask``, ``Radon``,
+``Dense``; algebra (``@``, ``*``, ``+``, ``.H``), ``norm()``, ``dot_test``; PSFs in ``psf``;
+``from_spec`` builds an operator from the CLI mini-language.
+"""
+
+from physinv.operators import psf
+from physinv.operators.base import (
+    Adjoint,
+    Composition,
+    Identity,
+    LinearOperator,
+    Scaled,
+    SpectralDecomposition,
+    Sum,
+    dot_test,
+    power_iteration,
+)
+from physinv.operators.blur import Convolution
+from physinv.operators.dense import Dense
+from physinv.operators.radon import Radon, fbp
+from physinv.operators.sampling import Decimation, Mask, SuperResolution
+
+__all__ = [
+    "Adjoint", "Composition", "Convolution", "Decimation", "Dense", "Identity",
+    "LinearOperator", "Mask", "Radon", "Scaled", "SpectralDecomposition", "Sum",
+    "SuperResolution", "dot_test", "fbp", "power_iteration", "psf",
+]

@@ -1,0 +1,86 @@
+"""An explicit matrix as an operator, with a cached SVD (small problems, exact tests).
+
+``H f = A vec(f)``: ``(B, C, H, W)`` images are flattened row-major to vectors of length
+``H·W``; the result has shape ``(B, C, *out_shape)`` with ``prod(out_shape) = A.shape[0]``
+(default ``(M, 1)``).
+
+>>> import torch
+>>> from physinv.operators import Dense, dot_test
+>>> op = Dense(torch.randn(12, 16, dtype=torch.float64), (4, 4))
+>>> tuple(op(torch.ones(1, 1, 4, 4)).shape), dot_test(op) < 1e-12
+((1, 1, 12, 1), True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from physinv.errors import InputError, check_shape
+from physinv.operators.base import LinearOperator, SpectralDecomposition
+
+
+class Dense(LinearOperator):
+    """Explicit matrix ``A`` of shape ``(M, H·W)`` acting on images of ``shape``."""
+
+    def __init__(self, matrix, shape, out_shape=None):
+        shape = check_shape("shape", shape)
+        a = torch.as_tensor(np.asarray(matrix) if not isinstance(matrix, torch.Tensor) else matrix)
+        a = a.detach().cpu().to(torch.float64)
+        if a.dim() != 2:
+            raise InputError("matrix", a, "a 2-D matrix")
+        if a.shape[1] != shape[0] * shape[1]:
+            raise InputError("matrix", a, f"{shape[0] * shape[1]} columns for shape {shape}")
+        if not bool(torch.isfinite(a).all()):
+            raise InputError("matrix", a, "finite values (no NaN or inf)")
+        out_shape = (a.shape[0], 1) if out_shape is None else tuple(int(s) for s in out_shape)
+        if int(np.prod(out_shape)) != a.shape[0]:
+            raise InputError("out_shape", out_shape, f"a shape with {a.shape[0]} entries")
+        super().__init__(shape, out_shape)
+        self.register_buffer("matrix", a)
+        self._svd_cache = None
+
+    def _mat(self, x):
+        return self.matrix.to(device=x.device, dtype=x.dtype)
+
+    def _forward(self, x):
+        lead = x.shape[:-2]
+        flat = x.reshape(*lead, -1)
+        return (flat @ self._mat(x).T).reshape(*lead, *self.out_shape)
+
+    def _adjoint(self, y):
+        lead = y.shape[: y.dim() - len(self.out_shape)]
+        flat = y.reshape(*lead, -1)
+        return (flat @ self._mat(y).conj()).reshape(*lead, *self.in_shape)
+
+    def svd_matrices(self):
+        """Cached thin SVD ``(U, s, Vh)`` of the matrix, float64, on the operator's device."""
+        if self._svd_cache is None or self._svd_cache[1].device != self.matrix.device:
+            self._svd_cache = torch.linalg.svd(self.matrix, full_matrices=False)
+        return self._svd_cache
+
+    def svd(self) -> SpectralDecomposition:
+        """``H = U diag(s) V^H`` as maps between images / measurements and coefficient vectors."""
+        u_mat, s, vh_mat = self.svd_matrices()
+        in_shape, out_shape = self.in_shape, self.out_shape
+
+        def vh(x):
+            return x.reshape(*x.shape[:-2], -1) @ vh_mat.to(x).T
+
+        def v(z):
+            return (z @ vh_mat.to(z)).reshape(*z.shape[:-1], *in_shape)
+
+        def u(z):
+            return (z @ u_mat.to(z).T).reshape(*z.shape[:-1], *out_shape)
+
+        def uh(y):
+            lead = y.shape[: y.dim() - len(out_shape)]
+            return y.reshape(*lead, -1) @ u_mat.to(y)
+
+        return SpectralDecomposition(s, vh, v, u, uh)
+
+    def _exact_norm(self):
+        return float(self.svd_matrices()[1][0]) if min(self.matrix.shape) else 0.0
+
+    def extra_repr(self):
+        return f"matrix={tuple(self.matrix.shape)}, shape={self.in_shape}"

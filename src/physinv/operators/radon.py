@@ -1,0 +1,294 @@
+"""Parallel-beam Radon transform (matrix-free in the image, batched, exact adjoint) and FBP.
+
+``(R f)(t, θ) = Σ_pixels f(p) Λ(t − ⟨d_θ, p⟩)``: every pixel centre ``p`` (relative to the
+rotation centre ``c = N // 2``) is projected on the detector direction ``d_θ`` and spread over
+the two nearest detector bins with linear weights Λ (pixel-driven projection); the adjoint is
+the classical linearly-interpolated back-projection. Detector bins have unit pixel spacing and
+sinograms are laid out as in scikit-image, ``(..., n_detectors, n_angles)``, with angles in
+degrees. **Scaling convention**: values are line integrals in pixel units (sum of pixel values
+along a ray of unit sample spacing), the same as ``skimage.transform.radon(image, theta,
+circle=True)``: on the Shepp-Logan phantom both agree to < 1 % relative error.
+
+``circle=True`` (default) works on the disk inscribed in the square image (radius ``N // 2``);
+pixels outside are ignored (``R = P ∘ M_circle``, ``R' = M_circle ∘ P'``) and there are ``N``
+detector bins. ``circle=False`` covers the whole square with ``2⌈c√2⌉ + 1`` bins centred on
+``c``.
+
+Speed: the square grid's eight symmetries (rotations by 90°, flips) map every projection angle
+onto one in [0°, 45°]; only those canonical angles are stored, as a sparse matrix, and the up to
+four permuted copies of the image are projected together in one sparse-dense product. For the
+usual uniformly spaced angles this stores a quarter of the projector and turns one image into a
+four-column product, which is what makes a single image fast on a CPU.
+
+>>> import torch
+>>> from physinv.operators import Radon, dot_test
+>>> op = Radon((32, 32), torch.arange(0, 180, 10.0))
+>>> op.out_shape, dot_test(op) < 1e-10
+((32, 18), True)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sparse
+import torch
+
+from physinv.errors import InputError, check_shape
+from physinv.operators.base import LinearOperator
+
+# The four grid symmetries needed up to a sign of the direction: (x, y) -> M (x, y).
+_SYMMETRIES = (
+    np.array([[1, 0], [0, 1]]),
+    np.array([[0, -1], [1, 0]]),
+    np.array([[1, 0], [0, -1]]),
+    np.array([[0, 1], [1, 0]]),
+)
+
+
+def _direction(theta_deg: float) -> np.ndarray:
+    a = math.radians(theta_deg)
+    return np.array([math.cos(a), -math.sin(a)])  # (x, y) with rows (y) pointing down
+
+
+def _canonical(theta_deg: float) -> tuple[float, int, int]:
+    """Return (θ₀ ∈ [0°, 45°], symmetry index j, sign) with p_θ[f](t) = p_θ₀[f∘M_j](sign·t)."""
+    d = _direction(theta_deg)
+    for j, m in enumerate(_SYMMETRIES):
+        for sign in (1, -1):
+            # p_θ0[f∘M](t) = p_θ'[f](t) with d_θ' = M d_θ0; we need M d_θ0 = sign·d_θ.
+            d0 = m.T @ (sign * d)
+            ang = math.degrees(math.atan2(-d0[1], d0[0]))
+            if -1e-9 <= ang <= 45 + 1e-9:
+                return min(max(ang, 0.0), 45.0), j, sign
+    raise AssertionError("unreachable: the grid symmetries cover every direction")
+
+
+class _Project(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, op):
+        ctx.op = op
+        return op._project(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _BackProject.apply(grad, ctx.op), None
+
+
+class _BackProject(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y, op):
+        ctx.op = op
+        return op._backproject(y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Project.apply(grad, ctx.op), None
+
+
+class Radon(LinearOperator):
+    """Parallel-beam Radon transform of square ``(B, C, N, N)`` images.
+
+    Parameters
+    ----------
+    shape : (N, N) image shape.
+    angles : projection angles in degrees (any list, as ``skimage.transform.radon``'s theta).
+    circle : restrict to the inscribed disk (default, as ``radon(circle=True)``).
+    """
+
+    def __init__(self, shape, angles, circle: bool = True):
+        shape = check_shape("shape", shape)
+        if shape[0] != shape[1]:
+            raise InputError("shape", shape, "a square image shape (N, N)",
+                             "pad or crop the image to a square")
+        angles_np = np.asarray(torch.as_tensor(angles).detach().cpu().numpy(), dtype=np.float64)
+        angles_np = np.atleast_1d(angles_np)
+        if angles_np.ndim != 1 or angles_np.size == 0:
+            raise InputError("angles", angles, "a non-empty 1-D list of angles in degrees")
+        if not np.all(np.isfinite(angles_np)):
+            raise InputError("angles", angles, "finite angles in degrees")
+        n = shape[0]
+        c = n // 2
+        self.center = c
+        self.circle = bool(circle)
+        if self.circle:
+            n_det = n
+            det_center = c
+        else:
+            det_center = int(math.ceil(c * math.sqrt(2))) + 1
+            n_det = 2 * det_center + 1
+        super().__init__(shape, (n_det, angles_np.size))
+        self.register_buffer("angles", torch.from_numpy(angles_np))
+        # Internal symmetric detector: bins k = 0 .. 2·dc (+1 guard), t = k − dc.
+        self._det_center = det_center
+        self._n_bins = 2 * det_center + 2
+
+        # Pixels of the domain on the symmetric grid of size 2c+1 around c.
+        g = 2 * c + 1
+        rows, cols = np.mgrid[:g, :g]
+        y, x = rows - c, cols - c
+        inside = (x**2 + y**2 <= c**2) if self.circle else (rows < n) & (cols < n)
+        if not self.circle:
+            # the full square, closed under the symmetries on the (2c+1)-grid
+            inside = np.ones((g, g), dtype=bool)
+        px, py = x[inside].astype(np.float64), y[inside].astype(np.float64)
+        self._n_pixels = px.size
+
+        # Canonical angles and how each requested angle is read from them.
+        canon, j_idx, signs = zip(*(_canonical(float(a)) for a in angles_np), strict=True)
+        keys = np.round(np.asarray(canon), 9)
+        uniq, ca = np.unique(keys, return_inverse=True)
+        used = sorted(set(j_idx))
+        self._n_transforms = len(used)
+        jpos = np.array([used.index(j) for j in j_idx])
+
+        # Gather indices: for transform j and domain pixel q, the flat image index of M_j q
+        # (or the zero slot N·N when M_j q falls outside the N×N image).
+        zero_slot = n * n
+        gathers = []
+        for j in used:
+            m = _SYMMETRIES[j]
+            mx = m[0, 0] * px + m[0, 1] * py
+            my = m[1, 0] * px + m[1, 1] * py
+            r, cc = (my + c).astype(np.int64), (mx + c).astype(np.int64)
+            ok = (r < n) & (cc < n)
+            gathers.append(np.where(ok, r * n + cc, zero_slot))
+        self.register_buffer("gather_index", torch.from_numpy(np.concatenate(gathers)))
+
+        # Read-out index into the canonical projections laid out (angle0, bin, transform).
+        k = np.arange(n_det)[:, None] - (det_center if not self.circle else c) + det_center
+        kk = np.where(np.asarray(signs)[None, :] > 0, k, 2 * det_center - k)  # (n_det, A)
+        readout = (ca[None, :] * self._n_bins + kk) * self._n_transforms + jpos[None, :]
+        self.register_buffer("readout_index", torch.from_numpy(readout.reshape(-1)))
+
+        # Sparse projector for the canonical angles: rows (angle0, bin), columns domain pixels.
+        theta = np.deg2rad(uniq)
+        t = px[:, None] * np.cos(theta)[None, :] - py[:, None] * np.sin(theta)[None, :]
+        t = t + det_center
+        k0 = np.floor(t).astype(np.int64)
+        w = t - k0
+        col = np.stack([k0, k0 + 1], axis=-1) + (np.arange(uniq.size) * self._n_bins)[None, :, None]
+        val = np.stack([1.0 - w, w], axis=-1)
+        n_pix, n_rows = px.size, uniq.size * self._n_bins
+        indptr = np.arange(0, 2 * uniq.size * n_pix + 1, 2 * uniq.size)
+        transposed = sparse.csr_matrix((val.reshape(-1), col.reshape(-1), indptr),
+                                       shape=(n_pix, n_rows))
+        projector = transposed.T.tocsr()
+        projector.sort_indices()
+        for name, mat in (("proj", projector), ("back", transposed)):
+            self.register_buffer(f"{name}_crow", torch.from_numpy(mat.indptr.astype(np.int32)))
+            self.register_buffer(f"{name}_col", torch.from_numpy(mat.indices.astype(np.int32)))
+            self.register_buffer(f"{name}_val", torch.from_numpy(mat.data.astype(np.float64)))
+        self._sparse_cache: dict = {}
+
+    # ----------------------------------------------------------------- sparse matrices
+    def _matrices(self, dtype, device):
+        key = (dtype, str(device), self.proj_val.device)
+        if key not in self._sparse_cache:
+            mats = []
+            n_rows = int(self.proj_crow.numel() - 1)
+            n_cols = self._n_pixels
+            for name, size in (("proj", (n_rows, n_cols)), ("back", (n_cols, n_rows))):
+                crow = getattr(self, f"{name}_crow").to(device)
+                col = getattr(self, f"{name}_col").to(device)
+                val = getattr(self, f"{name}_val").to(device=device, dtype=dtype)
+                mats.append(torch.sparse_csr_tensor(crow, col, val, size=size,
+                                                    check_invariants=False))
+            self._sparse_cache = {key: tuple(mats)}  # keep one (dtype, device) at a time
+        return self._sparse_cache[key]
+
+    # ----------------------------------------------------------------- kernels
+    def _project(self, x):
+        lead = x.shape[:-2]
+        n = self.in_shape[0]
+        flat = x.reshape(-1, n * n)
+        nb = flat.shape[0]
+        proj, _ = self._matrices(x.dtype, x.device)
+        cols = torch.cat([flat, flat.new_zeros(nb, 1)], dim=1).T  # (N·N + 1, nb)
+        z = cols.index_select(0, self.gather_index.to(x.device))  # (J·P, nb)
+        z = z.reshape(self._n_transforms, self._n_pixels, nb).permute(1, 0, 2)
+        z = z.reshape(self._n_pixels, self._n_transforms * nb)
+        y = proj @ z  # (A0·bins, J·nb)
+        y = y.reshape(-1, nb).index_select(0, self.readout_index.to(x.device))
+        return y.T.reshape(*lead, *self.out_shape)
+
+    def _backproject(self, s):
+        lead = s.shape[:-2]
+        n = self.in_shape[0]
+        flat = s.reshape(-1, self.out_shape[0] * self.out_shape[1])
+        nb = flat.shape[0]
+        _, back = self._matrices(s.dtype, s.device)
+        n_rows = int(self.proj_crow.numel() - 1)
+        y = flat.new_zeros(n_rows * self._n_transforms, nb)
+        y = y.index_add(0, self.readout_index.to(s.device), flat.T)
+        z = back @ y.reshape(n_rows, self._n_transforms * nb)  # (P, J·nb)
+        z = z.reshape(self._n_pixels, self._n_transforms, nb).permute(1, 0, 2)
+        z = z.reshape(self._n_transforms * self._n_pixels, nb)
+        img = flat.new_zeros(n * n + 1, nb).index_add(0, self.gather_index.to(s.device), z)
+        return img[:-1].T.reshape(*lead, n, n)
+
+    def _forward(self, x):
+        if x.is_complex():
+            return torch.complex(self._forward(x.real), self._forward(x.imag))
+        return _Project.apply(x, self)
+
+    def _adjoint(self, y):
+        if y.is_complex():
+            return torch.complex(self._adjoint(y.real), self._adjoint(y.imag))
+        return _BackProject.apply(y, self)
+
+    def extra_repr(self):
+        return (f"shape={self.in_shape}, n_angles={self.out_shape[1]}, circle={self.circle}, "
+                f"stored_angles={int(self.proj_crow.numel() - 1) // self._n_bins}")
+
+
+# --------------------------------------------------------------------- FBP
+FILTERS = ("ramp", "shepp-logan", "hann", "cosine", "hamming")
+
+
+def ramp_filter(size: int, name: str = "ramp") -> np.ndarray:
+    """Frequency response (length ``size``) of the discrete ramp filter and its windows.
+
+    The ramp is built in the spatial domain (h[0] = 1/4, h[odd n] = −1/(πn)², Kak & Slaney) so
+    that it has no DC offset, then windowed by Shepp-Logan (sinc), cosine, Hamming or Hann.
+    """
+    if name not in FILTERS:
+        raise InputError("filter", name, f"one of {FILTERS}")
+    n = np.concatenate((np.arange(1, size / 2 + 1, 2, dtype=int),
+                        np.arange(size / 2 - 1, 0, -2, dtype=int)))
+    h = np.zeros(size)
+    h[0] = 0.25
+    h[1::2] = -1 / (np.pi * n) ** 2
+    response = 2 * np.real(np.fft.fft(h))
+    omega = np.pi * np.fft.fftfreq(size)[1:]
+    if name == "shepp-logan":
+        response[1:] *= np.sin(omega) / omega
+    elif name == "cosine":
+        response *= np.fft.fftshift(np.sin(np.linspace(0, np.pi, size, endpoint=False)))
+    elif name == "hamming":
+        response *= np.fft.fftshift(np.hamming(size))
+    elif name == "hann":
+        response *= np.fft.fftshift(np.hanning(size))
+    return response
+
+
+def fbp(sinogram: torch.Tensor, op: Radon, filter: str = "ramp") -> torch.Tensor:  # noqa: A002
+    """Filtered back-projection ``f ≈ (π / 2A) R'(k ∗ g)`` with a ramp-type filter ``k``.
+
+    ``sinogram`` has shape ``(B, C, n_detectors, n_angles)`` as produced by ``op``; the filter
+    is applied along the detector axis with zero padding to a power of two ≥ 2·n_detectors.
+    For uniformly spaced angles over 180° this approximates the inverse Radon transform
+    (``skimage.transform.iradon``'s convention).
+    """
+    if not isinstance(op, Radon):
+        raise InputError("op", op, "a physinv.operators.Radon operator")
+    if filter not in FILTERS:
+        raise InputError("filter", filter, f"one of {FILTERS}")
+    op._check(sinogram, op.out_shape, "sinogram")
+    n_det, n_ang = op.out_shape
+    size = max(64, int(2 ** math.ceil(math.log2(2 * n_det))))
+    response = torch.from_numpy(ramp_filter(size, filter)).to(sinogram)
+    spectrum = torch.fft.fft(sinogram, n=size, dim=-2) * response[:, None]
+    filtered = torch.fft.ifft(spectrum, dim=-2)[..., :n_det, :].real
+    return op.adjoint(filtered) * (math.pi / (2 * n_ang))

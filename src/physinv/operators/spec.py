@@ -1,0 +1,82 @@
+"""Build an operator from a CLI spec and an image shape (see ``physinv.specs``).
+
+=====================================  ===============================================
+spec                                   operator
+=====================================  ===============================================
+``identity``                           ``Identity(shape)`` (denoising)
+``blur:gaussian:sigma=2[,size=25]``    ``Convolution(psf.gaussian(2, 25), shape)``
+``blur:motion:length=9,angle=30``      motion blur; also ``box:width=``, ``disk:radius=``,
+                                       ``airy:first_zero=`` (add ``boundary=reflect``)
+``blur:path/to/psf.npy``               a PSF read from NPY / PNG / TIFF, normalised
+``sr:gaussian:sigma=1,factor=2``       ``SuperResolution`` (any PSF as for ``blur``)
+``decimate:factor=2``                  ``Decimation``
+``mask:ratio=0.5[,seed=0]``            random ``Mask`` keeping ``ratio`` of the pixels
+``mask:path/to/mask.png``              a mask read from a file (non-zero = observed)
+``radon:angles=60[,start=0,stop=180]`` ``Radon`` with equally spaced angles in degrees
+=====================================  ===============================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from physinv.errors import InputError, check_int, check_positive, check_shape
+from physinv.operators import psf as psf_lib
+from physinv.operators.base import Identity, LinearOperator
+from physinv.operators.blur import Convolution
+from physinv.operators.radon import Radon
+from physinv.operators.sampling import Decimation, Mask, SuperResolution
+from physinv.specs import parse_spec
+
+KINDS = ("identity", "blur", "sr", "decimate", "mask", "radon")
+
+
+def _psf(words, params, spec):
+    if not words:
+        raise InputError("op", spec, "a PSF name or file after the kind, e.g. blur:gaussian:sigma=2")
+    name = words[0]
+    if psf_lib.is_file(name):
+        return psf_lib.load(name)
+    try:
+        return psf_lib.from_name(name, **params)
+    except TypeError:
+        raise InputError("op", spec, f"valid parameters for the {name!r} PSF",
+                         "e.g. gaussian:sigma=2,size=25; motion:length=9,angle=30") from None
+
+
+def from_spec(spec: str, shape) -> LinearOperator:
+    """Build the operator described by ``spec`` for images of ``shape`` (H, W)."""
+    shape = check_shape("shape", shape)
+    kind, words, params = parse_spec(spec, "op")
+    if kind not in KINDS:
+        raise InputError("op", spec, f"a spec starting with one of {KINDS}")
+    if kind == "identity":
+        return Identity(shape)
+    if kind == "blur":
+        boundary = params.pop("boundary", "circular")
+        return Convolution(_psf(words, params, spec), shape, boundary=boundary)
+    if kind == "sr":
+        factor = params.pop("factor", 2)
+        boundary = params.pop("boundary", "circular")
+        return SuperResolution(_psf(words, params, spec), shape, factor, boundary=boundary)
+    if kind == "decimate":
+        return Decimation(shape, params.get("factor", 2), params.get("offset", 0))
+    if kind == "mask":
+        if words:
+            from physinv.data.io import read_image
+
+            m = read_image(words[0])
+            if m.dim() == 3:
+                m = m[0]
+            return Mask((m > 0).to(torch.float64))
+        ratio = check_positive("ratio", params.get("ratio", 0.5))
+        if ratio > 1:
+            raise InputError("ratio", ratio, "a fraction in (0, 1]")
+        rng = np.random.default_rng(check_int("seed", params.get("seed", 0), minimum=0))
+        return Mask(rng.random(shape) < ratio)
+    # radon
+    n = check_int("angles", params.get("angles", 180))
+    start, stop = float(params.get("start", 0.0)), float(params.get("stop", 180.0))
+    angles = np.linspace(start, stop, n, endpoint=False)
+    return Radon(shape, angles, circle=bool(params.get("circle", True)))

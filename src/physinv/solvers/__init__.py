@@ -1,0 +1,1 @@
+"""Classical and Bayesian solvers (see the solvers issue); pure functions returning a Result."""

@@ -1,0 +1,1 @@
+"""Training of physics-constrained networks (see the training issue)."""
