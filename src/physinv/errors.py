@@ -73,7 +73,7 @@ def check_shape(name: str, shape: Sequence[int]) -> tuple[int, int]:
 
 
 def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
-    """Raise if ``tensor`` holds NaN or inf (skipped while tracing gradients cheaply)."""
+    """Raise if ``tensor`` holds NaN or inf."""
     if not bool(torch.isfinite(tensor).all()):
         n_bad = int((~torch.isfinite(tensor)).sum())
         raise InputError(name, tensor, "finite values", f"{n_bad} NaN or inf entries")

@@ -81,6 +81,24 @@ class SuperResolution(LinearOperator):
     def _adjoint(self, y):
         return self.conv._adjoint(self.decimation._adjoint(y))
 
+    def aliased_power(self) -> torch.Tensor:
+        """Diagonal of ``H H'`` in the low-resolution Fourier basis (circular blur only).
+
+        Decimation by ``s`` folds the ``s × s`` frequencies ω + (k·H/s, l·W/s) onto ω, so
+        ``H H' = F⁻¹ diag((1/s²) Σ_aliases |ĥ|²) F`` on the coarse grid.
+        """
+        if self.conv.boundary != "circular":
+            raise NotImplementedError("the polyphase structure needs circular boundaries")
+        s = self.factor
+        h, w = self.in_shape
+        power = self.conv.fourier_diagonal().abs() ** 2
+        return power.reshape(s, h // s, s, w // s).sum(dim=(0, 2)) / (s * s)
+
+    def _exact_norm(self):
+        if self.conv.boundary != "circular":
+            return None
+        return float(self.aliased_power().max()) ** 0.5
+
     def extra_repr(self):
         return f"shape={self.in_shape}, factor={self.factor}"
 
