@@ -20,7 +20,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="physinv: imaging inverse problems g = Hf + ε with the physics inside "
                        "the networks.", rich_markup_mode=None, pretty_exceptions_enable=False)
 console = Console()
-err_console = Console(stderr=True)
 
 OP_HELP = ("Forward operator spec, e.g. identity | blur:gaussian:sigma=2 | "
            "blur:motion:length=9,angle=30 | blur:disk:radius=3 | blur:airy:first_zero=2 | "
@@ -128,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except InputError as err:
-        err_console.print(f"error: {err}", markup=False, highlight=False)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
-        err_console.print(f"error: {err}", markup=False, highlight=False)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
 

@@ -28,7 +28,8 @@ class InputError(ValueError):
 
 def _short(value: object) -> str:
     if isinstance(value, torch.Tensor):
-        return f"tensor of shape {tuple(value.shape)} and dtype {str(value.dtype).replace('torch.', '')}"
+        dtype = str(value.dtype).replace("torch.", "")
+        return f"tensor of shape {tuple(value.shape)} and dtype {dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"array of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
@@ -43,7 +44,8 @@ def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
         raise InputError(name, value, "a number") from None
     ok = math.isfinite(number) and (number >= 0 if allow_zero else number > 0)
     if not ok:
-        raise InputError(name, value, "a non-negative number" if allow_zero else "a positive number")
+        expected = "a non-negative number" if allow_zero else "a positive number"
+        raise InputError(name, value, expected)
     return number
 
 

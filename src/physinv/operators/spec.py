@@ -34,7 +34,8 @@ KINDS = ("identity", "blur", "sr", "decimate", "mask", "radon")
 
 def _psf(words, params, spec):
     if not words:
-        raise InputError("op", spec, "a PSF name or file after the kind, e.g. blur:gaussian:sigma=2")
+        raise InputError("op", spec,
+                         "a PSF name or file after the kind, e.g. blur:gaussian:sigma=2")
     name = words[0]
     if psf_lib.is_file(name):
         return psf_lib.load(name)
