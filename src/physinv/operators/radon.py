@@ -32,6 +32,7 @@ four-column product, which is what makes a single image fast on a CPU.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sparse
@@ -226,8 +227,10 @@ class Radon(LinearOperator):
                 crow = getattr(self, f"{name}_crow").to(device)
                 col = getattr(self, f"{name}_col").to(device)
                 val = getattr(self, f"{name}_val").to(device=device, dtype=dtype)
-                mats.append(torch.sparse_csr_tensor(crow, col, val, size=size,
-                                                    check_invariants=False))
+                with warnings.catch_warnings():  # "sparse CSR support is in beta state"
+                    warnings.simplefilter("ignore", UserWarning)
+                    mats.append(torch.sparse_csr_tensor(crow, col, val, size=size,
+                                                        check_invariants=False))
             self._sparse_cache = {key: tuple(mats)}  # keep one (dtype, device) at a time
         return self._sparse_cache[key]
 
