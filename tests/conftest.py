@@ -10,10 +10,12 @@ from physinv.operators import (
     Convolution,
     Decimation,
     Dense,
+    Gradient,
     Identity,
     Mask,
     Radon,
     SuperResolution,
+    Wavelet,
     psf,
 )
 
@@ -43,6 +45,10 @@ def _registry():
         "composition": lambda: Decimation((12, 12), 2) @ Convolution(psf.gaussian(1, 5), (12, 12)),
         "sum-scaled": lambda: Convolution(psf.gaussian(1, 5), (9, 9)) - 0.5 * Identity((9, 9)),
         "adjoint-op": lambda: Decimation((8, 8), 2).H,
+        "gradient-circular": lambda: Gradient((9, 11)),
+        "gradient-neumann": lambda: Gradient((9, 11), boundary="neumann"),
+        "wavelet-db2": lambda: Wavelet((16, 14), "db2", level=2),
+        "wavelet-haar": lambda: Wavelet((8, 8), "haar"),
     }
     return ops
 

@@ -1,7 +1,7 @@
 """Forward models H: torch modules with buffers only, batched over ``(B, C, ...)``.
 
 ``Identity``, ``Convolution``, ``Decimation``, ``SuperResolution``, ``Mask``, ``Radon``,
-``Dense``; algebra (``@``, ``*``, ``+``, ``.H``), ``norm()``, ``dot_test``; PSFs in ``psf``;
+``Dense``, and the regularisation transforms ``Gradient`` and ``Wavelet``; algebra (``@``, ``*``, ``+``, ``.H``), ``norm()``, ``dot_test``; PSFs in ``psf``;
 ``from_spec`` builds an operator from the CLI mini-language.
 """
 
@@ -19,11 +19,13 @@ from physinv.operators.base import (
 )
 from physinv.operators.blur import Convolution
 from physinv.operators.dense import Dense
+from physinv.operators.gradient import Gradient
 from physinv.operators.radon import Radon, fbp
 from physinv.operators.sampling import Decimation, Mask, SuperResolution
+from physinv.operators.wavelet import Wavelet
 
 __all__ = [
-    "Adjoint", "Composition", "Convolution", "Decimation", "Dense", "Identity",
+    "Adjoint", "Composition", "Convolution", "Decimation", "Dense", "Gradient", "Identity",
     "LinearOperator", "Mask", "Radon", "Scaled", "SpectralDecomposition", "Sum",
-    "SuperResolution", "dot_test", "fbp", "power_iteration", "psf",
+    "SuperResolution", "Wavelet", "dot_test", "fbp", "power_iteration", "psf",
 ]
