@@ -165,3 +165,18 @@ def simulate(x: torch.Tensor, op, noise: NoiseModel | str | None = None,
     with torch.no_grad():
         clean = op(x)
     return noise(clean, make_generator(seed))
+
+
+def estimate_sigma(y: torch.Tensor) -> float:
+    """Robust estimate of white Gaussian noise σ from data (Donoho's MAD rule).
+
+    σ̂ = median(|HH|) / 0.6745 over the finest diagonal Haar detail coefficients
+    ``(a − b − c + d) / 2`` of non-overlapping 2×2 blocks, pooled over the batch; the image
+    content barely enters this sub-band, so the estimate needs no clean reference.
+    """
+    if not isinstance(y, torch.Tensor) or y.dim() < 2 or min(y.shape[-2:]) < 2:
+        raise InputError("y", y, "a tensor whose last two dimensions are at least 2×2")
+    h, w = (y.shape[-2] // 2) * 2, (y.shape[-1] // 2) * 2
+    z = y[..., :h, :w].to(torch.float64)
+    hh = (z[..., 0::2, 0::2] - z[..., 0::2, 1::2] - z[..., 1::2, 0::2] + z[..., 1::2, 1::2]) / 2
+    return float(hh.abs().flatten().median()) / 0.6744897501960817

@@ -1,8 +1,9 @@
 """Forward models H: torch modules with buffers only, batched over ``(B, C, ...)``.
 
 ``Identity``, ``Convolution``, ``Decimation``, ``SuperResolution``, ``Mask``, ``Radon``,
-``Dense``, and the regularisation transforms ``Gradient`` and ``Wavelet``; algebra (``@``, ``*``, ``+``, ``.H``), ``norm()``, ``dot_test``; PSFs in ``psf``;
-``from_spec`` builds an operator from the CLI mini-language.
+``Dense``, and the regularisation transforms ``Gradient`` and ``Wavelet``; algebra (``@``,
+``*``, ``+``, ``.H``), ``norm()``, ``dot_test``; PSFs in ``psf``; ``spec.from_spec`` builds an
+operator from the CLI mini-language.
 """
 
 from physinv.operators import psf
