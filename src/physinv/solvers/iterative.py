@@ -9,9 +9,10 @@
 - ``fista``: ISTA with Nesterov momentum (Beck & Teboulle 2009), O(1/k²).
 
 Defaults: ``step`` = 1/‖H‖² (1/(‖H‖² + λ) for Landweber), ``x0`` = 0. Every solver stops when
-the relative change ‖x⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾‖/‖x⁽ᵏ⁾‖ falls below ``tol`` (``tol=0``: exactly ``n_iter``
-iterations) and reports which; a hand-given step beyond the convergence bound that makes the
-iteration blow up raises an ``InputError`` naming the bound.
+the relative change ‖x⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾‖/‖x⁽ᵏ⁾‖ falls below ``tol`` (``tol=None``: exactly
+``n_iter`` iterations, as the unrolled networks do) and reports which; a hand-given step
+beyond the convergence bound that makes the iteration blow up raises an ``InputError`` naming
+the bound.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def solve_spd(apply: Callable, b: torch.Tensor, x0: torch.Tensor | None = None,
     return x, n_iter, False, history
 
 
+def estimate_diagonal(apply: Callable, like: torch.Tensor, n_probes: int = 8,
+                      seed: int = 0) -> torch.Tensor:
+    """diag(A) ≈ mean over Rademacher probes z of z ⊙ Az (Bekas et al. 2007), shape of ``like``."""
+    gen = torch.Generator().manual_seed(seed)
+    acc = torch.zeros_like(like)
+    for _ in range(n_probes):
+        z = (torch.randint(0, 2, like.shape, generator=gen) * 2 - 1).to(like)
+        acc += z * apply(z)
+    return acc / n_probes
+
+
 def regulariser(op: LinearOperator, reg: str) -> LinearOperator:
     """The operator D of ‖Df‖²: ``identity`` or ``gradient`` (circular differences)."""
     if reg == "identity":
@@ -73,7 +85,7 @@ def regulariser(op: LinearOperator, reg: str) -> LinearOperator:
 
 def _check_common(lam, tol, n_iter):
     lam = check_positive("lam", lam, allow_zero=True)
-    tol = check_positive("tol", tol, allow_zero=True)
+    tol = None if tol is None else check_positive("tol", tol)
     n_iter = check_int("n_iter", n_iter)
     return lam, tol, n_iter
 
@@ -83,8 +95,6 @@ def cg(y, op, lam: float = 0.0, reg: str = "identity", n_iter: int = 200, tol: f
     """Solve (H'H + λD'D) x = H'y by conjugate gradients (least squares when λ = 0)."""
     check_problem(y, op)
     lam, tol, n_iter = _check_common(lam, tol, n_iter)
-    if tol == 0:
-        tol = 0.0
     d = regulariser(op, reg).to(y.device)
     x_start = check_x0(x0, y, op)
 
@@ -92,7 +102,8 @@ def cg(y, op, lam: float = 0.0, reg: str = "identity", n_iter: int = 200, tol: f
         out = op.normal(v, check=False)
         return out + lam * d.normal(v, check=False) if lam > 0 else out
 
-    x, k, ok, hist = solve_spd(apply, op.adjoint(y, check=False), x_start, n_iter, tol)
+    x, k, ok, hist = solve_spd(apply, op.adjoint(y, check=False), x_start, n_iter,
+                               0.0 if tol is None else tol)
     return Result(x=x, history={"residual": hist}, params={"lam": lam, "reg": reg, "path": "cg"},
                   n_iter=k, converged=ok, stop_reason="tolerance" if ok else "max_iter")
 
@@ -157,7 +168,7 @@ def landweber(y, op, n_iter: int = 100, step: float | None = None, lam: float = 
         history["residual"].append(res / y_norm)
         if callback is not None:
             callback(k, x)
-        if tol > 0 and change < tol:
+        if tol is not None and change < tol:
             converged = True
             break
     return Result(x=x, history=history, params={"step": step, "lam": lam}, n_iter=k,
@@ -226,7 +237,7 @@ def _shrinkage_solver(y, op, lam, n_iter, step, x0, basis, wavelet, level, tol, 
         history["residual"].append(res / y_norm)
         if callback is not None:
             callback(k, synth(c))
-        if tol > 0 and change < tol:
+        if tol is not None and change < tol:
             converged = True
             break
     params = {"lam": lam, "step": step, "basis": basis}

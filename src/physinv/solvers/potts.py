@@ -5,8 +5,9 @@ Hidden labels z_j ∈ {0 … K−1} with a Potts model p(z) ∝ exp(β Σ_{j~i} 
 conditional modes: f by conjugate gradients on
 ‖g − Hf‖²/v_ε + Σ_j (f_j − m_{z_j})²/v_{z_j}; z by iterated conditional modes on a
 checkerboard (energy (f_j − m_k)²/2v_k + ½ log v_k − β·#neighbours labelled k); class means,
-variances and v_ε by their conditional maximum-likelihood values. Initialised by Tikhonov-GCV
-and quantiles of its histogram.
+variances and v_ε by their conditional maximum-likelihood values, the class variances floored
+at v_ε / diag(H'H) (what the data alone say of one pixel) so that they cannot collapse onto the
+class means. Initialised by Tikhonov-GCV and 1-D k-means of its values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from physinv.errors import check_int, check_positive
 from physinv.solvers.closed_form import tikhonov
-from physinv.solvers.iterative import solve_spd
+from physinv.solvers.iterative import estimate_diagonal, solve_spd
 from physinv.solvers.result import Result, check_problem
 
 
@@ -33,6 +34,20 @@ def _neighbour_counts(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     return counts  # (B, C, K, H, W)
 
 
+def _kmeans_1d(values: torch.Tensor, k: int, n_iter: int = 20) -> torch.Tensor:
+    """Lloyd's k-means on the values of each row (initialised at quantiles): (rows, k) centres."""
+    qs = torch.linspace(0.5 / k, 1 - 0.5 / k, k, dtype=values.dtype, device=values.device)
+    centres = torch.quantile(values, qs, dim=1).T.contiguous()
+    for _ in range(n_iter):
+        assign = torch.argmin((values[:, :, None] - centres[:, None, :]).abs(), dim=2)
+        for j in range(k):
+            sel = assign == j
+            count = sel.sum(1)
+            mean = (values * sel).sum(1) / count.clamp_min(1)
+            centres[:, j] = torch.where(count > 0, mean, centres[:, j])
+    return centres
+
+
 def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_iter: int = 20,
           tol: float = 1e-4) -> Result:
     """Restored image ``.x`` and label map ``.labels`` (``(B, C, H, W)``, int64)."""
@@ -40,12 +55,11 @@ def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_ite
     n_classes = check_int("n_classes", n_classes, minimum=2)
     beta = check_positive("beta", beta, allow_zero=True)
     n_iter, cg_iter = check_int("n_iter", n_iter), check_int("cg_iter", cg_iter)
-    tol = check_positive("tol", tol, allow_zero=True)
+    tol = None if tol is None else check_positive("tol", tol)
     f = tikhonov(y, op, lam="gcv").x.to(torch.float64)
     b, c = y.shape[:2]
     flat = f.reshape(b * c, -1)
-    qs = torch.linspace(0.5 / n_classes, 1 - 0.5 / n_classes, n_classes, dtype=torch.float64)
-    means = torch.quantile(flat, qs.to(flat.device), dim=1).T.reshape(b, c, n_classes)
+    means = _kmeans_1d(flat, n_classes).reshape(b, c, n_classes)
     labels = torch.argmin((f[:, :, None] - means[..., None, None]).abs(), dim=2)
     variances = torch.full_like(means, float(f.var()) / n_classes**2 + 1e-12)
     m_count = float(torch.tensor(op.out_shape).prod())
@@ -54,6 +68,8 @@ def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_ite
     h, w = op.in_shape
     checker = ((torch.arange(h)[:, None] + torch.arange(w)[None, :]) % 2).to(y.device)
     noise_var = float(((op(f, check=False) - y64) ** 2).mean()) + 1e-12
+    # a pixel cannot be known better than the data alone tell: v_k ≥ v_ε / diag(H'H)
+    diag_hth = float(estimate_diagonal(lambda v: op.normal(v, check=False), f).mean())
     converged, k = False, 0
     history = {"residual": [], "changed_labels": []}
     for k in range(1, n_iter + 1):
@@ -72,7 +88,7 @@ def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_ite
             mk = (f * sel).sum(dim=(-2, -1)) / count
             vk = (((f - mk[..., None, None]) ** 2) * sel).sum(dim=(-2, -1)) / count
             means[..., cls] = torch.where(sel.any(dim=(-2, -1)), mk, means[..., cls])
-            variances[..., cls] = vk.clamp_min(1e-6 * float(f.var()) + 1e-12)
+            variances[..., cls] = vk.clamp_min(noise_var / max(diag_hth, 1e-30))
         # image
         m_z = torch.gather(means, 2, labels.reshape(b, c, -1)).reshape(b, c, h, w)
         v_z = torch.gather(variances, 2, labels.reshape(b, c, -1)).reshape(b, c, h, w)
@@ -89,7 +105,7 @@ def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_ite
         changed = int((labels != old_labels).sum())
         history["residual"].append(residual**0.5)
         history["changed_labels"].append(changed)
-        if tol > 0 and change < tol and changed == 0:
+        if tol is not None and change < tol and changed == 0:
             converged = True
             break
     params = {"n_classes": n_classes, "beta": beta, "noise_var": noise_var,

@@ -18,7 +18,7 @@ def richardson_lucy(y, op, n_iter: int = 30, tol: float = 1e-5, x0=None,
     """Richardson–Lucy deconvolution; ``x0`` defaults to the constant mean of ``y``."""
     check_problem(y, op)
     n_iter = check_int("n_iter", n_iter)
-    tol = check_positive("tol", tol, allow_zero=True)
+    tol = None if tol is None else check_positive("tol", tol)
     if float(y.min()) < -1e-6 * max(float(y.abs().max()), 1.0):
         raise InputError("y", f"minimum {float(y.min()):g}",
                          "non-negative data for Richardson–Lucy (Poisson counts)")
@@ -41,7 +41,7 @@ def richardson_lucy(y, op, n_iter: int = 30, tol: float = 1e-5, x0=None,
         change = _relative_change(new, x)
         x = new
         history["residual"].append(float(torch.linalg.vector_norm(hx - y)) / y_norm)
-        if tol > 0 and change < tol:
+        if tol is not None and change < tol:
             converged = True
             break
     return Result(x=x, history=history, params={}, n_iter=k, converged=converged,

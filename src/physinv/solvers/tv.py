@@ -48,7 +48,7 @@ def tv(y, op, lam: float | None = None, n_iter: int = 300, tol: float = 1e-4,
     if lam is None:
         raise InputError("lam", lam, "the TV weight λ > 0 (choose it on training data)")
     lam = check_positive("lam", lam)
-    tol = check_positive("tol", tol, allow_zero=True)
+    tol = None if tol is None else check_positive("tol", tol)
     n_iter = check_int("n_iter", n_iter)
     if method not in METHODS:
         raise InputError("method", method, f"one of {METHODS}")
@@ -96,7 +96,7 @@ def _admm(y, op, lam, n_iter, tol, x, rho):
             torch.sqrt((gx**2).sum(-3)).sum()))
         history["residual"].append(res / y_norm)
         history["rho"].append(rho)
-        if tol > 0 and change < tol and k > 1:
+        if tol is not None and change < tol and k > 1:
             converged = True
             break
         if r_primal > 10 * r_dual or r_dual > 10 * r_primal:
@@ -137,7 +137,7 @@ def _pdhg(y, op, lam, n_iter, tol, x, positivity):
         res = float(torch.linalg.vector_norm(op(x, check=False) - y))
         history["objective"].append(0.5 * res**2 + lam * _tv_value(grad, x))
         history["residual"].append(res / y_norm)
-        if tol > 0 and change < tol and k > 1:
+        if tol is not None and change < tol and k > 1:
             converged = True
             break
     return Result(x=x, history=history, params={"lam": lam, "method": "pdhg",
