@@ -87,3 +87,80 @@ def test_demo(tmp_path):
     # the regularised inverse beats the naive inverse filter, which amplifies noise
     assert rows["regularised inverse"]["psnr"] > rows["inverse filter"]["psnr"] + 10
     assert all(np.isfinite(r["psnr"]) for r in results["rows"])
+
+
+@pytest.mark.parametrize("method, extra", [
+    ("tikhonov", []), ("tikhonov", ["--lam", "evidence"]), ("wiener", []),
+    ("landweber", ["--n-iter", "20"]), ("fista", ["--lam", "0.001", "--basis", "wavelet"]),
+    ("tv", ["--lam", "0.002"]), ("rl", ["--n-iter", "10"]), ("bayes-gauss", []),
+    ("bayes-studentt", ["--n-iter", "5"]), ("potts", ["--classes", "2"]),
+])
+def test_reconstruct_methods(tmp_path, capsys, method, extra):
+    y = tmp_path / "y.npy"
+    assert main(["simulate", "camera", "--op", "blur:gaussian:sigma=2", "-o", str(y),
+                 "--truth", str(tmp_path / "x.npy")]) == 0
+    out = tmp_path / "x.tif"
+    assert main(["reconstruct", str(y), "--op", "blur:gaussian:sigma=2", "--method", method,
+                 *extra, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert method in text and "relative residual" in text
+    est = read_image(out)
+    truth = read_image(tmp_path / "x.npy")
+    blurred = read_image(y)
+    if method != "potts":  # a K-class piecewise-constant prior is not for a photograph
+        assert float(((est - truth) ** 2).mean()) < float(((blurred - truth) ** 2).mean())
+
+
+def test_reconstruct_outputs_variance_labels_and_shapes(tmp_path):
+    y = tmp_path / "y.npy"
+    main(["simulate", "camera", "--op", "sr:gaussian:sigma=1,factor=2", "-o", str(y)])
+    assert main(["reconstruct", str(y), "--op", "sr:gaussian:sigma=1,factor=2", "--method",
+                 "bayes-gauss", "-o", str(tmp_path / "x.npy"), "--variance",
+                 str(tmp_path / "v.npy")]) == 0
+    assert np.load(tmp_path / "x.npy").shape == (512, 512)
+    assert float(np.load(tmp_path / "v.npy").min()) > 0
+    s = tmp_path / "s.npy"
+    main(["simulate", "shepp_logan_phantom", "--op", "radon:angles=45", "--noise",
+          "gaussian:sigma=0.5", "-o", str(s)])
+    assert main(["reconstruct", str(s), "--op", "radon:angles=45", "--method", "fbp", "-o",
+                 str(tmp_path / "f.npy")]) == 0
+    assert np.load(tmp_path / "f.npy").shape == (400, 400)
+    assert main(["reconstruct", str(y), "--op", "sr:gaussian:sigma=1,factor=2", "--method",
+                 "potts", "-o", str(tmp_path / "p.npy"), "--labels",
+                 str(tmp_path / "z.png")]) == 0
+    assert (tmp_path / "z.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "nope"], "one of ['bayes-gauss'"),
+    (["--method", "tikhonov", "--lam", "-1"], "lam: got -1.0"),
+    (["--method", "tikhonov", "--lam", "magic"], "gcv"),
+    (["--method", "tv"], "TV weight"),
+    (["--method", "tikhonov", "--basis", "wavelet"], "no such option for tikhonov"),
+    (["--method", "tikhonov", "--variance", "{tmp}/v.npy"], "variance map"),
+    (["--method", "landweber", "--tol", "0"], "tol"),
+    (["--op", "blur:gaussian:sigma=2", "--method", "fbp"], "Radon"),
+])
+def test_reconstruct_bad_input(tmp_path, capsys, args, message):
+    y = tmp_path / "y.npy"
+    np.save(y, np.random.default_rng(0).random((32, 32)))
+    base = ["reconstruct", str(y), "-o", str(tmp_path / "x.npy")]
+    if "--op" not in args:
+        base += ["--op", "blur:gaussian:sigma=1"]
+    argv = base + [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists() or "variance" in message
+
+
+def test_reconstruct_refuses_mismatched_measurement(tmp_path, capsys):
+    y = tmp_path / "y.npy"
+    np.save(y, np.zeros((30, 30)))
+    assert main(["reconstruct", str(y), "--op", "radon:angles=10", "-o",
+                 str(tmp_path / "x.npy")]) == 2
+    assert "shape (30, 10)" in capsys.readouterr().err
+    nan = tmp_path / "nan.npy"
+    np.save(nan, np.full((16, 16), np.nan))
+    assert main(["reconstruct", str(nan), "--op", "identity", "-o",
+                 str(tmp_path / "x.npy")]) == 2

@@ -60,7 +60,9 @@ def test_richardson_lucy_on_poisson_data():
     assert float(r.x.min()) >= 0
     assert float(psnr(r.x, x)) > float(psnr(y, x))
     with pytest.raises(InputError, match="non-negative"):
-        richardson_lucy(y - 1.0, op)
+        richardson_lucy(y - 10.0, op)
+    clipped = richardson_lucy(y - 0.3, op, n_iter=3)
+    assert clipped.params["clipped_negative"] > 0 and float(clipped.x.min()) >= 0
 
 
 def test_bad_input(blur_problem):

@@ -125,6 +125,9 @@ def write_image(path, x, bit_depth: int = 8) -> Path:
     path = Path(path)
     suffix = _suffix(path, LOSSLESS + PREVIEW, "output")
     arr = _as_hwc(x)
+    if not np.all(np.isfinite(arr)):
+        raise InputError("image", f"array with {int((~np.isfinite(arr)).sum())} NaN/inf values",
+                         "finite values: nothing non-finite is written to disk")
     if suffix == ".npy":
         def write(tmp):
             with open(tmp, "wb") as handle:

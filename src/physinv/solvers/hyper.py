@@ -29,7 +29,7 @@ from physinv.noise import estimate_sigma
 RULES = ("gcv", "discrepancy", "lcurve", "evidence")
 
 
-def _grid(gamma: torch.Tensor, n: int = 121) -> torch.Tensor:
+def _grid(gamma: torch.Tensor, n: int = 46) -> torch.Tensor:
     finite = gamma[torch.isfinite(gamma) & (gamma > 0)]
     scale = float(finite.max()) if finite.numel() else 1.0
     return torch.logspace(math.log10(scale) - 12, math.log10(scale) + 3, n, dtype=torch.float64)

@@ -49,7 +49,7 @@ def _kmeans_1d(values: torch.Tensor, k: int, n_iter: int = 20) -> torch.Tensor:
 
 
 def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_iter: int = 20,
-          tol: float = 1e-4) -> Result:
+          tol: float = 1e-4, callback=None) -> Result:
     """Restored image ``.x`` and label map ``.labels`` (``(B, C, H, W)``, int64)."""
     check_problem(y, op)
     n_classes = check_int("n_classes", n_classes, minimum=2)
@@ -105,6 +105,8 @@ def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_ite
         changed = int((labels != old_labels).sum())
         history["residual"].append(residual**0.5)
         history["changed_labels"].append(changed)
+        if callback is not None:
+            callback(k, f)
         if tol is not None and change < tol and changed == 0:
             converged = True
             break

@@ -73,7 +73,7 @@ def _second_moment(d, domain, mean_u, var_f):
 def studentt(y, op, method: str = "vba", domain: str = "gradient", n_iter: int = 40,
              tol: float = 1e-4, alpha0: float = 1.0, beta0: float | None = None,
              noise_alpha0: float = 1e-6, noise_beta0: float = 1e-6, cg_iter: int = 30,
-             learn_beta0: bool = False) -> Result:
+             learn_beta0: bool = False, callback=None) -> Result:
     """Hierarchical Student-t restoration; see the module docstring."""
     check_problem(y, op)
     if method not in ("vba", "jmap"):
@@ -140,6 +140,8 @@ def studentt(y, op, method: str = "vba", domain: str = "gradient", n_iter: int =
                 inv_v.sum().clamp_min(1e-30))
         history["residual"].append(float(r2.sum()) ** 0.5 / y_norm)
         history["noise_var"].append(float((1 / inv_noise).mean()))
+        if callback is not None:
+            callback(k, f)
         if tol is not None and change < tol:
             converged = True
             break

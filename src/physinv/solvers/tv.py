@@ -37,8 +37,8 @@ def _shrink_iso(v, threshold):
 
 
 def tv(y, op, lam: float | None = None, n_iter: int = 300, tol: float = 1e-4,
-       positivity: bool = False, method: str = "auto", x0=None, rho: float | None = None
-       ) -> Result:
+       positivity: bool = False, method: str = "auto", x0=None, rho: float | None = None,
+       callback=None) -> Result:
     """Total-variation regularised reconstruction; see the module docstring.
 
     ``lam`` is the TV weight (in the data's units per unit gradient); choose it on training
@@ -59,11 +59,11 @@ def tv(y, op, lam: float | None = None, n_iter: int = 300, tol: float = 1e-4,
                          "ADMM needs a Fourier-diagonal operator and no positivity")
     x = check_x0(x0, y, op)
     if method == "admm":
-        return _admm(y, op, lam, n_iter, tol, x, rho)
-    return _pdhg(y, op, lam, n_iter, tol, x, positivity)
+        return _admm(y, op, lam, n_iter, tol, x, rho, callback)
+    return _pdhg(y, op, lam, n_iter, tol, x, positivity, callback)
 
 
-def _admm(y, op, lam, n_iter, tol, x, rho):
+def _admm(y, op, lam, n_iter, tol, x, rho, callback):
     h, w = op.in_shape
     grad = Gradient((h, w))
     otf = fourier_half(op).to(device=y.device)
@@ -96,6 +96,8 @@ def _admm(y, op, lam, n_iter, tol, x, rho):
             torch.sqrt((gx**2).sum(-3)).sum()))
         history["residual"].append(res / y_norm)
         history["rho"].append(rho)
+        if callback is not None:
+            callback(k, x)
         if tol is not None and change < tol and k > 1:
             converged = True
             break
@@ -110,7 +112,7 @@ def _admm(y, op, lam, n_iter, tol, x, rho):
                   stop_reason="tolerance" if converged else "max_iter")
 
 
-def _pdhg(y, op, lam, n_iter, tol, x, positivity):
+def _pdhg(y, op, lam, n_iter, tol, x, positivity, callback):
     grad = Gradient(op.in_shape, boundary="neumann")
     norm2 = op.norm() ** 2 + 8.0
     tau = sigma = 0.99 / math.sqrt(norm2)
@@ -137,6 +139,8 @@ def _pdhg(y, op, lam, n_iter, tol, x, positivity):
         res = float(torch.linalg.vector_norm(op(x, check=False) - y))
         history["objective"].append(0.5 * res**2 + lam * _tv_value(grad, x))
         history["residual"].append(res / y_norm)
+        if callback is not None:
+            callback(k, x)
         if tol is not None and change < tol and k > 1:
             converged = True
             break
