@@ -2,7 +2,8 @@
 
 x⁽ᵏ⁺¹⁾ = x⁽ᵏ⁾ · H'(g / Hx⁽ᵏ⁾) / H'1 (Richardson 1972, Lucy 1974); keeps x ≥ 0, needs H ≥ 0 and
 g ≥ 0: slightly negative values (read noise) are clipped to 0 and counted in
-``params["clipped_negative"]``; data mostly negative is refused. Like Landweber it semi-converges: the number of iterations regularises.
+``params["clipped_negative"]``; data mostly negative is refused. Like Landweber it
+semi-converges: the number of iterations regularises.
 """
 
 from __future__ import annotations
@@ -49,5 +50,5 @@ def richardson_lucy(y, op, n_iter: int = 30, tol: float = 1e-5, x0=None,
         if tol is not None and change < tol:
             converged = True
             break
-    return Result(x=x, history=history, params={"clipped_negative": n_negative}, n_iter=k, converged=converged,
-                  stop_reason="tolerance" if converged else "max_iter")
+    return Result(x=x, history=history, params={"clipped_negative": n_negative}, n_iter=k,
+                  converged=converged, stop_reason="tolerance" if converged else "max_iter")
