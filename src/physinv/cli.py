@@ -200,6 +200,38 @@ def reconstruct(
 
 
 @app.command()
+def bench(
+    suite: str = typer.Option("classical", "--suite", help="classical"),
+    json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
+    tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
+                                     "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse."),
+    n_train: int = typer.Option(4, "--n-train", help="Training crops for hyper-parameters."),
+    images: int | None = typer.Option(None, "--images", help="Use the first N test images."),
+    methods: str | None = typer.Option(None, "--methods", help="Comma-separated subset."),
+):
+    """Benchmark every method on the public protocol; write one JSON with all rows.
+
+    Example: physinv bench --suite classical --json bench.json
+    """
+    from physinv.experiments.bench import run_suite, write_json
+
+    task_list = [t.strip() for t in tasks.split(",")] if tasks else None
+    method_list = [m.strip() for m in methods.split(",")] if methods else None
+    with console.status("benchmark") as status:
+        result = run_suite(suite, tasks=task_list, n_train=n_train, n_images=images,
+                           methods=method_list, progress=lambda text: status.update(text))
+    path = write_json(result, json_path)
+    table = Table(title=f"{suite} suite ({result['seconds']:.0f} s)")
+    for col in ("task", "method", "library", "PSNR", "SSIM", "ms/image", "tuned"):
+        table.add_column(col)
+    for row in result["summary"]:
+        table.add_row(row["task"], row["method"], row["library"], f"{row['psnr']:.2f}",
+                      f"{row['ssim']:.3f}", f"{row['infer_ms']:.1f}", str(row["hyper"]))
+    console.print(table)
+    console.print(f"wrote {path}")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("physinv-demo"), "--out", help="Output folder."),
     image: str = typer.Option("camera", "--image", help="Bundled image to use."),

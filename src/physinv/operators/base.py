@@ -119,6 +119,24 @@ class LinearOperator(nn.Module):
         """ĥ of shape ``in_shape`` (complex, full ``fft2`` layout) with ``H = F⁻¹ diag(ĥ) F``."""
         raise NotImplementedError(f"{type(self).__name__} is not diagonal in the Fourier basis")
 
+    def rfft_diagonal(self, dtype: torch.dtype = torch.float64, device=None):
+        """(conj(ĥ), |ĥ|²) in ``rfft2`` layout ``(H, W//2+1)`` for real ``dtype``, cached.
+
+        The two λ-independent factors of every Fourier-domain filter, so that a solve costs one
+        ``rfft2`` / ``irfft2`` pair and two element-wise operations.
+        """
+        cache = self.__dict__.setdefault("_rfft_cache", {})
+        key = (dtype, str(device))
+        if key not in cache:
+            half = self._rfft_half()
+            cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+            half = half.to(device=device if device is not None else half.device, dtype=cdtype)
+            cache[key] = (half.conj().resolve_conj(), (half.real**2 + half.imag**2))
+        return cache[key]
+
+    def _rfft_half(self) -> torch.Tensor:
+        return self.fourier_diagonal()[..., : self.in_shape[1] // 2 + 1]
+
     def svd(self) -> SpectralDecomposition:
         """The singular value decomposition, where the operator's structure provides it."""
         raise NotImplementedError(f"{type(self).__name__} has no cheap SVD; use Dense")

@@ -139,6 +139,11 @@ class Convolution(LinearOperator):
             return super().fourier_diagonal()
         return torch.fft.fft2(embed_centered(self.psf.cpu(), self.grid)).to(self.psf.device)
 
+    def _rfft_half(self):
+        if self.boundary != "circular":
+            return super()._rfft_half()
+        return self.otf
+
     def svd(self) -> SpectralDecomposition:
         """H = U diag(|ĥ|) V^H with V = unitary DFT⁻¹ and U = V diag(ĥ/|ĥ|) (complex maps)."""
         if self.boundary != "circular":

@@ -139,7 +139,7 @@ def _corner(lams, resid, semi) -> float:
 
 
 def choose_lambda_iterative(solve, y, op, reg_op, rule: str, noise_sigma=None, tau: float = 1.0,
-                            n_probes: int = 4, seed: int = 0, grid=None) -> dict:
+                            n_probes: int = 3, seed: int = 0, grid=None) -> dict:
     """λ by ``rule`` with CG solves ``solve(rhs_measurement, lam) -> x`` (no spectral path)."""
     if rule not in RULES:
         raise InputError("lam", rule, f"a number >= 0 or one of {RULES}")
@@ -148,7 +148,7 @@ def choose_lambda_iterative(solve, y, op, reg_op, rule: str, noise_sigma=None, t
                          "the evidence needs a Fourier-diagonal, super-resolution, mask or "
                          "dense operator")
     scale = op.norm() ** 2
-    lams = grid if grid is not None else [scale * 10.0**e for e in range(-8, 2)]
+    lams = grid if grid is not None else [scale * 10.0**e for e in range(-7, 1)]
     m = int(torch.tensor(op.out_shape).prod())
     n_images = y.shape[0] * y.shape[1]
 

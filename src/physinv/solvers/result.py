@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from physinv.errors import InputError, check_image
+from physinv.errors import InputError, check_finite, check_image
 from physinv.operators.base import LinearOperator
 
 
@@ -61,8 +61,7 @@ def check_problem(y, op) -> torch.Tensor:
                          f"{type(op).__name__}")
     if not y.is_floating_point():
         raise InputError("y", y, "a floating-point tensor")
-    if not bool(torch.isfinite(y).all()):
-        raise InputError("y", y, "finite values (no NaN or inf)")
+    check_finite("y", y)
     return y
 
 

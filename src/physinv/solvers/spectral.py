@@ -18,24 +18,35 @@ marginal likelihood are closed-form sums over i — exact and fast for every λ.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 
 from physinv.errors import InputError
-from physinv.operators import Convolution, Dense, Gradient, Identity, Mask, SuperResolution
+from physinv.operators import Dense, Gradient, Mask, SuperResolution
 from physinv.operators.base import LinearOperator
 
 
 @dataclass
 class Spectrum:
-    """Measurement-space diagonalisation of ``(H, D)``; see the module docstring."""
+    """Measurement-space diagonalisation of ``(H, D)``; see the module docstring.
+
+    ``gamma`` (float64, flattened, may hold inf where d = 0 and 0 where s = 0) is computed on
+    first use: a solve with a given λ never needs it.
+    """
 
     path: str
     op: LinearOperator
     reg: str
-    gamma: torch.Tensor  # float64, flattened, may hold inf (d = 0) and 0 (s = 0)
     n_measurements: int
+    _gamma: torch.Tensor | None = None
+
+    @property
+    def gamma(self) -> torch.Tensor:
+        if self._gamma is None:
+            self._gamma = _generalised_eigenvalues(self.path, self.op, self.reg)
+        return self._gamma
 
     # ---- coefficients of y in the basis, energy outside the basis' span
     def coefficients(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,14 +70,16 @@ class Spectrum:
     def solve(self, y: torch.Tensor, lam: float) -> torch.Tensor:
         """x_λ = (H'H + λD'D)⁺ H' y through the diagonalisation (float64 inside)."""
         dtype = y.dtype
+        if self.path == "fourier":  # in the data's precision: one rfft2 / irfft2 pair
+            conj, power = self.op.rfft_diagonal(dtype, y.device)
+            denom = torch.add(power, reg_power_half(self.op.in_shape, self.reg, dtype, y.device),
+                              alpha=lam)
+            # where |ĥ|² + λ|d̂|² = 0, ĥ = 0 too: the filter is 0 there. (A real reciprocal
+            # times the complex conj(ĥ) is ~4× cheaper than a complex / real division.)
+            filt = conj * denom.clamp_min_(torch.finfo(dtype).tiny).reciprocal_()
+            return torch.fft.irfft2(torch.fft.rfft2(y).mul_(filt), s=self.op.in_shape)
         y64 = y.to(torch.float64)
-        if self.path == "fourier":
-            otf = fourier_half(self.op).to(y.device)
-            d2 = reg_power_half(self.op, self.reg).to(y.device)
-            denom = otf.abs() ** 2 + lam * d2
-            filt = torch.where(denom > 0, otf.conj() / torch.where(denom > 0, denom, 1.0), 0)
-            x = torch.fft.irfft2(torch.fft.rfft2(y64) * filt, s=self.op.in_shape)
-        elif self.path == "polyphase":
+        if self.path == "polyphase":
             power = self.gamma.reshape(self.op.out_shape).to(y.device)
             denom = power + lam
             inv = torch.where(denom > 0, 1 / torch.where(denom > 0, denom, 1.0), 0)
@@ -107,20 +120,16 @@ class Spectrum:
         raise NotImplementedError("no closed-form variance on the polyphase path")
 
 
-def fourier_half(op: LinearOperator) -> torch.Tensor:
-    """ĥ in rfft2 layout (``(H, W//2+1)``), from the operator's buffer when it has one."""
-    if isinstance(op, Convolution) and op.boundary == "circular":
-        return op.otf
-    if isinstance(op, Identity):
-        return torch.ones(op.in_shape[0], op.in_shape[1] // 2 + 1, dtype=torch.complex128)
-    return op.fourier_diagonal()[..., : op.in_shape[1] // 2 + 1]
-
-
-def reg_power_half(op: LinearOperator, reg: str) -> torch.Tensor:
-    h, w = op.in_shape
+@functools.lru_cache(maxsize=32)
+def reg_power_half(shape: tuple[int, int], reg: str, dtype=torch.float64,
+                   device=None) -> torch.Tensor:
+    """|d̂|² in rfft2 layout (cached per shape, dtype and device; treat as read-only)."""
+    h, w = shape
     if reg == "identity":
-        return torch.ones(h, w // 2 + 1, dtype=torch.float64)
-    return Gradient((h, w)).fourier_power(rfft=True)
+        out = torch.ones(h, w // 2 + 1, dtype=torch.float64)
+    else:
+        out = Gradient((h, w)).fourier_power(rfft=True)
+    return out.to(device=device, dtype=dtype)
 
 
 def reg_power_full(op: LinearOperator, reg: str) -> torch.Tensor:
@@ -130,24 +139,31 @@ def reg_power_full(op: LinearOperator, reg: str) -> torch.Tensor:
     return Gradient((h, w)).fourier_power()
 
 
-def spectrum(op: LinearOperator, reg: str = "identity") -> Spectrum | None:
-    """The spectral path for ``(op, reg)``, or ``None`` when there is none (use CG)."""
-    if op.has_fourier_diagonal:
+def _generalised_eigenvalues(path: str, op: LinearOperator, reg: str) -> torch.Tensor:
+    if path == "fourier":
         s2 = op.fourier_diagonal().abs().cpu() ** 2
         d2 = reg_power_full(op, reg)
         gamma = torch.where(d2 > 0, s2 / torch.where(d2 > 0, d2, 1.0),
                             torch.where(s2 > 0, torch.inf, 0.0))
-        return Spectrum("fourier", op, reg, gamma.reshape(-1), s2.numel())
+        return gamma.reshape(-1)
+    if path == "polyphase":
+        return op.aliased_power().cpu().reshape(-1)
+    if path == "svd":
+        return op.svd().s.cpu() ** 2
+    return (op.mask.cpu() ** 2).reshape(-1)
+
+
+def spectrum(op: LinearOperator, reg: str = "identity") -> Spectrum | None:
+    """The spectral path for ``(op, reg)``, or ``None`` when there is none (use CG)."""
+    m = int(torch.tensor(op.out_shape).prod())
+    if op.has_fourier_diagonal:
+        return Spectrum("fourier", op, reg, m)
     if reg != "identity":
         return None
     if isinstance(op, SuperResolution) and op.conv.boundary == "circular":
-        power = op.aliased_power().cpu()
-        return Spectrum("polyphase", op, reg, power.reshape(-1), power.numel())
+        return Spectrum("polyphase", op, reg, m)
     if isinstance(op, Dense):
-        s = op.svd().s.cpu()
-        m = int(torch.tensor(op.out_shape).prod())
-        return Spectrum("svd", op, reg, s**2, m)
+        return Spectrum("svd", op, reg, m)
     if isinstance(op, Mask):
-        m2 = op.mask.cpu() ** 2
-        return Spectrum("pixel", op, reg, m2.reshape(-1), m2.numel())
+        return Spectrum("pixel", op, reg, m)
     return None

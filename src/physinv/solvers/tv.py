@@ -5,7 +5,8 @@
   isotropic shrinkage, ρ balanced from the primal and dual residuals (Boyd et al. 2011 §3.4.1).
   This is the FTVd idea (Wang, Yang, Yin & Zhang 2008) and the fast path for deblurring.
 - ``pdhg`` (any H, Neumann differences, optional positivity): Chambolle & Pock's primal-dual
-  algorithm on K = [H; ∇] with τσ(‖H‖² + 8) < 1.
+  algorithm on K = [H/‖H‖; ∇] (the data rescaled by ‖H‖, λ by ‖H‖²: the same minimiser) with
+  τσ·9 < 1.
 
 Both stop when ‖x⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾‖/‖x⁽ᵏ⁾‖ < ``tol`` or after ``n_iter`` iterations.
 """
@@ -20,7 +21,6 @@ from physinv.errors import InputError, check_int, check_positive
 from physinv.operators import Gradient
 from physinv.solvers.iterative import _project, _relative_change
 from physinv.solvers.result import Result, check_problem, check_x0
-from physinv.solvers.spectral import fourier_half
 
 METHODS = ("auto", "admm", "pdhg")
 
@@ -66,11 +66,8 @@ def tv(y, op, lam: float | None = None, n_iter: int = 300, tol: float = 1e-4,
 def _admm(y, op, lam, n_iter, tol, x, rho, callback):
     h, w = op.in_shape
     grad = Gradient((h, w))
-    otf = fourier_half(op).to(device=y.device)
-    h2 = otf.abs() ** 2
-    d2 = grad.fourier_power(rfft=True).to(y.device)
-    dtype = torch.complex128 if y.dtype == torch.float64 else torch.complex64
-    otf_c = otf.conj().to(dtype)
+    otf_c, h2 = op.rfft_diagonal(y.dtype, y.device)
+    d2 = grad.fourier_power(rfft=True).to(device=y.device, dtype=y.dtype)  # circular, as ∇ here
     hty_hat = torch.fft.rfft2(y) * otf_c
     rho = 2.0 * lam if rho is None else check_positive("rho", rho)
     z = grad(x, check=False)
@@ -78,7 +75,7 @@ def _admm(y, op, lam, n_iter, tol, x, rho, callback):
     history = {"objective": [], "residual": [], "rho": []}
     y_norm = float(torch.linalg.vector_norm(y)) or 1.0
     converged, k = False, 0
-    denom = (h2 + rho * d2).to(y.dtype)
+    denom = h2 + rho * d2
     denom = torch.where(denom > 0, denom, torch.ones_like(denom))
     for k in range(1, n_iter + 1):
         rhs = hty_hat + rho * torch.fft.rfft2(grad.adjoint(z - u, check=False))
@@ -105,7 +102,7 @@ def _admm(y, op, lam, n_iter, tol, x, rho, callback):
             factor = 2.0 if r_primal > r_dual else 0.5
             rho *= factor
             u = u / factor
-            denom = (h2 + rho * d2).to(y.dtype)
+            denom = h2 + rho * d2
             denom = torch.where(denom > 0, denom, torch.ones_like(denom))
     return Result(x=x, history=history, params={"lam": lam, "method": "admm", "rho": rho},
                   n_iter=k, converged=converged,
@@ -114,8 +111,12 @@ def _admm(y, op, lam, n_iter, tol, x, rho, callback):
 
 def _pdhg(y, op, lam, n_iter, tol, x, positivity, callback):
     grad = Gradient(op.in_shape, boundary="neumann")
-    norm2 = op.norm() ** 2 + 8.0
-    tau = sigma = 0.99 / math.sqrt(norm2)
+    # scale H to unit norm (H/s, g/s, λ/s²: the same minimiser) so that both blocks of
+    # K = [H; ∇] are balanced and the steps are not set by a large ‖H‖ alone
+    s = op.norm()
+    y_scaled = y / s
+    lam_scaled = lam / s**2
+    tau = sigma = 0.99 / math.sqrt(1.0 + 8.0)
     project = _project((0.0, None)) if positivity else None
     if project is not None:
         x = project(x)
@@ -126,11 +127,11 @@ def _pdhg(y, op, lam, n_iter, tol, x, positivity, callback):
     y_norm = float(torch.linalg.vector_norm(y)) or 1.0
     converged, k = False, 0
     for k in range(1, n_iter + 1):
-        p = (p + sigma * (op(x_bar, check=False) - y)) / (1 + sigma)
+        p = (p + sigma * (op(x_bar, check=False) / s - y_scaled)) / (1 + sigma)
         q = q + sigma * grad(x_bar, check=False)
         mag = torch.sqrt((q**2).sum(-3, keepdim=True))
-        q = q / torch.clamp(mag / lam, min=1.0)
-        new = x - tau * (op.adjoint(p, check=False) + grad.adjoint(q, check=False))
+        q = q / torch.clamp(mag / lam_scaled, min=1.0)
+        new = x - tau * (op.adjoint(p, check=False) / s + grad.adjoint(q, check=False))
         if project is not None:
             new = project(new)
         x_bar = 2 * new - x

@@ -1,0 +1,84 @@
+"""Solver speed targets of the solvers issue, measured side by side in one run.
+
+1. Tikhonov by the Fourier path on 512×512 (λ given) against one rfft2 + irfft2 pair of the
+   same size and dtype (target: at most 3×).
+2. TV deblurring of a 256×256 image (deblur_gauss on the first test image): the time our ADMM
+   takes to reach its converged PSNR (relative change < 1e-4), against 2.5 s, the figure the
+   issue gives for DeepInverse's ADMM + TV prior on this CPU (DeepInverse is not installed
+   here, so that reference is quoted, not measured; target: at most 1/10 of it).
+Writes ``benchmarks/results/solver_speed-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from physinv.experiments.bench import environment
+from physinv.experiments.protocol import get_task, test_pairs
+from physinv.metrics import psnr
+from physinv.operators import Convolution, psf
+from physinv.solvers import tikhonov, tv
+
+
+def median_s(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    result = {"benchmark": "solver_speed",
+              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "environment": environment()}
+
+    rows = []
+    for dtype in (torch.float32, torch.float64):
+        g = torch.Generator().manual_seed(0)
+        y = torch.rand(1, 1, 512, 512, generator=g, dtype=dtype)
+        op = Convolution(psf.gaussian(2.0, 25), (512, 512))
+        pair = median_s(lambda y=y: torch.fft.irfft2(torch.fft.rfft2(y), s=(512, 512)),
+                        args.repeats)
+        for reg in ("identity", "gradient"):
+            solve = median_s(lambda y=y, op=op, reg=reg: tikhonov(y, op, lam=0.01, reg=reg),
+                             args.repeats)
+            rows.append({"dtype": str(dtype).replace("torch.", ""), "reg": reg,
+                         "rfft_pair_ms": 1e3 * pair, "tikhonov_ms": 1e3 * solve,
+                         "ratio": solve / pair, "target_max_ratio": 3.0})
+        gcv = median_s(lambda y=y, op=op: tikhonov(y, op, lam="gcv"), 3)
+        rows[-1]["tikhonov_gcv_ms"] = 1e3 * gcv
+    result["tikhonov_512"] = rows
+
+    task = get_task("deblur_gauss")
+    name, x, y, op = test_pairs(task, 1)[0]
+    t0 = time.perf_counter()
+    r = tv(y, op, lam=0.001, tol=1e-4, n_iter=2000)
+    seconds = time.perf_counter() - t0
+    result["tv_256"] = {"image": name, "lam": 0.001, "lam_note": "chosen on training crops by "
+                        "physinv bench (deblur_gauss)", "iterations": r.n_iter,
+                        "stop": r.stop_reason, "seconds": seconds, "psnr": float(psnr(r.x, x)),
+                        "deepinv_reference_s": 2.5, "deepinv_reference_measured": False,
+                        "fraction_of_reference": seconds / 2.5, "target_max_fraction": 0.1}
+    out = args.json or Path(__file__).parent / "results" / (
+        f"solver_speed-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

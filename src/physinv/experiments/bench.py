@@ -1,0 +1,187 @@
+"""``physinv bench``: every method on the public protocol, side by side, one JSON per run.
+
+Rows (one per task, method and test image) carry at least: task, method, library, n_train,
+image, psnr, ssim, infer_ms, train_s, params_trainable, params_fixed, and the hyper-parameters
+used. Estimates are clipped to [−1, 2] before scoring (a diverging method cannot dominate the
+mean), and for ct_sparse restricted to the scanned disk, for every method alike.
+Hyper-parameters that a method needs are chosen on the protocol's training crops only
+(``n_train`` of them, with their own noise seeds): the grid value with the best mean PSNR.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import physinv
+from physinv.data.io import atomic_write
+from physinv.errors import InputError
+from physinv.experiments import peers
+from physinv.experiments.protocol import TASKS, get_task, test_pairs, training_pairs
+from physinv.metrics import psnr, ssim
+from physinv.operators import fbp
+from physinv.solvers import (
+    fista,
+    gaussian_posterior,
+    landweber,
+    richardson_lucy,
+    studentt,
+    tikhonov,
+    tv,
+    wiener,
+)
+
+SUITES = ("classical",)
+
+
+def environment() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import scipy
+    import skimage
+
+    return {"physinv": physinv.__version__, "torch": torch.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "skimage": skimage.__version__,
+            "python": platform.python_version(), "machine": platform.machine(), "cpu": cpu,
+            "threads": torch.get_num_threads(), "device": "cpu"}
+
+
+def _ours(task_name: str) -> list[tuple[str, Callable, list | None]]:
+    """(method, fn(y, op, param) -> x, grid) for our classical and Bayesian solvers."""
+    def tik_gcv(y, op, p):
+        return tikhonov(y, op, lam="gcv").x
+
+    def tik_tuned(y, op, p):  # λ relative to ‖H‖² (1 for blur, ~10⁴ for CT)
+        return tikhonov(y, op, lam=p * op.norm() ** 2).x
+
+    def gauss(y, op, p):
+        return gaussian_posterior(y, op).x
+
+    def vba(y, op, p):
+        return studentt(y, op, method="vba").x
+
+    def tv_fn(y, op, p):  # λ relative to ‖H‖²
+        return tv(y, op, lam=p * op.norm() ** 2, positivity=task_name == "ct_sparse",
+                  n_iter=500).x
+
+    def fista_fn(y, op, p):
+        return fista(y, op, lam=p, basis="wavelet", n_iter=200, tol=1e-5).x
+
+    def lw(y, op, p):
+        return landweber(y, op, n_iter=int(p), tol=None).x
+
+    lam_grid = [float(v) for v in np.logspace(-4, 0, 9)]
+    methods = [("tikhonov-gcv", tik_gcv, None), ("tikhonov-tuned", tik_tuned, lam_grid)]
+    if task_name == "ct_sparse":
+        methods += [
+            ("fbp", lambda y, op, p: fbp(y, op, filter=p), ["ramp", "shepp-logan", "hann"]),
+            ("tv", tv_fn, [1e-4, 3e-4, 1e-3, 3e-3]),
+            ("landweber", lw, [10, 30, 100]),
+        ]
+        return methods
+    methods += [("bayes-gauss", gauss, None), ("bayes-studentt", vba, None)]
+    if task_name == "sr_x2":
+        methods += [("tv", tv_fn, [3e-4, 1e-3, 3e-3, 1e-2])]
+        return methods
+    tv_grid = [0.02, 0.04, 0.06, 0.08, 0.12] if task_name == "denoise" else [
+        3e-4, 1e-3, 2e-3, 4e-3, 8e-3]
+    methods += [("tv", tv_fn, tv_grid),
+                ("fista-wavelet", fista_fn, [v / 10 for v in tv_grid])]
+    if task_name.startswith("deblur"):
+        methods += [("wiener", lambda y, op, p: wiener(y, op).x, None),
+                    ("richardson_lucy", lambda y, op, p: richardson_lucy(
+                        y, op, n_iter=int(p), tol=None).x, [5, 10, 20, 40, 80])]
+    return methods
+
+
+def _tune(task, fn, grid, train) -> tuple[object, float]:
+    start = time.perf_counter()
+    if grid is None:
+        return None, 0.0
+    best, best_score = grid[0], -math.inf
+    for value in grid:
+        score = float(np.mean([float(psnr(task.restrict(fn(y, op, value)).clamp(-1, 2), x))
+                               for x, y, op in train]))
+        if score > best_score:
+            best, best_score = value, score
+    return best, time.perf_counter() - start
+
+
+def _params_fixed(op) -> int:
+    return int(sum(b.numel() for b in op.buffers()))
+
+
+def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: int | None = None,
+              methods=None, progress: Callable | None = None) -> dict:
+    """Run the suite and return ``{"environment", "rows", "summary", ...}``."""
+    if suite not in SUITES:
+        raise InputError("suite", suite, f"one of {SUITES}")
+    tasks = list(TASKS) if tasks is None else list(tasks)
+    for name in tasks:
+        get_task(name)
+    rows = []
+    started = time.perf_counter()
+    for task_name in tasks:
+        task = get_task(task_name)
+        train = training_pairs(task, n_train)
+        tests = test_pairs(task, n_images)
+        entries = [("physinv", *m) for m in _ours(task_name)] + [
+            ("scikit-image", *m) for m in peers.peers_for(task_name)]
+        for library, method, fn, grid in entries:
+            if methods is not None and method not in methods:
+                continue
+            if progress is not None:
+                progress(f"{task_name}: {method}")
+            value, train_s = _tune(task, fn, grid, train)
+            for name, x, y, op in tests:
+                times = []
+                for _ in range(2 if library == "physinv" else 1):
+                    t0 = time.perf_counter()
+                    est = fn(y, op, value)
+                    times.append(time.perf_counter() - t0)
+                est = task.restrict(est.to(x.dtype)).clamp(-1, 2)
+                rows.append({
+                    "task": task_name, "method": method, "library": library,
+                    "n_train": n_train if grid is not None else 0, "image": name,
+                    "psnr": float(psnr(est, x)), "ssim": float(ssim(est.clamp(0, 1), x)),
+                    "infer_ms": 1e3 * float(np.min(times)), "train_s": train_s,
+                    "params_trainable": 0, "params_fixed": _params_fixed(op),
+                    "hyper": value if not isinstance(value, float) else float(value),
+                })
+    return {"suite": suite, "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
+        timespec="seconds"), "seconds": time.perf_counter() - started, "n_train": n_train,
+        "environment": environment(), "rows": rows, "summary": summarize(rows)}
+
+
+def summarize(rows) -> list[dict]:
+    """Mean PSNR / SSIM / time per (task, method)."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["method"], r["library"]), []).append(r)
+    out = []
+    for (task, method, library), rs in groups.items():
+        out.append({"task": task, "method": method, "library": library,
+                    "psnr": float(np.mean([r["psnr"] for r in rs])),
+                    "ssim": float(np.mean([r["ssim"] for r in rs])),
+                    "infer_ms": float(np.median([r["infer_ms"] for r in rs])),
+                    "train_s": rs[0]["train_s"], "hyper": rs[0]["hyper"], "n_images": len(rs)})
+    return out
+
+
+def write_json(result: dict, path) -> Path:
+    text = json.dumps(result, indent=2, default=str) + "\n"
+    return atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))

@@ -1,0 +1,109 @@
+"""The benchmark protocol (v1) of ``shared/BENCHMARKS.md`` as code: tasks, images, seeds.
+
+A ``Task`` builds its operator for an image shape, simulates measurements with the protocol's
+noise and seeds (test image i: seed 1234 + i; training crop i: seed 10 000 + i, so training and
+test noise never coincide), and says which images it uses (``ct_sparse``: 128×128 resized and
+masked to the inscribed circle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from physinv.data import patches
+from physinv.data.phantoms import circle_mask
+from physinv.errors import InputError
+from physinv.noise import Gaussian, simulate
+from physinv.operators import Convolution, Identity, Radon, SuperResolution, psf
+from physinv.operators.base import LinearOperator
+
+TEST_SEED = 1234
+TRAIN_SEED = 10_000
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+
+    def operator(self, shape) -> LinearOperator:
+        if self.name == "deblur_gauss":
+            return Convolution(psf.gaussian(2.0, 25), shape)
+        if self.name == "deblur_motion":
+            return Convolution(psf.motion(9, 30), shape)
+        if self.name == "denoise":
+            return Identity(shape)
+        if self.name == "sr_x2":
+            return SuperResolution(psf.gaussian(1.0), shape, 2)
+        if self.name == "ct_sparse":
+            return Radon(shape, np.linspace(0, 180, 60, endpoint=False))
+        raise InputError("task", self.name, f"one of {sorted(TASKS)}")
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as the task uses them (CT: 128×128, anti-aliased, inscribed disk)."""
+        if self.name != "ct_sparse":
+            return images
+        from skimage.transform import resize
+
+        out = []
+        for img in images:
+            small = resize(img[0].double().numpy(), (128, 128), anti_aliasing=True)
+            out.append(torch.from_numpy(small * circle_mask(128))[None])
+        return torch.stack(out).to(images.dtype)
+
+    def restrict(self, estimate: torch.Tensor) -> torch.Tensor:
+        """The estimate on the task's domain (CT: the inscribed disk the scan covers)."""
+        if self.name != "ct_sparse":
+            return estimate
+        n = estimate.shape[-1]
+        return estimate * torch.from_numpy(circle_mask(n)).to(estimate)
+
+    def measure(self, x: torch.Tensor, op: LinearOperator, seed: int) -> torch.Tensor:
+        """One measurement of ``x`` (1, 1, H, W) with the task's noise and ``seed``."""
+        with torch.no_grad():
+            clean = op(x)
+        if self.name == "ct_sparse":
+            sigma = 0.01 * float(clean.abs().max())
+        elif self.name == "denoise":
+            sigma = 0.1
+        else:
+            sigma = 0.01
+        return simulate(x, op, Gaussian(sigma), seed=seed)
+
+
+TASKS = {
+    "deblur_gauss": Task("deblur_gauss", "Gaussian PSF σ=2 px (25×25), noise σ=0.01"),
+    "deblur_motion": Task("deblur_motion", "motion 9 px at 30°, noise σ=0.01"),
+    "denoise": Task("denoise", "identity, noise σ=0.1"),
+    "sr_x2": Task("sr_x2", "Gaussian PSF σ=1 then ×2 decimation, noise σ=0.01"),
+    "ct_sparse": Task("ct_sparse", "Radon, 60 angles, 128×128 disk, noise 1 % of max"),
+}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise InputError("task", name, f"one of {sorted(TASKS)}")
+    return TASKS[name]
+
+
+def test_pairs(task: Task, n_images: int | None = None, dtype=torch.float64):
+    """[(name, x, y, op)] for the public test set (or its first ``n_images``)."""
+    images = patches.test_images()
+    names = list(images)[: n_images or len(images)]
+    out = []
+    for i, name in enumerate(names):
+        x = task.prepare(images[name].to(dtype))
+        op = task.operator(tuple(x.shape[-2:]))
+        out.append((name, x, task.measure(x, op, TEST_SEED + i), op))
+    return out
+
+
+def training_pairs(task: Task, n_train: int, dtype=torch.float64):
+    """[(x, y, op)] over the first ``n_train`` protocol crops, with training seeds."""
+    crops = task.prepare(patches.training_crops(n_train).to(dtype))
+    op = task.operator(tuple(crops.shape[-2:]))
+    return [(crops[i: i + 1], task.measure(crops[i: i + 1], op, TRAIN_SEED + i), op)
+            for i in range(n_train)]

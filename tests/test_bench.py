@@ -1,0 +1,57 @@
+"""The benchmark suite's plumbing on a tiny run (numbers are for benchmarks/, not tests)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from physinv.cli import main
+from physinv.errors import InputError
+from physinv.experiments.bench import run_suite
+from physinv.experiments.protocol import TASKS, test_pairs, training_pairs
+
+REQUIRED = {"task", "method", "library", "n_train", "image", "psnr", "ssim", "infer_ms",
+            "train_s", "params_trainable", "params_fixed"}
+
+
+def test_protocol_seeds_and_shapes():
+    for task in TASKS.values():
+        name, x, y, op = test_pairs(task, 1)[0]
+        assert name == "rocket"
+        assert y.shape[-2:] == op.out_shape
+        x2, y2, _ = training_pairs(task, 1)[0]
+        assert x2.shape[-2:] == op.in_shape or task.name == "ct_sparse"
+    # same seed, same measurement; training noise differs from test noise
+    a = test_pairs(TASKS["denoise"], 1)[0][2]
+    b = test_pairs(TASKS["denoise"], 1)[0][2]
+    assert (a == b).all()
+
+
+def test_tiny_suite_rows(tmp_path):
+    result = run_suite(tasks=["denoise"], n_train=1, n_images=1,
+                       methods=["tikhonov-gcv", "tv", "skimage-tv_chambolle"])
+    methods = {r["method"] for r in result["rows"]}
+    assert methods == {"tikhonov-gcv", "tv", "skimage-tv_chambolle"}
+    for row in result["rows"]:
+        assert REQUIRED <= set(row)
+        assert math.isfinite(row["psnr"]) and row["infer_ms"] > 0
+    tv_row = next(r for r in result["rows"] if r["method"] == "tv")
+    assert tv_row["n_train"] == 1 and tv_row["hyper"] is not None
+    assert "threads" in result["environment"]
+
+
+def test_cli_bench_writes_json(tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["bench", "--suite", "classical", "--json", str(out), "--tasks", "deblur_gauss",
+                 "--images", "1", "--n-train", "1", "--methods", "wiener,skimage-wiener"]) == 0
+    data = json.loads(out.read_text())
+    assert {r["library"] for r in data["rows"]} == {"physinv", "scikit-image"}
+
+
+def test_bad_suite_and_task():
+    with pytest.raises(InputError, match="suite"):
+        run_suite("peers")
+    with pytest.raises(InputError, match="task"):
+        run_suite(tasks=["deblur_everything"])
