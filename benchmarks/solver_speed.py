@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from physinv.experiments.bench import environment
-from physinv.experiments.protocol import get_task, test_pairs
+from physinv.experiments.protocol import evaluation_pairs, get_task
 from physinv.metrics import psnr
 from physinv.operators import Convolution, psf
 from physinv.solvers import tikhonov, tv
@@ -64,7 +64,7 @@ def main():
     result["tikhonov_512"] = rows
 
     task = get_task("deblur_gauss")
-    name, x, y, op = test_pairs(task, 1)[0]
+    name, x, y, op = evaluation_pairs(task, 1)[0]
     t0 = time.perf_counter()
     r = tv(y, op, lam=0.001, tol=1e-4, n_iter=2000)
     seconds = time.perf_counter() - t0

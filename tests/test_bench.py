@@ -10,7 +10,7 @@ import pytest
 from physinv.cli import main
 from physinv.errors import InputError
 from physinv.experiments.bench import run_suite
-from physinv.experiments.protocol import TASKS, test_pairs, training_pairs
+from physinv.experiments.protocol import TASKS, evaluation_pairs, training_pairs
 
 REQUIRED = {"task", "method", "library", "n_train", "image", "psnr", "ssim", "infer_ms",
             "train_s", "params_trainable", "params_fixed"}
@@ -18,14 +18,14 @@ REQUIRED = {"task", "method", "library", "n_train", "image", "psnr", "ssim", "in
 
 def test_protocol_seeds_and_shapes():
     for task in TASKS.values():
-        name, x, y, op = test_pairs(task, 1)[0]
+        name, x, y, op = evaluation_pairs(task, 1)[0]
         assert name == "rocket"
         assert y.shape[-2:] == op.out_shape
-        x2, y2, _ = training_pairs(task, 1)[0]
-        assert x2.shape[-2:] == op.in_shape or task.name == "ct_sparse"
+        x2, y2, op2 = training_pairs(task, 1)[0]
+        assert x2.shape[-2:] == (128, 128) and y2.shape[-2:] == op2.out_shape
     # same seed, same measurement; training noise differs from test noise
-    a = test_pairs(TASKS["denoise"], 1)[0][2]
-    b = test_pairs(TASKS["denoise"], 1)[0][2]
+    a = evaluation_pairs(TASKS["denoise"], 1)[0][2]
+    b = evaluation_pairs(TASKS["denoise"], 1)[0][2]
     assert (a == b).all()
 
 

@@ -25,7 +25,7 @@ import physinv
 from physinv.data.io import atomic_write
 from physinv.errors import InputError
 from physinv.experiments import peers
-from physinv.experiments.protocol import TASKS, get_task, test_pairs, training_pairs
+from physinv.experiments.protocol import TASKS, evaluation_pairs, get_task, training_pairs
 from physinv.metrics import psnr, ssim
 from physinv.operators import fbp
 from physinv.solvers import (
@@ -138,7 +138,7 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
     for task_name in tasks:
         task = get_task(task_name)
         train = training_pairs(task, n_train)
-        tests = test_pairs(task, n_images)
+        tests = evaluation_pairs(task, n_images)
         entries = [("physinv", *m) for m in _ours(task_name)] + [
             ("scikit-image", *m) for m in peers.peers_for(task_name)]
         for library, method, fn, grid in entries:

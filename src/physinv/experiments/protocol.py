@@ -89,7 +89,7 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-def test_pairs(task: Task, n_images: int | None = None, dtype=torch.float64):
+def evaluation_pairs(task: Task, n_images: int | None = None, dtype=torch.float64):
     """[(name, x, y, op)] for the public test set (or its first ``n_images``)."""
     images = patches.test_images()
     names = list(images)[: n_images or len(images)]
