@@ -65,14 +65,18 @@ def main():
 
     task = get_task("deblur_gauss")
     name, x, y, op = evaluation_pairs(task, 1)[0]
-    t0 = time.perf_counter()
-    r = tv(y, op, lam=0.001, tol=1e-4, n_iter=2000)
-    seconds = time.perf_counter() - t0
-    result["tv_256"] = {"image": name, "lam": 0.001, "lam_note": "chosen on training crops by "
-                        "physinv bench (deblur_gauss)", "iterations": r.n_iter,
-                        "stop": r.stop_reason, "seconds": seconds, "psnr": float(psnr(r.x, x)),
-                        "deepinv_reference_s": 2.5, "deepinv_reference_measured": False,
-                        "fraction_of_reference": seconds / 2.5, "target_max_fraction": 0.1}
+    result["tv_256"] = []
+    for dtype in (torch.float32, torch.float64):
+        yd = y.to(dtype)
+        seconds = median_s(lambda yd=yd: tv(yd, op, lam=0.001, tol=1e-4, n_iter=2000), 5)
+        r = tv(yd, op, lam=0.001, tol=1e-4, n_iter=2000)
+        result["tv_256"].append({
+            "image": name, "dtype": str(dtype).replace("torch.", ""), "lam": 0.001,
+            "lam_note": "chosen on training crops by physinv bench (deblur_gauss)",
+            "iterations": r.n_iter, "stop": r.stop_reason, "seconds": seconds,
+            "psnr": float(psnr(r.x.double(), x)), "deepinv_reference_s": 2.5,
+            "deepinv_reference_measured": False, "fraction_of_reference": seconds / 2.5,
+            "target_max_fraction": 0.1})
     out = args.json or Path(__file__).parent / "results" / (
         f"solver_speed-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
     out.write_text(json.dumps(result, indent=2) + "\n")

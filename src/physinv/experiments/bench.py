@@ -84,7 +84,7 @@ def _ours(task_name: str) -> list[tuple[str, Callable, list | None]]:
     def lw(y, op, p):
         return landweber(y, op, n_iter=int(p), tol=None).x
 
-    lam_grid = [float(v) for v in np.logspace(-4, 0, 9)]
+    lam_grid = [float(v) for v in np.logspace(-4, 0, 17)]
     methods = [("tikhonov-gcv", tik_gcv, None), ("tikhonov-tuned", tik_tuned, lam_grid)]
     if task_name == "ct_sparse":
         methods += [
@@ -99,8 +99,9 @@ def _ours(task_name: str) -> list[tuple[str, Callable, list | None]]:
         return methods
     tv_grid = [0.02, 0.04, 0.06, 0.08, 0.12] if task_name == "denoise" else [
         3e-4, 1e-3, 2e-3, 4e-3, 8e-3]
-    methods += [("tv", tv_fn, tv_grid),
-                ("fista-wavelet", fista_fn, [v / 10 for v in tv_grid])]
+    fista_grid = [0.02, 0.05, 0.1, 0.2, 0.3] if task_name == "denoise" else [
+        1e-3, 3e-3, 1e-2, 3e-2]
+    methods += [("tv", tv_fn, tv_grid), ("fista-wavelet", fista_fn, fista_grid)]
     if task_name.startswith("deblur"):
         methods += [("wiener", lambda y, op, p: wiener(y, op).x, None),
                     ("richardson_lucy", lambda y, op, p: richardson_lucy(
