@@ -22,20 +22,11 @@ import numpy as np
 import skimage
 import torch
 from skimage.transform import radon
+from timing import median_seconds
 
 import physinv
 from physinv.data.phantoms import shepp_logan
 from physinv.operators import Radon
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main() -> None:

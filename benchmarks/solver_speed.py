@@ -13,41 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import torch
+from timing import interleaved_medians, median_seconds
 
 from physinv.experiments.bench import environment
 from physinv.experiments.protocol import evaluation_pairs, get_task
 from physinv.metrics import psnr
 from physinv.operators import Convolution, psf
 from physinv.solvers import tikhonov, tv
-
-
-def interleaved_medians(fns: dict, repeats: int) -> dict:
-    """Median seconds of each callable, measured in alternation so drift hits all alike."""
-    for fn in fns.values():
-        fn()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
-
-
-def median_s(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def main():
@@ -73,7 +49,7 @@ def main():
             rows.append({"dtype": str(dtype).replace("torch.", ""), "reg": reg,
                          "rfft_pair_ms": 1e3 * med["pair"], "tikhonov_ms": 1e3 * med[reg],
                          "ratio": med[reg] / med["pair"], "target_max_ratio": 3.0})
-        gcv = median_s(lambda y=y, op=op: tikhonov(y, op, lam="gcv"), 3)
+        gcv = median_seconds(lambda y=y, op=op: tikhonov(y, op, lam="gcv"), 3)
         rows[-1]["tikhonov_gcv_ms"] = 1e3 * gcv
     result["tikhonov_512"] = rows
 
@@ -82,7 +58,7 @@ def main():
     result["tv_256"] = []
     for dtype in (torch.float32, torch.float64):
         yd = y.to(dtype)
-        seconds = median_s(lambda yd=yd: tv(yd, op, lam=0.001, tol=1e-4, n_iter=2000), 5)
+        seconds = median_seconds(lambda yd=yd: tv(yd, op, lam=0.001, tol=1e-4, n_iter=2000), 5)
         r = tv(yd, op, lam=0.001, tol=1e-4, n_iter=2000)
         result["tv_256"].append({
             "image": name, "dtype": str(dtype).replace("torch.", ""), "lam": 0.001,

@@ -110,3 +110,17 @@ def check_image(
     if finite:
         check_finite(name, x)
     return x
+
+
+def promote_4d(name: str, x) -> torch.Tensor:
+    """An (H, W), (C, H, W) or (B, C, H, W) array or tensor as a 4-D tensor (dtype kept)."""
+    import numpy as np
+
+    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+    if t.dim() == 2:
+        t = t[None, None]
+    elif t.dim() == 3:
+        t = t[None]
+    if t.dim() != 4:
+        raise InputError(name, t, "an image of shape (H, W), (C, H, W) or (B, C, H, W)")
+    return t

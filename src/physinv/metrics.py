@@ -16,24 +16,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from physinv.errors import InputError, check_positive
+from physinv.errors import InputError, check_finite, check_positive, promote_4d
 
 
 def _as4d(name: str, x) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
-    if t.dim() == 2:
-        t = t[None, None]
-    elif t.dim() == 3:
-        t = t[None]
-    if t.dim() != 4:
-        raise InputError(name, t, "an image of shape (H, W), (C, H, W) or (B, C, H, W)")
-    if not bool(torch.isfinite(t).all()):
-        raise InputError(name, t, "finite values (no NaN or inf)")
-    return t
+    return check_finite(name, promote_4d(name, x))
 
 
 def _pair(x, ref):

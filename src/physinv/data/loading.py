@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from physinv.data import images
 from physinv.data.io import read_image
-from physinv.errors import InputError
+from physinv.errors import InputError, promote_4d
 
 
 def as_tensor(x, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Promote an (H, W), (C, H, W) or (B, C, H, W) array / tensor to ``(B, C, H, W)``."""
-    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
-    if t.dim() == 2:
-        t = t[None, None]
-    elif t.dim() == 3:
-        t = t[None]
-    if t.dim() != 4:
-        raise InputError("x", t, "an image of shape (H, W), (C, H, W) or (B, C, H, W)")
+    t = promote_4d("x", x)
     if not t.is_floating_point():
         t = t.to(torch.float32)
     return t.to(dtype) if dtype is not None else t
