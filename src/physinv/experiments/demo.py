@@ -11,17 +11,15 @@ Later issues add the network comparison. Writes ``demo.png`` and ``results.json`
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-import physinv
 from physinv.data import images
 from physinv.data.io import atomic_write
 from physinv.errors import InputError
+from physinv.experiments.bench import environment
 from physinv.metrics import psnr, ssim
 from physinv.noise import Gaussian, simulate
 from physinv.operators import Convolution, psf
@@ -35,13 +33,6 @@ def fourier_inverse(y: torch.Tensor, op, lam: float) -> torch.Tensor:
     denom = otf.abs() ** 2 + lam
     denom = torch.where(denom > 1e-12, denom, torch.full_like(denom, 1e-12))
     return torch.fft.ifft2(spectrum * otf.conj() / denom).real.to(y.dtype)
-
-
-def environment() -> dict:
-    return {"physinv": physinv.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "cpu": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads()}
 
 
 def run(out: Path, image: str = "camera", size: int = 256, seed: int = 0) -> dict:
