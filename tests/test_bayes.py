@@ -123,3 +123,18 @@ def test_bad_input(deblur_crop):
         gaussian_posterior(y, op, noise_var=-1.0)
     with pytest.raises(InputError, match="n_classes"):
         potts(y, op, n_classes=1)
+
+
+def test_polyphase_sampling_matches_cg_sampling():
+    from physinv.operators import SuperResolution
+
+    op = SuperResolution(psf.gaussian(1.0, 5), (12, 12), 2)
+    x = torch.rand(1, 1, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    y = simulate(x, op, Gaussian(0.05), seed=0)
+    exact = gaussian_posterior(y, Dense(op.to_matrix(), (12, 12), out_shape=(6, 6)),
+                               noise_var=0.0025, prior_var=0.1, reg="identity")
+    fast = gaussian_posterior(y, op, noise_var=0.0025, prior_var=0.1, reg="identity",
+                              n_samples=300)
+    assert torch.allclose(fast.x, exact.x, atol=1e-10)
+    ratio = float(fast.variance.mean() / exact.variance.mean())
+    assert ratio == pytest.approx(1, abs=0.05)

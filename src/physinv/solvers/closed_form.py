@@ -107,9 +107,9 @@ def tikhonov(y, op, lam="gcv", reg: str = "gradient", method: str = "auto",
     op : the forward operator H.
     lam : λ ≥ 0, or ``"gcv"`` (default), ``"discrepancy"``, ``"lcurve"``, ``"evidence"``.
     reg : ``"gradient"`` (circular finite differences, the default) or ``"identity"`` (D = I).
-        The gradient leaves the image mean free; with D = I the zero-mean prior fights the
-        mean of natural images and the λ rules then choose poorly (measured: GCV 1.6–5.8 dB
-        below the best λ with D = I, within 0.02 dB with the gradient, on the test set).
+        The gradient leaves the image mean free and models a photograph's spectrum better:
+        on deblur_gauss's test images GCV lands within 0.02 dB of the best λ with it, within
+        0.45 dB with D = I, and the evidence within 0.11 dB vs 3.6–6.4 dB below.
     method : a path name or ``"auto"``; ``form``: ``"primal"`` or ``"dual"`` (D = I only).
     noise_sigma : σ of the noise for the discrepancy rule (estimated from y if not given).
     tol, max_iter : conjugate-gradient stopping rule (``cg`` path only).

@@ -2,7 +2,8 @@
 
 On a spectral path (see ``spectral``) every criterion is a closed-form sum over the
 generalised eigenvalues γᵢ and the data's coefficients pᵢ = |ĝᵢ|², with filter
-fᵢ = γᵢ / (γᵢ + λ):
+fᵢ = γᵢ / (γᵢ + λ) (on the Fourier paths the zero frequency is left out: a flat prior on the
+image mean, without which D = I makes every rule under-regularise photographs):
 
 - residual ‖g − Hx_λ‖² = Σ (1 − fᵢ)² pᵢ (+ the energy of g outside the basis' span);
 - GCV(λ) = m ‖g − Hx_λ‖² / (m − Σ fᵢ)²  (Golub, Heath & Wahba 1979), minimised;
@@ -71,6 +72,10 @@ def choose_lambda_spectral(spec, y: torch.Tensor, rule: str, noise_sigma: float 
     outside = float(outside_b.sum())
     gamma = spec.gamma.to(torch.float64).cpu()
     m = spec.n_measurements
+    if spec.path in ("fourier", "polyphase"):
+        # the image mean (zero frequency) is left out of every criterion, as under a flat
+        # prior on it: a zero-mean prior on a photograph's mean otherwise dominates them
+        power, gamma, m = power[1:], gamma[1:], m - 1
     lams = _grid(gamma)
 
     if rule == "gcv":
