@@ -44,7 +44,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 @app.command()
 def info():
-    """List the operators, PSFs, noise models and bundled images.
+    """List the operators, PSFs, noise models, reconstruction methods and bundled images.
 
     Example: physinv info
     """
@@ -59,6 +59,9 @@ def info():
     table.add_row("operators (--op kinds)", ", ".join(KINDS))
     table.add_row("PSFs (blur:<psf>)", ", ".join(sorted(psf.GENERATORS)) + ", or a file")
     table.add_row("noise (--noise)", ", ".join(MODELS))
+    from physinv.solvers.registry import METHODS as SOLVERS
+
+    table.add_row("methods (reconstruct --method)", ", ".join(SOLVERS))
     table.add_row("training images", ", ".join(images.TRAINING_POOL))
     table.add_row("test images", ", ".join(images.TEST_SET))
     table.add_row("other images", ", ".join(images.EXTRA))
