@@ -39,6 +39,8 @@ lint: install-test
 
 bench: install
 	$(PY) benchmarks/radon_speed.py
+	$(PY) benchmarks/solver_speed.py
+	$(VENV)/bin/physinv bench --suite classical --json benchmarks/results/classical-latest.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

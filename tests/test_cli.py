@@ -168,3 +168,12 @@ def test_reconstruct_refuses_mismatched_measurement(tmp_path, capsys):
     np.save(nan, np.full((16, 16), np.nan))
     assert main(["reconstruct", str(nan), "--op", "identity", "-o",
                  str(tmp_path / "x.npy")]) == 2
+
+
+def test_reconstruct_from_png_measurement_keeps_the_image_scale(tmp_path):
+    y = tmp_path / "y.png"
+    assert main(["simulate", "camera", "--op", "blur:gaussian:sigma=1", "-o", str(y)]) == 0
+    assert main(["reconstruct", str(y), "--op", "blur:gaussian:sigma=1", "--lam", "0.01",
+                 "-o", str(tmp_path / "x.npy")]) == 0
+    est = np.load(tmp_path / "x.npy")
+    assert -0.5 < float(est.min()) and float(est.max()) < 1.5  # [0, 1] data, not 0–255 counts

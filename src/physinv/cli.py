@@ -154,7 +154,7 @@ def reconstruct(
 
     if method not in METHODS:
         raise InputError("method", method, f"one of {sorted(METHODS)}")
-    y = read_image(measurement, raw=True)[None].to(torch.float64)
+    y = read_image(measurement)[None].to(torch.float64)
     operator = from_spec(op, _image_shape(op, tuple(y.shape[-2:])))
     if tuple(y.shape[-2:]) != tuple(operator.out_shape):
         raise InputError("measurement", str(measurement),
