@@ -8,7 +8,8 @@
   unpenalised). With α ≤ 1/‖H‖² its objective never increases.
 - ``fista``: ISTA with Nesterov momentum (Beck & Teboulle 2009), O(1/k²).
 
-Defaults: ``step`` = 1/‖H‖² (1/(‖H‖² + λ) for Landweber), ``x0`` = 0. Every solver stops when
+Defaults: ``step`` = 1/‖H‖² (as the unrolled networks; for Landweber with λ ≥ ‖H‖² give a
+step below 2/(‖H‖² + λ)), ``x0`` = 0. Every solver stops when
 the relative change ‖x⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾‖/‖x⁽ᵏ⁾‖ falls below ``tol`` (``tol=None``: exactly
 ``n_iter`` iterations, as the unrolled networks do) and reports which; a hand-given step
 beyond the convergence bound that makes the iteration blow up raises an ``InputError`` naming
@@ -143,7 +144,7 @@ def landweber(y, op, n_iter: int = 100, step: float | None = None, lam: float = 
     check_problem(y, op)
     lam, tol, n_iter = _check_common(lam, tol, n_iter)
     bound = 2.0 / (op.norm() ** 2 + lam)
-    step = 1.0 / (op.norm() ** 2 + lam) if step is None else check_positive("step", step)
+    step = 1.0 / op.norm() ** 2 if step is None else check_positive("step", step)
     project = _project(bounds)
     x = check_x0(x0, y, op)
     if project is not None:
