@@ -1,0 +1,48 @@
+"""``AnalyticNet``: the one-layer network f̂ = B g with B = (H'H + λD'D)⁻¹H' (learnable).
+
+For a Fourier-diagonal H, B is itself a (circular) convolution: one conv layer whose kernel —
+the spatial impulse response of the Tikhonov filter, on the image grid — is the Parameter.
+For ``Dense`` H, B is a matrix Parameter. Untrained, the network is ``tikhonov``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from physinv.errors import InputError, check_positive
+from physinv.nets.base import PhysicsNet
+from physinv.operators import Dense, Gradient
+from physinv.solvers.spectral import reg_power_half
+
+
+class AnalyticNet(PhysicsNet):
+    """One learnable linear layer initialised at the Tikhonov inverse."""
+
+    def __init__(self, op, lam: float = 0.01, reg: str = "gradient"):
+        super().__init__(op)
+        lam = check_positive("lam", lam, allow_zero=True)
+        if reg not in ("identity", "gradient"):
+            raise InputError("reg", reg, "'identity' or 'gradient'")
+        if op.has_fourier_diagonal:
+            conj, power = op.rfft_diagonal(torch.float64)
+            denom = power + lam * reg_power_half(op.in_shape, reg)
+            filt = conj / denom.clamp_min(torch.finfo(torch.float64).tiny)
+            self.kernel = nn.Parameter(torch.fft.irfft2(filt, s=op.in_shape))
+            self.matrix = None
+        elif isinstance(op, Dense):
+            a = op.matrix.to(torch.float64)
+            d = Gradient(op.in_shape).to_matrix() if reg == "gradient" else torch.eye(a.shape[1])
+            gram = a.T @ a + lam * (d.T @ d if reg == "gradient" else d)
+            self.matrix = nn.Parameter(torch.linalg.solve(gram, a.T))
+            self.kernel = None
+        else:
+            raise InputError("op", type(op).__name__, "a Fourier-diagonal or Dense operator")
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        self.op._check(y, self.op.out_shape, "y")
+        if self.kernel is not None:
+            k = self.kernel.to(y.dtype)
+            return torch.fft.irfft2(torch.fft.rfft2(y) * torch.fft.rfft2(k), s=self.op.in_shape)
+        flat = y.reshape(*y.shape[:2], -1)
+        return (flat @ self.matrix.to(y.dtype).T).reshape(*y.shape[:2], *self.op.in_shape)
