@@ -68,3 +68,32 @@ def test_parameters_and_bad_input(problem):
         AnalyticNet(Radon((8, 8), [0.0]))
     with pytest.raises(InputError, match="as many images"):
         FourierNet(op).fit_closed_form(y, torch.zeros(1, 1, 20, 22, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("layers", [3, 4])
+def test_svdnet_equals_tikhonov(problem, layers):
+    from physinv.nets import SVDNet
+
+    op, y = problem
+    for reg in ("identity", "gradient"):
+        with torch.no_grad():
+            out = SVDNet(op, lam=0.02, layers=layers, reg=reg)(y)
+        assert _rel(out, tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-6
+    rng = np.random.default_rng(1)
+    dense = Dense(rng.standard_normal((12, 16)), (4, 4))  # under-determined
+    yd = dense(torch.rand(2, 1, 4, 4, dtype=torch.float64))
+    net = SVDNet(dense, lam=0.05, layers=layers)
+    assert net.trainable_parameters() == 12
+    with torch.no_grad():
+        assert _rel(net(yd), tikhonov(yd, dense, lam=0.05, reg="identity").x) < 1e-6
+
+
+def test_svdnet_on_radon_through_an_explicit_svd():
+    from physinv.nets import SVDNet
+
+    radon = Radon((12, 12), np.arange(0, 180, 20.0))
+    dense = Dense(radon.to_matrix(), (12, 12), out_shape=radon.out_shape)
+    y = radon(torch.rand(1, 1, 12, 12, dtype=torch.float64))
+    with torch.no_grad():
+        out = SVDNet(dense, lam=0.1)(y)
+    assert _rel(out, tikhonov(y, radon, lam=0.1, reg="identity", tol=1e-12).x) < 1e-6

@@ -72,3 +72,63 @@ class FourierNet(PhysicsNet):
         self.real.copy_(filt.real)
         self.imag.copy_(filt.imag)
         return self
+
+
+class SVDNet(PhysicsNet):
+    """SVD-domain network: 4 layers g → H' → V' → Λ → V (Λ = 1/(δᵢ + λ), H'H = V diag(δ) V'),
+    or 3 layers g → U' → Λ → V (Λ = σᵢ/(σᵢ² + λ)); only Λ is learnable.
+
+    For ``Dense`` operators V, U come from the cached SVD (D = I); for Fourier-diagonal
+    operators V, V' are the inverse / forward unitary DFT and the regulariser may be the
+    gradient (δᵢ = |ĥᵢ|², λ|d̂ᵢ|²). A non-convolutional operator (e.g. the Radon transform on a
+    small grid) enters through ``Dense(op.to_matrix(), shape, out_shape)``.
+    """
+
+    def __init__(self, op, lam: float = 0.01, layers: int = 4, reg: str = "identity"):
+        super().__init__(op)
+        lam = check_positive("lam", lam, allow_zero=True)
+        if layers not in (3, 4):
+            raise InputError("layers", layers, "3 (U' → Λ → V) or 4 (H' → V' → Λ → V)")
+        if reg not in ("identity", "gradient"):
+            raise InputError("reg", reg, "'identity' or 'gradient'")
+        self.layers = layers
+        from physinv.operators import Dense
+
+        if op.has_fourier_diagonal:
+            self.kind = "fourier"
+            conj, power = op.rfft_diagonal(torch.float64)
+            denom = (power + lam * reg_power_half(op.in_shape, reg)).clamp_min(
+                torch.finfo(torch.float64).tiny)
+            lam_init = 1 / denom if layers == 4 else power.sqrt() / denom
+            if layers == 3:
+                phase = torch.where(power > 0, conj / power.sqrt().clamp_min(1e-300),
+                                    torch.ones_like(conj))
+                self.register_buffer("phase", phase)  # U' = diag(conj(ĥ)/|ĥ|) F
+        elif isinstance(op, Dense):
+            if reg != "identity":
+                raise InputError("reg", reg, "'identity' for a Dense SVDNet")
+            self.kind = "dense"
+            u, s, vh = op.svd_matrices()
+            self.register_buffer("u", u.clone())
+            self.register_buffer("vh", vh.clone())
+            lam_init = 1 / (s**2 + lam) if layers == 4 else s / (s**2 + lam)
+        else:
+            raise InputError("op", type(op).__name__, "a Fourier-diagonal or Dense operator")
+        self.diagonal = nn.Parameter(lam_init.clone())
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        self.op._check(y, self.op.out_shape, "y")
+        lam = self.diagonal.to(y.dtype)
+        if self.kind == "fourier":
+            cdtype = torch.complex128 if y.dtype == torch.float64 else torch.complex64
+            if self.layers == 4:
+                coef = torch.fft.rfft2(self.op.adjoint(y, check=False)) * lam
+            else:
+                coef = torch.fft.rfft2(y) * self.phase.to(cdtype) * lam
+            return torch.fft.irfft2(coef, s=self.op.in_shape)
+        lead = y.shape[:2]
+        if self.layers == 4:
+            coef = self.op.adjoint(y, check=False).reshape(*lead, -1) @ self.vh.to(y.dtype).T
+        else:
+            coef = y.reshape(*lead, -1) @ self.u.to(y.dtype)
+        return ((coef * lam) @ self.vh.to(y.dtype)).reshape(*lead, *self.op.in_shape)
