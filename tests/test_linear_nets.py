@@ -97,3 +97,26 @@ def test_svdnet_on_radon_through_an_explicit_svd():
     with torch.no_grad():
         out = SVDNet(dense, lam=0.1)(y)
     assert _rel(out, tikhonov(y, radon, lam=0.1, reg="identity", tol=1e-12).x) < 1e-6
+
+
+def test_fourier_net_fit_converges_to_the_wiener_filter():
+    """Gaussian-process images with a known spectrum: the fitted Λ → Wiener as N grows."""
+    n, sigma = 32, 0.05
+    op = Convolution(psf.gaussian(1.0, 7), (n, n))
+    fy = torch.fft.fftfreq(n, dtype=torch.float64)[:, None]
+    fx = torch.fft.rfftfreq(n, dtype=torch.float64)[None, :]
+    spectrum = 1.0 / (0.002 + fy**2 + fx**2)  # E|X̂|² / n
+    spectrum = spectrum / spectrum.mean()
+    conj, power = op.rfft_diagonal(torch.float64)
+    wiener = conj * spectrum / (power * spectrum + sigma**2)
+    g = torch.Generator().manual_seed(0)
+    errors = []
+    for count in (16, 256, 4096):
+        white = torch.randn(count, 1, n, n, generator=g, dtype=torch.float64)
+        xs = torch.fft.irfft2(torch.fft.rfft2(white) * spectrum.sqrt(), s=(n, n))
+        ys = op(xs) + sigma * torch.randn(xs.shape, generator=g, dtype=torch.float64)
+        fitted = FourierNet(op, init="zeros").fit_closed_form(ys, xs).filter().detach()
+        errors.append(float(torch.linalg.vector_norm(fitted - wiener)
+                            / torch.linalg.vector_norm(wiener)))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.05
