@@ -59,3 +59,13 @@ REGISTRY = _registry()
 @pytest.fixture(params=sorted(REGISTRY), ids=sorted(REGISTRY))
 def operator(request):
     return REGISTRY[request.param]()
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """‖a − b‖ / ‖b‖."""
+    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
+
+
+@pytest.fixture
+def rel():
+    return relative_error

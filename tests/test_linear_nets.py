@@ -15,10 +15,6 @@ from physinv.operators import Convolution, Dense, Radon, psf
 from physinv.solvers import tikhonov
 
 
-def _rel(a, b):
-    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
-
-
 @pytest.fixture(scope="module")
 def problem():
     op = Convolution(psf.motion(7, 30), (20, 22))
@@ -28,32 +24,32 @@ def problem():
 
 @pytest.mark.parametrize("reg", ["identity", "gradient"])
 @pytest.mark.parametrize("cls", [AnalyticNet, FourierNet])
-def test_untrained_equals_tikhonov(problem, cls, reg):
+def test_untrained_equals_tikhonov(problem, cls, reg, rel):
     op, y = problem
     net = cls(op, lam=0.02, reg=reg)
     with torch.no_grad():
-        assert _rel(net(y), tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-6
-        assert _rel(net(y.float()).double(), tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-5
+        assert rel(net(y), tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-6
+        assert rel(net(y.float()).double(), tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-5
 
 
-def test_dense_analytic_net_equals_tikhonov():
+def test_dense_analytic_net_equals_tikhonov(rel):
     rng = np.random.default_rng(0)
     op = Dense(rng.standard_normal((20, 16)), (4, 4))
     y = op(torch.rand(3, 1, 4, 4, dtype=torch.float64))
     for reg in ("identity", "gradient"):
         net = AnalyticNet(op, lam=0.1, reg=reg)
         with torch.no_grad():
-            assert _rel(net(y), tikhonov(y, op, lam=0.1, reg=reg).x) < 1e-6
+            assert rel(net(y), tikhonov(y, op, lam=0.1, reg=reg).x) < 1e-6
 
 
-def test_fourier_fit_closed_form_recovers_the_inverse_without_noise():
+def test_fourier_fit_closed_form_recovers_the_inverse_without_noise(rel):
     op = Convolution(psf.gaussian(0.6, 5), (16, 16))  # ĥ never 0: invertible
     g = torch.Generator().manual_seed(3)
     xs = torch.rand(8, 1, 16, 16, dtype=torch.float64, generator=g)
     net = FourierNet(op, init="zeros").fit_closed_form(op(xs), xs)
     test = torch.rand(1, 1, 16, 16, dtype=torch.float64, generator=g)
     with torch.no_grad():
-        assert _rel(net(op(test)), test) < 1e-6
+        assert rel(net(op(test)), test) < 1e-6
 
 
 def test_parameters_and_bad_input(problem):
@@ -71,24 +67,24 @@ def test_parameters_and_bad_input(problem):
 
 
 @pytest.mark.parametrize("layers", [3, 4])
-def test_svdnet_equals_tikhonov(problem, layers):
+def test_svdnet_equals_tikhonov(problem, layers, rel):
     from physinv.nets import SVDNet
 
     op, y = problem
     for reg in ("identity", "gradient"):
         with torch.no_grad():
             out = SVDNet(op, lam=0.02, layers=layers, reg=reg)(y)
-        assert _rel(out, tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-6
+        assert rel(out, tikhonov(y, op, lam=0.02, reg=reg).x) < 1e-6
     rng = np.random.default_rng(1)
     dense = Dense(rng.standard_normal((12, 16)), (4, 4))  # under-determined
     yd = dense(torch.rand(2, 1, 4, 4, dtype=torch.float64))
     net = SVDNet(dense, lam=0.05, layers=layers)
     assert net.trainable_parameters() == 12
     with torch.no_grad():
-        assert _rel(net(yd), tikhonov(yd, dense, lam=0.05, reg="identity").x) < 1e-6
+        assert rel(net(yd), tikhonov(yd, dense, lam=0.05, reg="identity").x) < 1e-6
 
 
-def test_svdnet_on_radon_through_an_explicit_svd():
+def test_svdnet_on_radon_through_an_explicit_svd(rel):
     from physinv.nets import SVDNet
 
     radon = Radon((12, 12), np.arange(0, 180, 20.0))
@@ -96,7 +92,7 @@ def test_svdnet_on_radon_through_an_explicit_svd():
     y = radon(torch.rand(1, 1, 12, 12, dtype=torch.float64))
     with torch.no_grad():
         out = SVDNet(dense, lam=0.1)(y)
-    assert _rel(out, tikhonov(y, radon, lam=0.1, reg="identity", tol=1e-12).x) < 1e-6
+    assert rel(out, tikhonov(y, radon, lam=0.1, reg="identity", tol=1e-12).x) < 1e-6
 
 
 def test_fourier_net_fit_converges_to_the_wiener_filter():

@@ -13,10 +13,6 @@ from physinv.operators import Convolution, Dense, Radon, psf
 from physinv.solvers import ista, landweber
 
 
-def _rel(a, b):
-    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
-
-
 @pytest.fixture(scope="module")
 def problem():
     op = Convolution(psf.gaussian(1.5, 9), (24, 24))
@@ -25,22 +21,22 @@ def problem():
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 10, 20])
-def test_unrolled_landweber_equals_landweber(problem, k):
+def test_unrolled_landweber_equals_landweber(problem, k, rel):
     op, y = problem
     net = UnrolledLandweber(op, n_layers=k, lam=0.01)
     with torch.no_grad():
         out = net(y)
-    assert _rel(out, landweber(y, op, n_iter=k, lam=0.01, tol=None).x) < 1e-12
+    assert rel(out, landweber(y, op, n_iter=k, lam=0.01, tol=None).x) < 1e-12
 
 
-def test_unrolled_landweber_on_radon_and_positivity():
+def test_unrolled_landweber_on_radon_and_positivity(rel):
     op = Radon((16, 16), np.arange(0, 180, 15.0))
     y = op(torch.rand(1, 1, 16, 16, dtype=torch.float64))
     net = UnrolledLandweber(op, n_layers=7, positivity=True)
     with torch.no_grad():
         out = net(y)
     ref = landweber(y, op, n_iter=7, tol=None, bounds=(0.0, None)).x
-    assert _rel(out, ref) < 1e-10
+    assert rel(out, ref) < 1e-10
 
 
 def test_spectral_filter_of_unrolled_landweber():
@@ -60,13 +56,13 @@ def test_spectral_filter_of_unrolled_landweber():
 
 
 @pytest.mark.parametrize("basis", ["pixel", "wavelet"])
-def test_untrained_lista_equals_ista(problem, basis):
+def test_untrained_lista_equals_ista(problem, basis, rel):
     op, y = problem
     net = LISTA(op, n_layers=8, lam=0.005, basis=basis)
     with torch.no_grad():
         out = net(y)
     ref = ista(y, op, lam=0.005, n_iter=8, tol=None, basis=basis).x
-    assert _rel(out, ref) < 1e-10
+    assert rel(out, ref) < 1e-10
 
 
 def test_parameters_are_learnable_and_operator_fixed(problem):

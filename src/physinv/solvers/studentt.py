@@ -32,8 +32,8 @@ DOMAINS = ("pixel", "gradient", "wavelet")
 # β₀ = BETA0_FACTOR · α₀ · mean((D x_Tikhonov)²). Chosen once on the benchmark protocol's 12
 # training crops (deblur_gauss): factors 0.1 / 1 / 3 / 10 / 30 gave −1.9 / −0.8 / +0.1 / +0.6 /
 # +0.1 dB on average against the best-λ Tikhonov; the Tikhonov estimate's gradients are
-# smoothed, so the prior scale sits above them. Learning β₀ by EM (``learn_beta0``) collapses
-# it towards over-sparse solutions (−2 dB on the same crops) and is off by default.
+# smoothed, so the prior scale sits above them. Learning β₀ by EM (β₀ = α₀N/Σ⟨1/v_j⟩) was tried
+# and collapsed it towards over-sparse solutions (−2 dB on the same crops), so it is not offered.
 BETA0_FACTOR = 10.0
 
 
@@ -73,7 +73,7 @@ def _second_moment(d, domain, mean_u, var_f):
 def studentt(y, op, method: str = "vba", domain: str = "gradient", n_iter: int = 40,
              tol: float = 1e-4, alpha0: float = 1.0, beta0: float | None = None,
              noise_alpha0: float = 1e-6, noise_beta0: float = 1e-6, cg_iter: int = 30,
-             learn_beta0: bool = False, callback=None) -> Result:
+             callback=None) -> Result:
     """Hierarchical Student-t restoration; see the module docstring."""
     check_problem(y, op)
     if method not in ("vba", "jmap"):
@@ -133,11 +133,6 @@ def studentt(y, op, method: str = "vba", domain: str = "gradient", n_iter: int =
             inv_noise = (noise_alpha0 + m_count / 2 + 1) / (noise_beta0 + r2 / 2)
         if keep is not None:
             inv_v = inv_v * keep.to(inv_v)
-        if learn_beta0:
-            # the prior's scale by maximising the bound: β₀ = α₀ N / Σ⟨1/v_j⟩
-            n_terms = float(keep.sum()) if keep is not None else float(inv_v[0, 0].numel())
-            beta0 = alpha0 * n_terms * inv_v.shape[0] * inv_v.shape[1] / float(
-                inv_v.sum().clamp_min(1e-30))
         history["residual"].append(float(r2.sum()) ** 0.5 / y_norm)
         history["noise_var"].append(float((1 / inv_noise).mean()))
         if callback is not None:
