@@ -123,8 +123,31 @@ class PoissonGaussian(Poisson):
         return f"poisson-gaussian:photons={self.photons:g},sigma={self.sigma:g}"
 
 
+class RelativeGaussian(NoiseModel):
+    """Additive white Gaussian noise with σ = ``fraction`` × max |Hx|, per image (e.g. CT:
+    1 % of each sinogram's maximum)."""
+
+    name = "relative-gaussian"
+
+    def __init__(self, fraction: float):
+        self.fraction = check_positive("fraction", fraction, allow_zero=True)
+
+    def sigmas(self, clean: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(2, clean.dim()))
+        return self.fraction * clean.abs().amax(dim=dims, keepdim=True)
+
+    def __call__(self, clean, generator):
+        return clean + self.sigmas(clean) * _randn_like(clean, generator)
+
+    def variance(self, clean):
+        return self.sigmas(clean) ** 2
+
+    def spec(self):
+        return f"relative-gaussian:fraction={self.fraction:g}"
+
+
 MODELS = {"none": NoNoise, "gaussian": Gaussian, "poisson": Poisson,
-          "poisson-gaussian": PoissonGaussian}
+          "poisson-gaussian": PoissonGaussian, "relative-gaussian": RelativeGaussian}
 
 
 def from_spec(spec: str) -> NoiseModel:

@@ -16,7 +16,7 @@ import torch
 from physinv.data import patches
 from physinv.data.phantoms import circle_mask
 from physinv.errors import InputError
-from physinv.noise import Gaussian, simulate
+from physinv.noise import Gaussian, NoiseModel, RelativeGaussian, simulate
 from physinv.operators import Convolution, Identity, Radon, SuperResolution, psf
 from physinv.operators.base import LinearOperator
 
@@ -61,17 +61,15 @@ class Task:
         n = estimate.shape[-1]
         return estimate * torch.from_numpy(circle_mask(n)).to(estimate)
 
+    def noise(self) -> NoiseModel:
+        """The task's noise model (CT: σ = 1 % of each sinogram's maximum)."""
+        if self.name == "ct_sparse":
+            return RelativeGaussian(0.01)
+        return Gaussian(0.1 if self.name == "denoise" else 0.01)
+
     def measure(self, x: torch.Tensor, op: LinearOperator, seed: int) -> torch.Tensor:
         """One measurement of ``x`` (1, 1, H, W) with the task's noise and ``seed``."""
-        with torch.no_grad():
-            clean = op(x)
-        if self.name == "ct_sparse":
-            sigma = 0.01 * float(clean.abs().max())
-        elif self.name == "denoise":
-            sigma = 0.1
-        else:
-            sigma = 0.01
-        return simulate(x, op, Gaussian(sigma), seed=seed)
+        return simulate(x, op, self.noise(), seed=seed)
 
 
 TASKS = {

@@ -12,6 +12,7 @@ from torch import nn
 
 from physinv.errors import InputError, check_positive
 from physinv.nets.base import PhysicsNet
+from physinv.nets.layers import resample_table
 from physinv.operators import Dense, Gradient
 from physinv.solvers.spectral import reg_power_half
 
@@ -24,6 +25,7 @@ class AnalyticNet(PhysicsNet):
         lam = check_positive("lam", lam, allow_zero=True)
         if reg not in ("identity", "gradient"):
             raise InputError("reg", reg, "'identity' or 'gradient'")
+        self.config = {"lam": lam, "reg": reg}
         if op.has_fourier_diagonal:
             conj, power = op.rfft_diagonal(torch.float64)
             denom = power + lam * reg_power_half(op.in_shape, reg)
@@ -38,6 +40,13 @@ class AnalyticNet(PhysicsNet):
             self.kernel = None
         else:
             raise InputError("op", type(op).__name__, "a Fourier-diagonal or Dense operator")
+
+    def _resize_parameters(self, old_shape, new_shape):
+        if self.kernel is None:
+            return {}
+        table = torch.fft.rfft2(self.kernel.detach().cpu())
+        return {"kernel": torch.fft.irfft2(resample_table(table, old_shape, new_shape),
+                                           s=tuple(new_shape))}
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")

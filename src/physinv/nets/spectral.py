@@ -1,12 +1,20 @@
-"""``FourierNet``: FFT (fixed) → learnable diagonal Λ → inverse FFT (fixed).
+"""Transform-domain networks: ``FourierNet``, ``SVDNet``, ``WaveletNet``.
 
-f̂ = F⁻¹ Λ F g for Fourier-diagonal operators, Λ stored per frequency (``rfft2`` layout, real
-and imaginary parts as two Parameters). ``init="tikhonov"`` sets Λ = conj(ĥ)/(|ĥ|² + λ|d̂|²), so
-the untrained network is ``tikhonov(y, op, lam, reg)``; ``fit_closed_form(ys, xs)`` solves the
-per-frequency least squares Λ = Σ conj(Ŷ)X̂ / Σ|Ŷ|² in one pass (the empirical LMMSE filter).
+``FourierNet``: f̂ = F⁻¹ Λ F g for Fourier-diagonal operators, three ways to hold Λ:
 
-The per-frequency table is tied to the operator's grid; the structured forms (a radial profile
-or a parametric spectrum, defined continuously in frequency) are still to come (networks issue).
+- ``structure="table"``: Λ per frequency (``rfft2`` layout, real and imaginary parts as two
+  Parameters); ``init="tikhonov"`` sets Λ = conj(ĥ)/(|ĥ|² + λ|d̂|²), so the untrained network is
+  ``tikhonov(y, op, lam, reg)``; ``fit_closed_form(ys, xs)`` solves the per-frequency least
+  squares Λ = Σ conj(Ŷ)X̂ / Σ|Ŷ|² in one pass (the empirical LMMSE filter). Moved to another grid
+  through its spatial kernel; it over-fits at small N (one complex value per frequency).
+- ``structure="radial"``: Λ = conj(ĥ) / (|ĥ|² + λ|d̂|² exp(s(|ω|))), s a piecewise-linear radial
+  profile (16 knots, 0 at init → Tikhonov). The Wiener filter of any isotropic prior spectrum
+  S_f has this form (λ|d̂|² e^s = σ²/S_f).
+- ``structure="parametric"``: Λ = conj(ĥ) / (|ĥ|² + λ|d̂|² e^a (ω₀² + |ω|²)^γ), three
+  parameters (a, log ω₀², γ; a = γ = 0 at init → Tikhonov): a power-law prior with a knee.
+
+The structured forms are defined continuously in frequency, so a net trained on 128×128 patches
+applies to any image size (``for_operator``).
 
 >>> import torch
 >>> from physinv.operators import Convolution, psf
@@ -18,38 +26,86 @@ or a parametric spectrum, defined continuously in frequency) are still to come (
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from physinv.errors import InputError, check_positive
 from physinv.nets.base import PhysicsNet
+from physinv.nets.layers import RadialProfile, resample_table, rfft_radius
 from physinv.solvers.spectral import reg_power_half
+
+STRUCTURES = ("table", "radial", "parametric")
 
 
 class FourierNet(PhysicsNet):
     """Learnable Fourier diagonal for a Fourier-diagonal operator; see the module docstring."""
 
-    def __init__(self, op, init: str = "tikhonov", lam: float = 0.01, reg: str = "gradient"):
+    def __init__(self, op, init: str = "tikhonov", lam: float = 0.01, reg: str = "gradient",
+                 structure: str = "table", n_knots: int = 16):
         super().__init__(op)
         if not op.has_fourier_diagonal:
-            raise InputError("op", type(op).__name__, "a Fourier-diagonal operator for FourierNet")
+            raise InputError("op", type(op).__name__,
+                             "a Fourier-diagonal operator for FourierNet (convolutions, "
+                             "identity; for super-resolution or CT use DecomposedNet)")
         if init not in ("tikhonov", "zeros"):
             raise InputError("init", init, "'tikhonov' or 'zeros'")
         if reg not in ("identity", "gradient"):
             raise InputError("reg", reg, "'identity' or 'gradient'")
+        if structure not in STRUCTURES:
+            raise InputError("structure", structure, f"one of {STRUCTURES}")
+        if init == "zeros" and structure != "table":
+            raise InputError("init", init, "'tikhonov' for a structured FourierNet")
         lam = check_positive("lam", lam, allow_zero=True)
+        self.config = {"init": init, "lam": lam, "reg": reg, "structure": structure,
+                       "n_knots": n_knots}
+        self.structure = structure
         conj, power = op.rfft_diagonal(torch.float64)
-        if init == "tikhonov":
-            denom = power + lam * reg_power_half(op.in_shape, reg)
-            filt = conj / denom.clamp_min(torch.finfo(torch.float64).tiny)
+        if structure == "table":
+            if init == "tikhonov":
+                denom = power + lam * reg_power_half(op.in_shape, reg)
+                filt = conj / denom.clamp_min(torch.finfo(torch.float64).tiny)
+            else:
+                filt = torch.zeros_like(conj)
+            self.real = nn.Parameter(filt.real.clone())
+            self.imag = nn.Parameter(filt.imag.clone())
+            return
+        self.register_buffer("conj", conj.clone(), persistent=False)
+        self.register_buffer("power", power.clone(), persistent=False)
+        self.register_buffer("reg_power", lam * reg_power_half(op.in_shape, reg).clone(),
+                             persistent=False)
+        self.register_buffer("rho", rfft_radius(op.in_shape), persistent=False)
+        if structure == "radial":
+            self.profile = RadialProfile(torch.zeros(n_knots, dtype=torch.float64))
         else:
-            filt = torch.zeros_like(conj)
-        self.real = nn.Parameter(filt.real.clone())
-        self.imag = nn.Parameter(filt.imag.clone())
+            self.log_scale = nn.Parameter(torch.zeros((), dtype=torch.float64))
+            self.log_knee = nn.Parameter(torch.tensor(float(np.log(1e-2)), dtype=torch.float64))
+            self.exponent = nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+    def regulariser_spectrum(self) -> torch.Tensor:
+        """r(ω) in Λ = conj(ĥ) / (|ĥ|² + r(ω)) (structured forms; ``rfft2`` layout)."""
+        if self.structure == "radial":
+            return self.reg_power * torch.exp(self.profile(self.rho))
+        if self.structure == "parametric":
+            return self.reg_power * torch.exp(
+                self.log_scale + self.exponent * torch.log(torch.exp(self.log_knee)
+                                                           + self.rho**2))
+        raise InputError("structure", self.structure, "'radial' or 'parametric'")
 
     def filter(self) -> torch.Tensor:
         """Λ (complex, ``rfft2`` layout)."""
-        return torch.complex(self.real, self.imag)
+        if self.structure == "table":
+            return torch.complex(self.real, self.imag)
+        denom = (self.power + self.regulariser_spectrum()).clamp_min(
+            torch.finfo(torch.float64).tiny)
+        return self.conj / denom
+
+    def _resize_parameters(self, old_shape, new_shape):
+        if self.structure != "table":
+            return {}
+        with torch.no_grad():
+            filt = resample_table(self.filter().detach().cpu(), old_shape, new_shape)
+        return {"real": filt.real, "imag": filt.imag}
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
@@ -60,6 +116,9 @@ class FourierNet(PhysicsNet):
     @torch.no_grad()
     def fit_closed_form(self, ys: torch.Tensor, xs: torch.Tensor, ridge: float = 1e-12):
         """Per-frequency least squares over training pairs (ys, xs); returns ``self``."""
+        if self.structure != "table":
+            raise InputError("structure", self.structure,
+                             "'table' for fit_closed_form (the structured forms are trained)")
         self.op._check(ys, self.op.out_shape, "ys")
         self.op._check(xs, self.op.in_shape, "xs")
         if ys.shape[:2] != xs.shape[:2]:
@@ -82,6 +141,12 @@ class SVDNet(PhysicsNet):
     operators V, V' are the inverse / forward unitary DFT and the regulariser may be the
     gradient (δᵢ = |ĥᵢ|², λ|d̂ᵢ|²). A non-convolutional operator (e.g. the Radon transform on a
     small grid) enters through ``Dense(op.to_matrix(), shape, out_shape)``.
+
+    Super-resolution is not offered: its H'H is not diagonal in the DFT but block-diagonal with
+    s²×s² blocks (the aliased frequencies), so the singular vectors mix s² frequencies per block
+    and a per-frequency Λ is not its SVD; ``DecomposedNet`` (H' then a learned filter on the
+    stationary part of H'H) is the structured network for it. Fourier-kind Λ moves to another
+    grid through its spatial kernel (``for_operator``); the dense kind is tied to its matrix.
     """
 
     def __init__(self, op, lam: float = 0.01, layers: int = 4, reg: str = "identity"):
@@ -92,6 +157,7 @@ class SVDNet(PhysicsNet):
         if reg not in ("identity", "gradient"):
             raise InputError("reg", reg, "'identity' or 'gradient'")
         self.layers = layers
+        self.config = {"lam": lam, "layers": layers, "reg": reg}
         from physinv.operators import Dense
 
         if op.has_fourier_diagonal:
@@ -113,8 +179,17 @@ class SVDNet(PhysicsNet):
             self.register_buffer("vh", vh.clone())
             lam_init = 1 / (s**2 + lam) if layers == 4 else s / (s**2 + lam)
         else:
-            raise InputError("op", type(op).__name__, "a Fourier-diagonal or Dense operator")
+            raise InputError("op", type(op).__name__,
+                             "an operator with an SVD: Fourier-diagonal (Convolution, Identity) "
+                             "or Dense (any small operator as Dense(op.to_matrix(), ...))")
         self.diagonal = nn.Parameter(lam_init.clone())
+
+    def _resize_parameters(self, old_shape, new_shape):
+        if self.kind != "fourier":
+            return {}
+        table = resample_table(self.diagonal.detach().cpu().to(torch.complex128), old_shape,
+                               new_shape)
+        return {"diagonal": table.real}
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
@@ -132,3 +207,36 @@ class SVDNet(PhysicsNet):
         else:
             coef = y.reshape(*lead, -1) @ self.u.to(y.dtype)
         return ((coef * lam) @ self.vh.to(y.dtype)).reshape(*lead, *self.op.in_shape)
+
+
+class WaveletNet(PhysicsNet):
+    """Wavelet transform → learnable per-sub-band shrinkage → inverse transform.
+
+    f̂ = W' S(W u), u = (H'H + λD'D)⁻¹H'g the fixed Tikhonov layer (g itself for denoising),
+    S acting per sub-band b as c ↦ gain_b · sign(c) max(|c| − |θ_b|, 0). At init θ_b = 0 and
+    gain_b = 1, so the untrained network is Tikhonov; the thresholds learn how much of each
+    scale and orientation is noise. The sub-bands depend on the level (3 by default), not on
+    the image size, so the network applies to any size.
+    """
+
+    def __init__(self, op, lam: float = 0.01, wavelet: str = "db2", level: int = 3):
+        super().__init__(op)
+        from physinv.nets.decomposed import TikhonovLayer
+        from physinv.operators import Identity, Wavelet
+
+        lam = check_positive("lam", lam, allow_zero=True)
+        self.config = {"lam": lam, "wavelet": wavelet, "level": level}
+        self.transform = Wavelet(op.in_shape, wavelet, level)
+        self.tikhonov = None if isinstance(op, Identity) else TikhonovLayer(op, lam)
+        n_bands = 1 + 3 * self.transform.level
+        self.threshold = nn.Parameter(torch.zeros(n_bands, dtype=torch.float64))
+        self.gain = nn.Parameter(torch.ones(n_bands, dtype=torch.float64))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        self.op._check(y, self.op.out_shape, "y")
+        u = y if self.tikhonov is None else self.tikhonov(y)
+        c = self.transform(u, check=False)
+        idx = self.transform.subband_index
+        theta = self.threshold.abs().to(y.dtype)[idx]
+        shrunk = torch.sign(c) * torch.relu(c.abs() - theta) * self.gain.to(y.dtype)[idx]
+        return self.transform.adjoint(shrunk, check=False)

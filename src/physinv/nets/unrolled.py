@@ -1,4 +1,4 @@
-"""Unrolled (unfolded) iterations as networks: ``UnrolledLandweber`` and ``LISTA``.
+"""Unrolled (unfolded) iterations as networks: ``UnrolledLandweber``, ``LISTA``, ``UnrolledHQS``.
 
 K layers f⁽ᵏ⁺¹⁾ = φ_k(f⁽ᵏ⁾ + α_k H'(g − Hf⁽ᵏ⁾) − α_k λ_k f⁽ᵏ⁾) with H, H' fixed and only the
 per-layer scalars learnable (α_k, λ_k; for LISTA the thresholds θ_k of φ_k = S_θk). Defaults
@@ -20,13 +20,16 @@ untrained Landweber network is the spectral filter σ(1 − (1 − α(σ² + λ)
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from physinv.errors import InputError, check_int, check_positive
 from physinv.nets.base import PhysicsNet
+from physinv.nets.layers import SmallCNN, apply_cnn
 from physinv.operators import Wavelet
-from physinv.solvers.iterative import soft_threshold
+from physinv.solvers.iterative import soft_threshold, solve_spd
 
 
 def _layer_values(value: float, n_layers: int, tied: bool) -> nn.Parameter:
@@ -46,6 +49,8 @@ class UnrolledLandweber(PhysicsNet):
         self.lam = _layer_values(lam, self.n_layers, tied)
         self.tied = tied
         self.positivity = positivity
+        self.config = {"n_layers": self.n_layers, "step": step, "lam": lam, "tied": tied,
+                       "positivity": positivity}
 
     def forward(self, y: torch.Tensor, x0: torch.Tensor | None = None) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
@@ -82,6 +87,8 @@ class LISTA(PhysicsNet):
         self.step = _layer_values(step, self.n_layers, tied)
         self.threshold = _layer_values(step * lam, self.n_layers, tied)
         self.tied = tied
+        self.config = {"n_layers": self.n_layers, "lam": lam, "step": step, "basis": basis,
+                       "wavelet": wavelet, "level": level, "tied": tied}
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
@@ -98,3 +105,48 @@ class LISTA(PhysicsNet):
                 theta = theta * self.weight.to(y.dtype)
             c = soft_threshold(c - self.step[i].to(y.dtype) * g, theta)
         return w.adjoint(c, check=False) if w is not None else c
+
+
+class UnrolledHQS(PhysicsNet):
+    """Half-quadratic splitting with a learned proximal step (MoDL-style, Aggarwal et al. 2019).
+
+    x⁽⁰⁾ = (H'H + μ₀I)⁻¹H'g, then K times: z = x + CNN_k(x) (a residual CNN, zero at init, so
+    the prox starts as the identity), x = (H'H + μ_k I)⁻¹(H'g + μ_k z). The data-consistency
+    step is the closed form for Fourier-diagonal operators and ``cg_steps`` conjugate-gradient
+    steps (warm-started at z) otherwise. Learnable: the CNN (shared by all layers when
+    ``tied``) and log μ_k, initialised at ``mu``.
+    """
+
+    def __init__(self, op, n_layers: int = 5, mu: float = 0.01, tied: bool = True,
+                 width: int = 32, depth: int = 5, cg_steps: int = 10, dropout: float = 0.0):
+        super().__init__(op)
+        self.n_layers = check_int("n_layers", n_layers)
+        mu = check_positive("mu", mu)
+        self.cg_steps = check_int("cg_steps", cg_steps)
+        self.config = {"n_layers": self.n_layers, "mu": mu, "tied": tied, "width": width,
+                       "depth": depth, "cg_steps": self.cg_steps, "dropout": dropout}
+        self.tied = tied
+        self.log_mu = nn.Parameter(torch.full((self.n_layers + 1,), math.log(mu),
+                                              dtype=torch.float64))
+        n_cnn = 1 if tied else self.n_layers
+        self.prox = nn.ModuleList([SmallCNN(1, 1, width, depth, dropout) for _ in range(n_cnn)])
+
+    def data_consistency(self, rhs: torch.Tensor, mu: torch.Tensor,
+                         start: torch.Tensor | None) -> torch.Tensor:
+        """(H'H + μI)⁻¹ rhs."""
+        if self.op.has_fourier_diagonal:
+            _, power = self.op.rfft_diagonal(rhs.dtype, rhs.device)
+            return torch.fft.irfft2(torch.fft.rfft2(rhs) / (power + mu), s=self.op.in_shape)
+        x, _, _, _ = solve_spd(lambda v: self.op.normal(v, check=False) + mu * v, rhs, start,
+                               n_iter=self.cg_steps, tol=0.0)
+        return x
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        self.op._check(y, self.op.out_shape, "y")
+        back = self.op.adjoint(y, check=False)
+        mu = torch.exp(self.log_mu).to(y.dtype)
+        x = self.data_consistency(back, mu[0], None)
+        for k in range(self.n_layers):
+            z = x + apply_cnn(self.prox[0 if self.tied else k], x)
+            x = self.data_consistency(back + mu[k + 1] * z, mu[k + 1], z)
+        return x

@@ -54,7 +54,7 @@ def solve_spd(apply: Callable, b: torch.Tensor, x0: torch.Tensor | None = None,
         x = x + alpha * p
         r = r - alpha * ap
         rs_new = _dot(r, r)
-        rel = float((rs_new.sqrt() / b_norm).max())
+        rel = float((rs_new.sqrt() / b_norm).max().detach())
         history.append(rel)
         if rel <= tol:
             return x, k, True, history

@@ -1,0 +1,141 @@
+"""Training data: clean images and the physics that measures them, or fixed measured pairs.
+
+``Measurements(clean, op, noise)`` makes pairs (g, f) on the fly: each epoch every clean image is
+drawn again under a random symmetry of the square (flips, quarter turns — valid for any
+operator, since g is simulated from the transformed image) and fresh noise, all from explicit
+seeds, so training is reproducible and never sees the same noise twice. ``Pairs(ys, xs)``
+holds fixed measured / true pairs (no augmentation: the operator need not commute with it).
+Both split into training and validation parts; validation measurements are fixed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from physinv.errors import InputError, check_int
+from physinv.noise import NoiseModel, make_generator
+from physinv.operators.base import LinearOperator
+
+
+def _check_samples(name: str, t: torch.Tensor, shape) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor) or t.dim() != 4 or tuple(t.shape[-2:]) != tuple(shape):
+        got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise InputError(name, got, f"a (N, C, {shape[0]}, {shape[1]}) tensor")
+    bad = (~torch.isfinite(t)).flatten(1).any(1)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        raise InputError(name, f"sample {i}", "finite values (it holds NaN or inf)")
+    return t
+
+
+def _d4(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th of the 8 symmetries of the square (k in 0..7)."""
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if k >= 4 else x
+
+
+class Measurements:
+    """Clean images (N, C, H, W) + operator + noise → on-the-fly (g, f) pairs."""
+
+    supervised = True
+
+    def __init__(self, clean: torch.Tensor, op: LinearOperator, noise: NoiseModel,
+                 augment: bool = True):
+        if not isinstance(op, LinearOperator):
+            raise InputError("op", op, "a physinv.operators.LinearOperator")
+        if not isinstance(noise, NoiseModel):
+            raise InputError("noise", noise, "a physinv.noise model, e.g. Gaussian(0.01)")
+        self.clean = _check_samples("clean", clean, op.in_shape)
+        self.op = op
+        self.noise = noise
+        square = op.in_shape[0] == op.in_shape[1]
+        self.augment = augment and square
+
+    def __len__(self) -> int:
+        return self.clean.shape[0]
+
+    def subset(self, index) -> Measurements:
+        return Measurements(self.clean[index], self.op, self.noise, self.augment)
+
+    def take(self, n: int) -> Measurements:
+        """The first ``n`` images (an error if there are fewer)."""
+        n = check_int("n_train", n)
+        if n > len(self):
+            raise InputError("n_train", n, f"at most {len(self)}, the images available")
+        return self.subset(slice(0, n))
+
+    def measure(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        with torch.no_grad():
+            return self.noise(self.op(x, check=False), generator)
+
+    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int):
+        """``n_samples`` (g, f) pairs in batches: a seeded permutation, symmetries and noise."""
+        gen = make_generator(seed * 1_000_003 + epoch)
+        order = torch.cat([torch.randperm(len(self), generator=gen)
+                           for _ in range(math.ceil(n_samples / len(self)))])[:n_samples]
+        sym = torch.randint(0, 8 if self.augment else 1, (n_samples,), generator=gen)
+        for start in range(0, n_samples, batch_size):
+            idx = order[start: start + batch_size]
+            x = torch.cat([_d4(self.clean[i: i + 1], int(k))
+                           for i, k in zip(idx.tolist(), sym[start: start + batch_size].tolist(),
+                                           strict=True)])
+            yield self.measure(x, gen), x
+
+    def fixed(self, seed: int):
+        """All images measured once with noise from ``seed`` (validation)."""
+        return self.measure(self.clean, make_generator(seed)), self.clean
+
+
+class Pairs:
+    """Fixed measured / true pairs (ys: (N, C, *op.out_shape), xs: (N, C, *op.in_shape))."""
+
+    def __init__(self, ys: torch.Tensor, xs: torch.Tensor | None, op: LinearOperator):
+        if not isinstance(op, LinearOperator):
+            raise InputError("op", op, "a physinv.operators.LinearOperator")
+        self.ys = _check_samples("ys", ys, op.out_shape[-2:]) if len(op.out_shape) == 2 \
+            else ys
+        self.xs = None if xs is None else _check_samples("xs", xs, op.in_shape)
+        if self.xs is not None and self.xs.shape[0] != self.ys.shape[0]:
+            raise InputError("xs", tuple(self.xs.shape),
+                             f"as many samples as ys ({self.ys.shape[0]})")
+        self.op = op
+        self.supervised = self.xs is not None
+
+    def __len__(self) -> int:
+        return self.ys.shape[0]
+
+    def subset(self, index) -> Pairs:
+        return Pairs(self.ys[index], None if self.xs is None else self.xs[index], self.op)
+
+    def take(self, n: int) -> Pairs:
+        n = check_int("n_train", n)
+        if n > len(self):
+            raise InputError("n_train", n, f"at most {len(self)}, the pairs available")
+        return self.subset(slice(0, n))
+
+    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int):
+        gen = make_generator(seed * 1_000_003 + epoch)
+        order = torch.cat([torch.randperm(len(self), generator=gen)
+                           for _ in range(math.ceil(n_samples / len(self)))])[:n_samples]
+        for start in range(0, n_samples, batch_size):
+            idx = order[start: start + batch_size]
+            yield self.ys[idx], (None if self.xs is None else self.xs[idx])
+
+    def fixed(self, seed: int):
+        return self.ys, self.xs
+
+
+def split(data, val_fraction: float, seed: int):
+    """(training part, validation part, note). With one sample, validation is that sample
+    under another noise draw (``Measurements``) — a guard against fitting noise only."""
+    n = len(data)
+    if not 0 <= val_fraction < 1:
+        raise InputError("val_fraction", val_fraction, "a fraction in [0, 1)")
+    n_val = min(n - 1, max(1, round(val_fraction * n))) if val_fraction > 0 else 0
+    if n_val == 0:
+        return data, data, "validation on the training images (other noise draws)"
+    perm = torch.randperm(n, generator=make_generator(seed))
+    return (data.subset(perm[n_val:]), data.subset(perm[:n_val]),
+            f"{n - n_val} training / {n_val} validation images")
