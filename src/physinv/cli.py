@@ -203,25 +203,64 @@ def reconstruct(
 
 
 @app.command()
+def nets(
+    task: str = typer.Option("deblur_gauss", "--task", help="Protocol task whose operator the "
+                             "networks are built for (128×128 training grid)."),
+    lam: float = typer.Option(0.01, "--lam", help="Tikhonov λ the networks start from."),
+):
+    """List the network structures for a task with their fixed / trainable parameter counts.
+
+    Example: physinv nets --task deblur_gauss
+    """
+    from physinv.experiments.protocol import get_task
+    from physinv.nets.registry import NETWORKS, available, build
+
+    op = get_task(task).operator((128, 128))
+    table = Table(title=f"networks for {task} ({type(op).__name__}, 128×128)")
+    for col in ("network", "class", "fixed", "trainable", "structure"):
+        table.add_column(col)
+    for name, why in available(op).items():
+        entry = NETWORKS[name]
+        if why is not None:
+            table.add_row(name, entry.family, "—", "—", f"not offered: {why}")
+            continue
+        net = build(name, op, lam)
+        table.add_row(name, entry.family, f"{net.fixed_parameters():,}",
+                      f"{net.trainable_parameters():,}", entry.description)
+    console.print(table)
+
+
+@app.command()
 def bench(
-    suite: str = typer.Option("classical", "--suite", help="classical"),
+    suite: str = typer.Option("classical", "--suite", help="classical or nets"),
     json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
                                      "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse."),
-    n_train: int = typer.Option(4, "--n-train", help="Training crops for hyper-parameters."),
+    n_train: str = typer.Option("4", "--n-train", help="Training crops for hyper-parameters "
+                                "(classical); comma-separated sizes N for nets (default "
+                                "1,4,16,64)."),
     images: int | None = typer.Option(None, "--images", help="Use the first N test images."),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated subset."),
+    budget: float = typer.Option(90.0, "--budget", help="nets: training seconds per network."),
 ):
     """Benchmark every method on the public protocol; write one JSON with all rows.
 
-    Example: physinv bench --suite classical --json bench.json
+    Example: physinv bench --suite classical --json bench.json;
+    physinv bench --suite nets --tasks deblur_gauss --n-train 1,4,16 --json nets.json
+    (writes nets-<task>.png next to the JSON)
     """
     from physinv.experiments.bench import run_suite, write_json
 
     task_list = [t.strip() for t in tasks.split(",")] if tasks else None
     method_list = [m.strip() for m in methods.split(",")] if methods else None
+    sizes = _int_list("n-train", n_train)
+    if suite == "nets":
+        _bench_nets(task_list, sizes, method_list, images, budget, json_path)
+        return
+    if len(sizes) != 1:
+        raise InputError("n-train", n_train, "one number for the classical suite")
     with console.status("benchmark") as status:
-        result = run_suite(suite, tasks=task_list, n_train=n_train, n_images=images,
+        result = run_suite(suite, tasks=task_list, n_train=sizes[0], n_images=images,
                            methods=method_list, progress=lambda text: status.update(text))
     path = write_json(result, json_path)
     table = Table(title=f"{suite} suite ({result['seconds']:.0f} s)")
@@ -232,6 +271,37 @@ def bench(
                       f"{row['ssim']:.3f}", f"{row['infer_ms']:.1f}", str(row["hyper"]))
     console.print(table)
     console.print(f"wrote {path}")
+
+
+def _int_list(name: str, text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values):
+        raise InputError(name, text, "positive integers separated by commas, e.g. 1,4,16,64")
+    return values
+
+
+def _bench_nets(task_list, sizes, method_list, images, budget, json_path):
+    from physinv.experiments.bench import write_json
+    from physinv.experiments.nets_bench import NETS_TASKS, plot_nets, run_nets
+
+    with console.status("benchmark") as status:
+        result = run_nets(tasks=task_list or NETS_TASKS, n_trains=sizes, networks=method_list,
+                          budget_s=budget, n_images=images,
+                          progress=lambda text: status.update(text))
+    path = write_json(result, json_path)
+    figures = plot_nets(result, lambda task: path.with_name(f"{path.stem}-{task}.png"))
+    table = Table(title=f"nets suite ({result['seconds']:.0f} s)")
+    for col in ("task", "method", "class", "N", "PSNR", "SSIM", "train s", "trainable"):
+        table.add_column(col)
+    for row in result["summary"]:
+        table.add_row(row["task"], row["method"], row["family"], str(row["n_train"]),
+                      f"{row['psnr']:.2f}", f"{row['ssim']:.3f}", f"{row['train_s']:.0f}",
+                      f"{row['params_trainable']:,}")
+    console.print(table)
+    console.print(f"wrote {path} and {', '.join(str(f) for f in figures)}")
 
 
 @app.command()

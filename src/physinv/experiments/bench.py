@@ -39,7 +39,7 @@ from physinv.solvers import (
     wiener,
 )
 
-SUITES = ("classical",)
+SUITES = ("classical", "nets")
 
 
 def environment() -> dict:
@@ -131,6 +131,11 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
     """Run the suite and return ``{"environment", "rows", "summary", ...}``."""
     if suite not in SUITES:
         raise InputError("suite", suite, f"one of {SUITES}")
+    if suite == "nets":
+        from physinv.experiments.nets_bench import NETS_TASKS, run_nets
+
+        return run_nets(tasks=tasks or NETS_TASKS, networks=methods, n_images=n_images,
+                        progress=progress)
     tasks = list(TASKS) if tasks is None else list(tasks)
     for name in tasks:
         get_task(name)

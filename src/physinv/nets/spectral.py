@@ -215,18 +215,18 @@ class WaveletNet(PhysicsNet):
     f̂ = W' S(W u), u = (H'H + λD'D)⁻¹H'g the fixed Tikhonov layer (g itself for denoising),
     S acting per sub-band b as c ↦ gain_b · sign(c) max(|c| − |θ_b|, 0). At init θ_b = 0 and
     gain_b = 1, so the untrained network is Tikhonov; the thresholds learn how much of each
-    scale and orientation is noise. The sub-bands depend on the level (3 by default), not on
-    the image size, so the network applies to any size.
+    scale and orientation is noise. The sub-bands depend on the level (up to 3 by default, then
+    kept in ``config``), not on the image size, so the network applies to any size.
     """
 
-    def __init__(self, op, lam: float = 0.01, wavelet: str = "db2", level: int = 3):
+    def __init__(self, op, lam: float = 0.01, wavelet: str = "db2", level: int | None = None):
         super().__init__(op)
         from physinv.nets.decomposed import TikhonovLayer
         from physinv.operators import Identity, Wavelet
 
         lam = check_positive("lam", lam, allow_zero=True)
-        self.config = {"lam": lam, "wavelet": wavelet, "level": level}
         self.transform = Wavelet(op.in_shape, wavelet, level)
+        self.config = {"lam": lam, "wavelet": wavelet, "level": self.transform.level}
         self.tikhonov = None if isinstance(op, Identity) else TikhonovLayer(op, lam)
         n_bands = 1 + 3 * self.transform.level
         self.threshold = nn.Parameter(torch.zeros(n_bands, dtype=torch.float64))

@@ -1,0 +1,96 @@
+"""Networks by name, with their structure class, for the CLI and the benchmarks.
+
+``build(name, op, lam)`` returns the network initialised at its analytic values with the
+regularisation weight ``lam`` (the Tikhonov λ with the gradient regulariser; unrolled and HQS
+scale it to their own parameters); ``available(op)`` says which networks an operator allows and
+why the others are not offered.
+
+>>> from physinv.operators import Convolution, psf
+>>> from physinv.nets.registry import build
+>>> net = build("fourier-radial", Convolution(psf.gaussian(1.0, 7), (16, 16)), lam=0.01)
+>>> net.config["structure"], net.trainable_parameters()
+('radial', 16)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from physinv.errors import InputError
+from physinv.nets.analytic import AnalyticNet
+from physinv.nets.blackbox import DnCNN, UNet
+from physinv.nets.decomposed import DecomposedNet, TikhonovResidual
+from physinv.nets.spectral import FourierNet, SVDNet, WaveletNet
+from physinv.nets.unrolled import LISTA, UnrolledHQS, UnrolledLandweber
+from physinv.operators import Dense
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    family: str
+    description: str
+    make: Callable
+    needs: str = "any"  # "fourier" (Fourier-diagonal) or "svd" (Fourier-diagonal or Dense)
+
+
+def _norm2(op) -> float:
+    return op.norm() ** 2
+
+
+NETWORKS: dict[str, Entry] = {e.name: e for e in [
+    Entry("analytic", "analytic", "one layer B = (H'H + λD'D)⁻¹H' (conv kernel / matrix)",
+          lambda op, lam: AnalyticNet(op, lam=lam), "svd"),
+    Entry("fourier", "transform", "FFT → per-frequency Λ → IFFT",
+          lambda op, lam: FourierNet(op, lam=lam), "fourier"),
+    Entry("fourier-radial", "transform", "FFT → Λ with a learned radial prior profile → IFFT",
+          lambda op, lam: FourierNet(op, lam=lam, structure="radial"), "fourier"),
+    Entry("fourier-parametric", "transform", "FFT → Λ with a 3-parameter prior spectrum → IFFT",
+          lambda op, lam: FourierNet(op, lam=lam, structure="parametric"), "fourier"),
+    Entry("svd", "transform", "H' → V' → learned diagonal → V",
+          lambda op, lam: SVDNet(op, lam=lam, reg="gradient" if op.has_fourier_diagonal
+                                 else "identity"), "svd"),
+    Entry("wavelet", "transform", "Tikhonov → wavelet → per-sub-band shrinkage → inverse",
+          lambda op, lam: WaveletNet(op, lam=lam)),
+    Entry("decomposed", "decomposed", "H' → learned stationary filter",
+          lambda op, lam: DecomposedNet(op, lam=lam)),
+    Entry("decomposed-cnn", "decomposed", "H' → learned filter → residual CNN",
+          lambda op, lam: DecomposedNet(op, lam=lam, part="cnn")),
+    Entry("tikhonov-residual", "decomposed", "fixed Tikhonov → residual CNN",
+          lambda op, lam: TikhonovResidual(op, lam=lam)),
+    Entry("unrolled-landweber", "unrolled", "10 Landweber layers, learned α_k, λ_k",
+          lambda op, lam: UnrolledLandweber(op, n_layers=10)),
+    Entry("lista", "unrolled", "10 ISTA layers in wavelets, learned α_k, θ_k",
+          lambda op, lam: LISTA(op, n_layers=10, lam=lam / 10 * _norm2(op), basis="wavelet")),
+    Entry("unrolled-hqs", "unrolled", "5 HQS layers, shared CNN prox, learned μ_k",
+          lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam)),
+    Entry("dncnn", "black-box", "residual CNN on y / H'y / FBP",
+          lambda op, lam: DnCNN(op)),
+    Entry("unet", "black-box", "0.48 M-parameter U-Net on y / H'y / FBP",
+          lambda op, lam: UNet(op)),
+]}
+
+
+def _reason(entry: Entry, op) -> str | None:
+    if entry.needs == "fourier" and not op.has_fourier_diagonal:
+        return "needs a Fourier-diagonal operator (convolution, identity)"
+    if entry.needs == "svd" and not (op.has_fourier_diagonal or isinstance(op, Dense)):
+        return ("needs an operator with an SVD: Fourier-diagonal or Dense "
+                "(wrap a small operator as Dense(op.to_matrix(), ...))")
+    return None
+
+
+def available(op) -> dict[str, str | None]:
+    """{name: None if the network applies to ``op``, else the reason it does not}."""
+    return {name: _reason(entry, op) for name, entry in NETWORKS.items()}
+
+
+def build(name: str, op, lam: float = 0.01):
+    """The network ``name`` for ``op``, at its analytic initialisation."""
+    if name not in NETWORKS:
+        raise InputError("net", name, f"one of {sorted(NETWORKS)}")
+    reason = _reason(NETWORKS[name], op)
+    if reason is not None:
+        raise InputError("net", name, f"a network {type(op).__name__} allows: it {reason}")
+    return NETWORKS[name].make(op, lam)
