@@ -36,6 +36,7 @@ TV_GRID = {"deblur_gauss": [3e-4, 1e-3, 2e-3, 4e-3, 8e-3], "deblur_motion": [3e-
            4e-3, 8e-3], "sr_x2": [3e-4, 1e-3, 3e-3, 1e-2], "ct_sparse": [1e-4, 3e-4, 1e-3, 3e-3],
            "denoise": [0.02, 0.04, 0.06, 0.08, 0.12]}
 MAX_TUNE_IMAGES = 4
+PATIENCE = 15
 PER_FREQUENCY = ("fourier", "analytic", "svd")
 
 
@@ -123,7 +124,8 @@ def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, s
     torch.manual_seed(seed)
     net = build(name, op, lam)
     data = Measurements(crops, op, task.noise())
-    result = fit(net, data, epochs=epochs, max_time=budget_s, seed=seed, norm="log")
+    result = fit(net, data, epochs=epochs, max_time=budget_s, seed=seed, norm="log",
+                 patience=PATIENCE)
     return net, result, lam
 
 
