@@ -213,3 +213,16 @@ def test_bad_arguments_are_named():
     with pytest.raises(InputError, match="table"):
         FourierNet(op, structure="radial").fit_closed_form(torch.rand(2, 1, 16, 16),
                                                            torch.rand(2, 1, 16, 16))
+
+
+def test_fourier_net_inference_cache_follows_the_weights(blur, rel):
+    op, y = blur
+    net = FourierNet(op, lam=0.02, structure="radial")
+    with torch.no_grad():
+        first = net(y)
+        net.profile.values.fill_(1.0)  # in-place change of the weights
+        second = net(y)
+        net.load_state_dict(FourierNet(op, lam=0.02, structure="radial").state_dict())
+        third = net(y)
+    assert rel(second, first) > 1e-3
+    assert torch.equal(third, first)

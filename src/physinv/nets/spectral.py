@@ -107,11 +107,23 @@ class FourierNet(PhysicsNet):
             filt = resample_table(self.filter().detach().cpu(), old_shape, new_shape)
         return {"real": filt.real, "imag": filt.imag}
 
+    def _filter_for(self, cdtype, device) -> torch.Tensor:
+        """Λ in the data's precision; at inference (no grad) computed once per weights."""
+        if torch.is_grad_enabled():
+            return self.filter().to(cdtype)
+        key = (tuple(p._version for p in self.parameters()),
+               tuple(p.data_ptr() for p in self.parameters()), cdtype, device)
+        cache = getattr(self, "_inference_filter", None)
+        if cache is None or cache[0] != key:
+            cache = (key, self.filter().detach().to(device=device, dtype=cdtype))
+            self._inference_filter = cache
+        return cache[1]
+
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
         cdtype = torch.complex128 if y.dtype == torch.float64 else torch.complex64
-        filt = self.filter().to(cdtype)
-        return torch.fft.irfft2(torch.fft.rfft2(y) * filt, s=self.op.in_shape)
+        filt = self._filter_for(cdtype, y.device)
+        return torch.fft.irfft2(torch.fft.rfft2(y).mul_(filt), s=self.op.in_shape)
 
     @torch.no_grad()
     def fit_closed_form(self, ys: torch.Tensor, xs: torch.Tensor, ridge: float = 1e-12):
