@@ -7,12 +7,11 @@ float64, for the per-frequency and the structured forms. Writes
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from timing import interleaved_medians
+from timing import interleaved_medians, save_result
 
 from physinv.experiments.bench import environment
 from physinv.nets import FourierNet
@@ -43,10 +42,7 @@ def main():
                   f"net {1e3 * med[name]:.2f} ms, ratio {rows[-1]['ratio']:.2f} (target <= 2)")
     result = {"benchmark": "fourier_net_speed", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "environment": environment(), "rows": rows}
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    path = args.json or Path(__file__).parent / "results" / f"fourier_net_speed-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    save_result("fourier_net_speed", result, args.json)
 
 
 if __name__ == "__main__":

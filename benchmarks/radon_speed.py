@@ -22,7 +22,7 @@ import numpy as np
 import skimage
 import torch
 from skimage.transform import radon
-from timing import median_seconds
+from timing import median_seconds, save_result
 
 import physinv
 from physinv.data.phantoms import shepp_logan
@@ -78,12 +78,8 @@ def main() -> None:
             "cpu": _cpu_name(), "threads": torch.get_num_threads(),
         },
     }
-    out = args.json or Path(__file__).parent / "results" / (
-        f"radon_speed-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    save_result("radon_speed", result, args.json)
 
 
 def _cpu_name() -> str:

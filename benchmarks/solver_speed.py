@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from timing import interleaved_medians, median_seconds
+from timing import interleaved_medians, median_seconds, save_result
 
 from physinv.experiments.bench import environment
 from physinv.experiments.protocol import evaluation_pairs, get_task
@@ -67,11 +67,8 @@ def main():
             "psnr": float(psnr(r.x.double(), x)), "deepinv_reference_s": 2.5,
             "deepinv_reference_measured": False, "fraction_of_reference": seconds / 2.5,
             "target_max_fraction": 0.1})
-    out = args.json or Path(__file__).parent / "results" / (
-        f"solver_speed-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
-    out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    save_result("solver_speed", result, args.json)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ no SVD) trained the same way. Writes ``benchmarks/results/svd_radon-<timestamp>.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from skimage.transform import resize
+from timing import save_result
 
 from physinv.data import patches
 from physinv.data.phantoms import circle_mask
@@ -87,10 +87,7 @@ def main():
     result = {"benchmark": "svd_radon", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "environment": environment(), "size": SIZE, "angles": 60,
         "n_train": args.n_train, "lam": lam, "svd_seconds": svd_s, "rows": rows}
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    path = args.json or Path(__file__).parent / "results" / f"svd_radon-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    save_result("svd_radon", result, args.json)
 
 
 if __name__ == "__main__":

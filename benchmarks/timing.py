@@ -1,8 +1,12 @@
-"""Timing helpers shared by the benchmark scripts (wall-clock medians after a warm-up)."""
+"""Helpers shared by the benchmark scripts: wall-clock medians after a warm-up, and writing a
+run's JSON under ``benchmarks/results/``."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -29,3 +33,13 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
             fn()
             times[key].append(time.perf_counter() - start)
     return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def save_result(name: str, result: dict, path: Path | None = None) -> Path:
+    """Write ``result`` as JSON to ``path`` or ``benchmarks/results/<name>-<UTC stamp>.json``."""
+    out = path or Path(__file__).parent / "results" / (
+        f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return out
