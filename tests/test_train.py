@@ -135,3 +135,26 @@ def test_bad_arguments_are_named(task):
         fit(net, data, epochs=0)
     with pytest.raises(InputError, match="data"):
         fit(net, [(1, 2)])
+
+
+def test_patch_training_measures_crops_through_the_patch_operator():
+    def operator_for(shape):
+        return Convolution(psf.gaussian(1.0, 7), shape)
+
+    clean = _smooth_images(3, size=32)
+    data = Measurements(clean, operator_for((32, 32)), Gaussian(0.01), patch=16,
+                        operator_for=operator_for)
+    assert data.op.in_shape == (16, 16)
+    (y, x), = list(data.batches(1, 4, 4, seed=0))
+    assert x.shape == (4, 1, 16, 16)
+    assert float((y - data.op(x)).std()) == pytest.approx(0.01, rel=0.3)
+    yv, xv = data.fixed(0)
+    assert torch.equal(xv, clean[..., 8:24, 8:24])
+    net = FourierNet(data.op, lam=0.1, structure="radial")
+    fit(net, data, epochs=1, samples_per_epoch=4)
+    assert net.for_operator(operator_for((32, 32)))(clean).shape == (3, 1, 32, 32)
+    with pytest.raises(InputError, match="operator_for"):
+        Measurements(clean, operator_for((32, 32)), Gaussian(0.01), patch=16)
+    with pytest.raises(InputError, match="patch"):
+        Measurements(clean, operator_for((32, 32)), Gaussian(0.01), patch=64,
+                     operator_for=operator_for)

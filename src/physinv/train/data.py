@@ -1,5 +1,10 @@
 """Training data: clean images and the physics that measures them, or fixed measured pairs.
 
+With ``patch=P`` (and ``operator_for``, shape → the same physics on that grid, e.g.
+``task.operator``) ``Measurements`` trains on random P×P crops measured through the P×P
+operator — several times cheaper per step for convolutional networks, and the trained network
+moves to any size with ``for_operator``. Validation uses the central P×P crops.
+
 ``Measurements(clean, op, noise)`` makes pairs (g, f) on the fly: each epoch every clean image is
 drawn again under a random symmetry of the square (flips, quarter turns — valid for any
 operator, since g is simulated from the transformed image) and fresh noise, all from explicit
@@ -11,6 +16,7 @@ Both split into training and validation parts; validation measurements are fixed
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -42,14 +48,25 @@ class Measurements:
     supervised = True
 
     def __init__(self, clean: torch.Tensor, op: LinearOperator, noise: NoiseModel,
-                 augment: bool = True):
+                 augment: bool = True, patch: int | None = None,
+                 operator_for: Callable | None = None):
         if not isinstance(op, LinearOperator):
             raise InputError("op", op, "a physinv.operators.LinearOperator")
         if not isinstance(noise, NoiseModel):
             raise InputError("noise", noise, "a physinv.noise model, e.g. Gaussian(0.01)")
         self.clean = _check_samples("clean", clean, op.in_shape)
-        self.op = op
         self.noise = noise
+        self.patch = patch
+        self.operator_for = operator_for
+        if patch is not None:
+            check_int("patch", patch, minimum=8)
+            if patch > min(op.in_shape):
+                raise InputError("patch", patch, f"at most the image size {min(op.in_shape)}")
+            if operator_for is None:
+                raise InputError("operator_for", None, "a function shape → operator (the same "
+                                 "physics on a patch, e.g. task.operator) when patch is given")
+            op = operator_for((patch, patch))
+        self.op = op
         square = op.in_shape[0] == op.in_shape[1]
         self.augment = augment and square
 
@@ -57,7 +74,10 @@ class Measurements:
         return self.clean.shape[0]
 
     def subset(self, index) -> Measurements:
-        return Measurements(self.clean[index], self.op, self.noise, self.augment)
+        new = Measurements.__new__(Measurements)
+        new.__dict__.update(self.__dict__)
+        new.clean = self.clean[index]
+        return new
 
     def take(self, n: int) -> Measurements:
         """The first ``n`` images (an error if there are fewer)."""
@@ -78,14 +98,27 @@ class Measurements:
         sym = torch.randint(0, 8 if self.augment else 1, (n_samples,), generator=gen)
         for start in range(0, n_samples, batch_size):
             idx = order[start: start + batch_size]
-            x = torch.cat([_d4(self.clean[i: i + 1], int(k))
+            x = torch.cat([_d4(self._crop(self.clean[i: i + 1], gen), int(k))
                            for i, k in zip(idx.tolist(), sym[start: start + batch_size].tolist(),
                                            strict=True)])
             yield self.measure(x, gen), x
 
+    def _crop(self, image: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        """A ``patch``-sized crop (random with ``gen``, central without); the image if none."""
+        if self.patch is None:
+            return image
+        h, w = image.shape[-2:]
+        if gen is None:
+            r, c = (h - self.patch) // 2, (w - self.patch) // 2
+        else:
+            r = int(torch.randint(0, h - self.patch + 1, (1,), generator=gen))
+            c = int(torch.randint(0, w - self.patch + 1, (1,), generator=gen))
+        return image[..., r: r + self.patch, c: c + self.patch]
+
     def fixed(self, seed: int):
-        """All images measured once with noise from ``seed`` (validation)."""
-        return self.measure(self.clean, make_generator(seed)), self.clean
+        """All images (central patches) measured once with noise from ``seed`` (validation)."""
+        x = self._crop(self.clean, None)
+        return self.measure(x, make_generator(seed)), x
 
 
 class Pairs:
