@@ -221,10 +221,12 @@ def plot_nets(result: dict, path_for_task: Callable) -> list:
     for task in sorted({r["task"] for r in summary}):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         rows = [r for r in summary if r["task"] == task]
-        for method in sorted({r["method"] for r in rows if r["n_train"] > 0}):
+        colours = plt.get_cmap("tab20").colors
+        for i, method in enumerate(sorted({r["method"] for r in rows if r["n_train"] > 0})):
             pts = sorted((r["n_train"], r["psnr"]) for r in rows if r["method"] == method)
             style = "--" if NETWORKS[method].family == "black-box" else "-"
-            ax.plot(*zip(*pts, strict=True), style, marker="o", label=method)
+            ax.plot(*zip(*pts, strict=True), style, marker="o", label=method,
+                    color=colours[i % len(colours)])
         refs = [r for r in rows if r["n_train"] == 0]
         for r, colour in zip(refs, ("k", "grey", "tab:red", "tab:brown"), strict=False):
             ax.axhline(r["psnr"], color=colour, lw=1, ls=":", label=f"{r['method']} "
