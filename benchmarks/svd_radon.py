@@ -36,9 +36,11 @@ SIZE = 64
 
 def _small(images) -> torch.Tensor:
     mask = circle_mask(SIZE)
-    return torch.stack([torch.from_numpy(resize(img[0].double().numpy(), (SIZE, SIZE),
-                                                anti_aliasing=True) * mask)[None]
-                        for img in images])
+    out = []
+    for img in images:
+        arr = img.reshape(img.shape[-2:]).double().numpy()
+        out.append(torch.from_numpy(resize(arr, (SIZE, SIZE), anti_aliasing=True) * mask)[None])
+    return torch.stack(out)
 
 
 def main():
