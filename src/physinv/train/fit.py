@@ -18,7 +18,6 @@ checkpoints and exact resume can hook in (``callback(state)`` after each epoch).
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -63,6 +62,12 @@ class FitResult:
     train_s: float
     n_steps: int
     split: str
+
+
+def _learned_state(net: nn.Module) -> dict:
+    """A copy of the learned values only (the networks keep no learned buffers): the fixed
+    operator — for CT millions of projector entries — is not copied at each new best."""
+    return {name: p.detach().clone() for name, p in net.named_parameters()}
 
 
 def _param_groups(net: nn.Module, lr: float, physics_lr: float, weight_decay: float):
@@ -165,7 +170,7 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
     params = [p for p in net.parameters() if p.requires_grad]
     state.best_score = _score(net, loss, val_y, val_x, batch_size)
     state.best_epoch = 0
-    state.best_weights = copy.deepcopy(net.state_dict())
+    state.best_weights = _learned_state(net)
     state.history.append({"epoch": 0, "train_loss": None, "val": state.best_score,
                           "lr": lr, "seconds": 0.0})
     stop_reason = "epochs"
@@ -191,7 +196,7 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
                 total += float(value.detach()) * yb.shape[0]
                 count += yb.shape[0]
             if stop_reason == "non-finite loss":
-                net.load_state_dict(state.best_weights)
+                net.load_state_dict(state.best_weights, strict=False)
                 warnings.warn(f"training stopped at epoch {epoch}: the loss became non-finite; "
                               f"the weights of epoch {state.best_epoch} (the last good best) "
                               "were restored", RuntimeWarning, stacklevel=2)
@@ -203,7 +208,7 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
                                   "seconds": elapsed})
             if math.isfinite(score) and score > state.best_score:
                 state.best_score, state.best_epoch = score, epoch
-                state.best_weights = copy.deepcopy(net.state_dict())
+                state.best_weights = _learned_state(net)
             if bar is not None:
                 bar[0].update(bar[1], advance=1,
                               description=f"epoch {epoch} val {score:.3f}")
@@ -218,7 +223,7 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
     finally:
         if bar is not None:
             bar[0].stop()
-    net.load_state_dict(state.best_weights)
+    net.load_state_dict(state.best_weights, strict=False)
     net.eval()
     return FitResult(history=state.history, best_epoch=state.best_epoch,
                      best_score=state.best_score,
