@@ -114,9 +114,10 @@ def _row(task, method, family, n_train, image, p, s, ms, train_s, trainable, fix
 
 
 def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, seed: int = 0,
-                  lam: float | None = None):
+                  lam: float | None = None, train=None):
     """(trained net on the 128×128 training grid, FitResult, λ used)."""
-    train = training_pairs(task, n_train, dtype=torch.float64)
+    if train is None:
+        train = training_pairs(task, n_train, dtype=torch.float64)
     if lam is None:
         lam = choose_lambda(task, train)
     crops = torch.cat([x for x, _, _ in train]).float()
@@ -159,7 +160,8 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
             for name in names:
                 if progress is not None:
                     progress(f"{task_name}: {name}, N = {n_train}")
-                net, result, _ = train_network(name, task, n_train, budget_s, epochs, seed, lam)
+                net, result, _ = train_network(name, task, n_train, budget_s, epochs, seed, lam,
+                                                train)
                 for image, x, y, op in tests:
                     test_net = net.for_operator(op)
                     with torch.no_grad():
