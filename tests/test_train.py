@@ -60,9 +60,9 @@ def test_same_seed_same_weights_other_seed_other_weights(task):
 
 def test_measurements_draw_fresh_noise_each_epoch(task):
     op, data = task
-    (y1, x1), = list(data.batches(1, 8, 8, seed=0))
-    (y2, x2), = list(data.batches(2, 8, 8, seed=0))
-    (y1b, _), = list(data.batches(1, 8, 8, seed=0))
+    (_, y1, x1, _), = list(data.batches(1, 8, 8, seed=0))
+    (_, y2, x2, _), = list(data.batches(2, 8, 8, seed=0))
+    (_, y1b, _, _), = list(data.batches(1, 8, 8, seed=0))
     assert torch.equal(y1, y1b)
     assert not torch.equal(y1, y2)
     # each pair is a measurement of its own clean image: residual at the noise level
@@ -145,7 +145,7 @@ def test_patch_training_measures_crops_through_the_patch_operator():
     data = Measurements(clean, operator_for((32, 32)), Gaussian(0.01), patch=16,
                         operator_for=operator_for)
     assert data.op.in_shape == (16, 16)
-    (y, x), = list(data.batches(1, 4, 4, seed=0))
+    (_, y, x, _), = list(data.batches(1, 4, 4, seed=0))
     assert x.shape == (4, 1, 16, 16)
     assert float((y - data.op(x)).std()) == pytest.approx(0.01, rel=0.3)
     yv, xv = data.fixed(0)

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from physinv.data import patches
 from physinv.data.phantoms import circle_mask
 from physinv.errors import InputError
 from physinv.noise import Gaussian, NoiseModel, RelativeGaussian, simulate
-from physinv.operators import Convolution, Identity, Radon, SuperResolution, psf
 from physinv.operators.base import LinearOperator
+from physinv.operators.spec import from_spec
 
 TEST_SEED = 1234
+OPERATOR_SPECS = {
+    "deblur_gauss": "blur:gaussian:sigma=2,size=25",
+    "deblur_motion": "blur:motion:length=9,angle=30",
+    "denoise": "identity",
+    "sr_x2": "sr:gaussian:sigma=1,factor=2",
+    "ct_sparse": "radon:angles=60",
+}
 TRAIN_SEED = 10_000
 
 
@@ -29,18 +35,15 @@ class Task:
     name: str
     description: str
 
+    @property
+    def spec(self) -> str:
+        """The task's operator in the spec language of ``physinv.operators.spec``."""
+        return OPERATOR_SPECS[self.name]
+
     def operator(self, shape) -> LinearOperator:
-        if self.name == "deblur_gauss":
-            return Convolution(psf.gaussian(2.0, 25), shape)
-        if self.name == "deblur_motion":
-            return Convolution(psf.motion(9, 30), shape)
-        if self.name == "denoise":
-            return Identity(shape)
-        if self.name == "sr_x2":
-            return SuperResolution(psf.gaussian(1.0), shape, 2)
-        if self.name == "ct_sparse":
-            return Radon(shape, np.linspace(0, 180, 60, endpoint=False))
-        raise InputError("task", self.name, f"one of {sorted(TASKS)}")
+        if self.name not in OPERATOR_SPECS:
+            raise InputError("task", self.name, f"one of {sorted(TASKS)}")
+        return from_spec(self.spec, shape)
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Images as the task uses them (CT: 128×128, anti-aliased, inscribed disk)."""

@@ -86,6 +86,18 @@ def available(op) -> dict[str, str | None]:
     return {name: _reason(entry, op) for name, entry in NETWORKS.items()}
 
 
+CLASSES = {cls.__name__: cls for cls in (
+    AnalyticNet, FourierNet, SVDNet, WaveletNet, DecomposedNet, TikhonovResidual,
+    UnrolledLandweber, LISTA, UnrolledHQS, DnCNN, UNet)}
+
+
+def network_class(name: str):
+    """The network class called ``name`` (as a checkpoint records it)."""
+    if name not in CLASSES:
+        raise InputError("network", name, f"one of {sorted(CLASSES)}")
+    return CLASSES[name]
+
+
 def build(name: str, op, lam: float = 0.01):
     """The network ``name`` for ``op``, at its analytic initialisation."""
     if name not in NETWORKS:

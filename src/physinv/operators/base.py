@@ -52,6 +52,17 @@ class SpectralDecomposition:
     uh: Callable[[torch.Tensor], torch.Tensor]
 
 
+def _full_precision(apply, x: torch.Tensor) -> torch.Tensor:
+    """The physics runs in float32 / float64 even inside a mixed-precision (autocast) region:
+    half-precision input is promoted and autocast is switched off for the FFTs and projections."""
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    if torch.is_autocast_enabled(x.device.type):
+        with torch.autocast(x.device.type, enabled=False):
+            return apply(x)
+    return apply(x)
+
+
 class LinearOperator(nn.Module):
     """Base class of forward models ``g = H f``.
 
@@ -62,6 +73,7 @@ class LinearOperator(nn.Module):
 
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
+    spec: str | None = None  # set by ``operators.spec.from_spec``: how to rebuild it
 
     def __init__(self, in_shape, out_shape):
         super().__init__()
@@ -77,17 +89,17 @@ class LinearOperator(nn.Module):
         of solvers and networks, where it would cost a device synchronisation per call.
         """
         self._check(x, self.in_shape, "x", check)
-        return self._forward(x)
+        return _full_precision(self._forward, x)
 
     def adjoint(self, y: torch.Tensor, check: bool = True) -> torch.Tensor:
         """``H' y`` (the adjoint, conjugate transpose) for ``y`` of shape ``(B, C, *out_shape)``."""
         self._check(y, self.out_shape, "y", check)
-        return self._adjoint(y)
+        return _full_precision(self._adjoint, y)
 
     def normal(self, x: torch.Tensor, check: bool = True) -> torch.Tensor:
         """``H' H x``."""
         self._check(x, self.in_shape, "x", check)
-        return self._normal(x)
+        return _full_precision(self._normal, x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

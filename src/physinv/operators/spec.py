@@ -46,8 +46,17 @@ def _psf(words, params, spec):
                          "e.g. gaussian:sigma=2,size=25; motion:length=9,angle=30") from None
 
 
-def from_spec(spec: str, shape) -> LinearOperator:
-    """Build the operator described by ``spec`` for images of ``shape`` (H, W)."""
+def from_spec(spec: str, shape, record: str | None = None) -> LinearOperator:
+    """Build the operator described by ``spec`` for images of ``shape`` (H, W).
+
+    The operator remembers its spec (``op.spec``; ``record`` if given, e.g. the spec with a
+    file name relative to a run folder) so that checkpoints can rebuild it."""
+    op = _build(spec, shape)
+    op.spec = record if record is not None else spec
+    return op
+
+
+def _build(spec: str, shape) -> LinearOperator:
     shape = check_shape("shape", shape)
     kind, words, params = parse_spec(spec, "op")
     if kind not in KINDS:

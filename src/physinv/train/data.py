@@ -11,12 +11,20 @@ operator, since g is simulated from the transformed image) and fresh noise, all 
 seeds, so training is reproducible and never sees the same noise twice. ``Pairs(ys, xs)``
 holds fixed measured / true pairs (no augmentation: the operator need not commute with it).
 Both split into training and validation parts; validation measurements are fixed.
+
+Every training sample draws its crop, symmetry and noise from its own generator, seeded by
+(seed, epoch, position in the epoch): what sample j of epoch e looks like does not depend on the
+batch size, on which process computes it (``rank``/``world`` under torch.distributed) or on
+where a resumed run starts (``start``), so a resumed or data-parallel run sees exactly the data
+of a single uninterrupted one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -34,6 +42,44 @@ def _check_samples(name: str, t: torch.Tensor, shape) -> torch.Tensor:
         i = int(bad.nonzero()[0, 0])
         raise InputError(name, f"sample {i}", "finite values (it holds NaN or inf)")
     return t
+
+
+class Batch(NamedTuple):
+    """One global batch of an epoch: its index, this process's share (``y``, ``x``; ``None``
+    when the share is empty) and the global batch size the loss is averaged over."""
+
+    index: int
+    y: torch.Tensor | None
+    x: torch.Tensor | None
+    n_global: int
+
+
+def _plan(n: int, epoch: int, n_samples: int, seed: int, n_sym: int):
+    """The epoch's sample order (a seeded permutation, repeated) and symmetries."""
+    gen = make_generator(seed * 1_000_003 + epoch)
+    order = torch.cat([torch.randperm(n, generator=gen)
+                       for _ in range(math.ceil(n_samples / n))])[:n_samples]
+    return order, torch.randint(0, n_sym, (n_samples,), generator=gen)
+
+
+def _sample_generator(seed: int, epoch: int, j: int) -> torch.Generator:
+    return make_generator((seed * 1_000_003 + epoch) * 1_000_033 + j)
+
+
+def _shares(n_samples: int, batch_size: int, start: int, rank: int, world: int):
+    """(batch index, global positions, this rank's positions) from batch ``start`` on."""
+    for b in range(start, math.ceil(n_samples / batch_size)):
+        positions = list(range(b * batch_size, min((b + 1) * batch_size, n_samples)))
+        yield b, positions, positions[rank::world]
+
+
+def fingerprint(*tensors: torch.Tensor | None) -> str:
+    """SHA-256 of the tensors' float64 values (names the data a run was trained on)."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        if t is not None:
+            digest.update(t.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _d4(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -90,18 +136,28 @@ class Measurements:
         with torch.no_grad():
             return self.noise(self.op(x, check=False), generator)
 
-    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int):
-        """``n_samples`` (g, f) pairs in batches: a seeded permutation, symmetries and noise."""
-        gen = make_generator(seed * 1_000_003 + epoch)
-        order = torch.cat([torch.randperm(len(self), generator=gen)
-                           for _ in range(math.ceil(n_samples / len(self)))])[:n_samples]
-        sym = torch.randint(0, 8 if self.augment else 1, (n_samples,), generator=gen)
-        for start in range(0, n_samples, batch_size):
-            idx = order[start: start + batch_size]
-            x = torch.cat([_d4(self._crop(self.clean[i: i + 1], gen), int(k))
-                           for i, k in zip(idx.tolist(), sym[start: start + batch_size].tolist(),
-                                           strict=True)])
-            yield self.measure(x, gen), x
+    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int, start: int = 0,
+                rank: int = 0, world: int = 1):
+        """The epoch's ``n_samples`` (g, f) pairs as ``Batch``es of ``batch_size``, from batch
+        ``start`` on, each reduced to the share of process ``rank`` of ``world``."""
+        order, sym = _plan(len(self), epoch, n_samples, seed, 8 if self.augment else 1)
+        for b, positions, mine in _shares(n_samples, batch_size, start, rank, world):
+            if not mine:
+                yield Batch(b, None, None, len(positions))
+                continue
+            gens = [_sample_generator(seed, epoch, j) for j in mine]
+            x = torch.cat([_d4(self._crop(self.clean[int(order[j]): int(order[j]) + 1], g),
+                               int(sym[j])) for j, g in zip(mine, gens, strict=True)])
+            with torch.no_grad():
+                clean = self.op(x, check=False)
+                y = torch.cat([self.noise(clean[i: i + 1], g) for i, g in enumerate(gens)])
+            yield Batch(b, y, x, len(positions))
+
+    def describe(self) -> dict:
+        """What the data is, for a checkpoint's configuration (with a fingerprint)."""
+        return {"kind": "measurements", "n": len(self), "shape": list(self.clean.shape[1:]),
+                "noise": self.noise.spec(), "augment": self.augment, "patch": self.patch,
+                "sha256": fingerprint(self.clean)}
 
     def _crop(self, image: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
         """A ``patch``-sized crop (random with ``gen``, central without); the image if none."""
@@ -148,13 +204,21 @@ class Pairs:
             raise InputError("n_train", n, f"at most {len(self)}, the pairs available")
         return self.subset(slice(0, n))
 
-    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int):
-        gen = make_generator(seed * 1_000_003 + epoch)
-        order = torch.cat([torch.randperm(len(self), generator=gen)
-                           for _ in range(math.ceil(n_samples / len(self)))])[:n_samples]
-        for start in range(0, n_samples, batch_size):
-            idx = order[start: start + batch_size]
-            yield self.ys[idx], (None if self.xs is None else self.xs[idx])
+    def batches(self, epoch: int, n_samples: int, batch_size: int, seed: int, start: int = 0,
+                rank: int = 0, world: int = 1):
+        """As ``Measurements.batches`` (fixed pairs: no symmetries, no new noise)."""
+        order, _ = _plan(len(self), epoch, n_samples, seed, 1)
+        for b, positions, mine in _shares(n_samples, batch_size, start, rank, world):
+            if not mine:
+                yield Batch(b, None, None, len(positions))
+                continue
+            idx = order[mine]
+            yield Batch(b, self.ys[idx], None if self.xs is None else self.xs[idx],
+                        len(positions))
+
+    def describe(self) -> dict:
+        return {"kind": "pairs", "n": len(self), "shape": list(self.ys.shape[1:]),
+                "supervised": self.supervised, "sha256": fingerprint(self.ys, self.xs)}
 
     def fixed(self, seed: int):
         return self.ys, self.xs
