@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--save-every", type=int, default=None)
     parser.add_argument("--weights", default=None)
     parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--float64", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(5)
@@ -37,7 +38,8 @@ def main() -> None:
     net = build(args.net, op, 0.01)
     result = fit(net, Measurements(clean, op, Gaussian(0.02)), epochs=args.epochs,
                  samples_per_epoch=args.samples, batch_size=args.batch, patience=100, seed=3,
-                 out=args.out, resume=args.resume, save_every=args.save_every, lr=3e-3)
+                 out=args.out, resume=args.resume, save_every=args.save_every, lr=3e-3,
+                 dtype=torch.float64 if args.float64 else torch.float32)
     if args.weights and int(__import__("os").environ.get("RANK", "0")) == 0:
         save_file({k: v.detach().contiguous() for k, v in net.named_parameters()},
                   args.weights)

@@ -135,10 +135,15 @@ def wrap(net: torch.nn.Module, ctx: Context) -> torch.nn.Module:
     they are not broadcast at each step."""
     if not ctx.distributed:
         return net
+    import inspect
+
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+    names = inspect.signature(DistributedDataParallel).parameters
+    quiet = {"forward_sync_buffers": False} if "forward_sync_buffers" in names \
+        else {"broadcast_buffers": False}  # the newer name (torch ≥ 2.13) syncs once at init
+    return DistributedDataParallel(net, device_ids=ids, **quiet)
 
 
 def share(items: list, rank: int | None = None, world: int | None = None) -> list:
