@@ -101,26 +101,38 @@ def simulate(
                   f"(seed {seed}) -> " + ", ".join(str(p) for p in written))
 
 
-def _image_shape(op_spec: str, measurement_shape: tuple[int, int]) -> tuple[int, int]:
-    """The image shape an operator spec implies for a measurement of the given shape."""
-    from physinv.specs import parse_spec
+def _inputs(measurement: Path) -> list[Path]:
+    from physinv.data.io import READABLE
 
-    kind, _, params = parse_spec(op_spec, "op")
-    h, w = measurement_shape
-    if kind in ("sr", "decimate"):
-        factor = int(params.get("factor", 2))
-        return h * factor, w * factor
-    if kind == "radon":
-        if params.get("circle", True) is False:
-            raise InputError("op", op_spec, "radon with circle=true for reconstruct")
-        return h, h
-    return h, w
+    if measurement.is_dir():
+        files = sorted(p for p in measurement.iterdir()
+                       if p.suffix.lower() in READABLE and not p.name.startswith("."))
+        if not files:
+            raise InputError("measurement", str(measurement),
+                             f"a file or a folder holding {', '.join(READABLE)} files")
+        return files
+    if not measurement.exists():
+        raise InputError("measurement", str(measurement), "an existing file or folder")
+    return [measurement]
+
+
+def _output_for(source: Path, output: Path, many: bool, suffix: str) -> Path:
+    if not many:
+        return output
+    if output.exists() and not output.is_dir():
+        raise InputError("output", str(output), "a folder when the measurement is a folder")
+    output.mkdir(parents=True, exist_ok=True)
+    return output / f"{source.stem}{suffix}"
 
 
 @app.command()
 def reconstruct(
-    measurement: Path = typer.Argument(..., help="The measurement y (.npy, .tif, .png)."),
-    op: str = typer.Option(..., "--op", help=OP_HELP),
+    measurement: Path = typer.Argument(..., help="The measurement y (.npy, .tif, .png), or a "
+                                       "folder of them."),
+    op: str | None = typer.Option(None, "--op", help=OP_HELP + " (not with --net: the "
+                                  "operator comes from the checkpoint)"),
+    net: Path | None = typer.Option(None, "--net", help="A trained run folder (physinv train "
+                                    "--out) or its model.safetensors: reconstruct with it."),
     method: str = typer.Option("tikhonov", "--method",
                                help="tikhonov | wiener | cg | landweber | ista | fista | tv | "
                                     "rl | bayes-gauss | bayes-studentt | bayes-jmap | potts | "
@@ -135,71 +147,229 @@ def reconstruct(
     positivity: bool = typer.Option(False, "--positivity", help="tv: enforce x >= 0."),
     classes: int | None = typer.Option(None, "--classes", help="potts: number of classes."),
     output: Path = typer.Option(..., "-o", "--output",
-                                help="Estimate: .npy / .tif (lossless, + .png preview) or .png."),
+                                help="Estimate: .npy / .tif (lossless, + .png preview) or .png; "
+                                     "a folder when the measurement is a folder."),
+    suffix: str = typer.Option(".tif", "--suffix", help="Format of the files written into an "
+                               "output folder: .tif | .npy | .png."),
     variance: Path | None = typer.Option(None, "--variance", help="Write the variance map."),
     labels: Path | None = typer.Option(None, "--labels", help="Write the label map (potts)."),
+    device: str = typer.Option("auto", "--device", help="--net: auto | cpu | cuda[:N]."),
 ):
-    """Reconstruct x from a measurement y = Hx + noise with a classical or Bayesian solver.
+    """Reconstruct x from a measurement y = Hx + noise with a classical or Bayesian solver,
+    or with a trained network (--net). A folder of measurements gives a folder of estimates;
+    under torchrun each process takes its share of the files.
 
     Example: physinv reconstruct y.npy --op blur:gaussian:sigma=2 --method tikhonov --lam gcv
-    -o x.png
+    -o x.png; physinv reconstruct y.npy --net runs/hqs -o x.tiff
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from physinv.solvers.registry import METHODS
+    from physinv.train.distributed import share
+
+    files = _inputs(measurement)
+    many = measurement.is_dir()
+    if many and (variance is not None or labels is not None):
+        raise InputError("--variance/--labels", str(variance or labels),
+                         "a single measurement file (not a folder)")
+    if net is not None:
+        if op is not None:
+            raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
+        solve = _network_solver(net, device)
+    else:
+        if op is None:
+            raise InputError("--op", None, "an operator spec (or --net with a trained run)")
+        if method not in METHODS:
+            raise InputError("method", method, f"one of {sorted(METHODS)}")
+        solve = _method_solver(op, method, lam, dict(n_iter=n_iter, tol=tol, reg=reg,
+                                                     basis=basis, n_classes=classes,
+                                                     positivity=positivity or None),
+                               show=not many)
+    mine = share(files)
+    if many:
+        with Progress(TextColumn("reconstruct"), BarColumn(), MofNCompleteColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("files", total=len(mine))
+            for f in mine:
+                written, _ = _reconstruct_file(f, _output_for(f, output, True, suffix), solve)
+                progress.advance(task)
+        console.print(f"reconstructed {len(mine)} of {len(files)} file(s) -> {output}")
+        return
+    written, result = _reconstruct_file(files[0], output, solve, variance, labels)
+    console.print(f"{result['text']} -> " + ", ".join(str(p) for p in written), soft_wrap=True)
+
+
+def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=None):
+    from physinv.data import read_image, write_image, write_with_preview
+
+    y = read_image(path)[None].to(torch.float64)
+    x, var, lab, text = solve(y)
+    written = write_with_preview(output, x[0])
+    if variance is not None:
+        if var is None:
+            raise InputError("--variance", str(variance),
+                             "a method with a variance map (bayes-gauss, bayes-studentt)")
+        written.append(write_image(variance, var[0]))
+    if labels is not None:
+        if lab is None:
+            raise InputError("--labels", str(labels), "a method with a label map (potts)")
+        lab = lab[0].to(torch.float64)
+        written.append(write_image(labels, lab / max(float(lab.max()), 1.0)
+                                   if labels.suffix.lower() in (".png", ".jpg", ".jpeg")
+                                   else lab))
+    return written, {"text": text}
+
+
+def _network_solver(path: Path, device: str):
+    import time
+
+    from physinv.operators.spec import from_spec, image_shape
+    from physinv.train import load
+
+    model = load(path, device=device)
+    spec = model.checkpoint["config"]["operator"]["spec"]
+    nets = {tuple(model.op.in_shape): model}
+    dev = next(model.parameters()).device
+
+    def solve(y):
+        shape = image_shape(spec, tuple(y.shape[-2:]))
+        if shape not in nets:
+            nets[shape] = model.for_operator(from_spec(spec, shape)).to(dev).eval()
+        net = nets[shape]
+        if tuple(y.shape[-2:]) != tuple(net.op.out_shape):
+            raise InputError("measurement", tuple(y.shape[-2:]),
+                             f"a measurement of the form {spec} gives "
+                             f"(its shape {tuple(net.op.out_shape)} for {shape} images)")
+        start = time.perf_counter()
+        with torch.no_grad():
+            x = net(y.to(dev, torch.float32)).to("cpu", torch.float64)
+        text = (f"{type(net).__name__} ({path}): {time.perf_counter() - start:.2f} s, "
+                f"{shape[0]}×{shape[1]}")
+        return x, None, None, text
+
+    return solve
+
+
+def _method_solver(op: str, method: str, lam, options: dict, show: bool):
     import time
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from physinv.data import read_image, write_image, write_with_preview
-    from physinv.operators.spec import from_spec
-    from physinv.solvers.registry import ITERATIVE, METHODS, run
+    from physinv.operators.spec import from_spec, image_shape
+    from physinv.solvers.registry import ITERATIVE, run
 
-    if method not in METHODS:
-        raise InputError("method", method, f"one of {sorted(METHODS)}")
-    y = read_image(measurement)[None].to(torch.float64)
-    operator = from_spec(op, _image_shape(op, tuple(y.shape[-2:])))
-    if tuple(y.shape[-2:]) != tuple(operator.out_shape):
-        raise InputError("measurement", str(measurement),
-                         f"shape {operator.out_shape} for --op {op}")
     lam_value = None
     if lam is not None:
         try:
             lam_value = float(lam)
         except ValueError:
             lam_value = lam
-    options = dict(lam=lam_value, n_iter=n_iter, tol=tol, reg=reg, basis=basis,
-                   n_classes=classes, positivity=positivity or None)
-    if method == "potts" and classes is None:
+    options = dict(options, lam=lam_value)
+    if method == "potts" and options["n_classes"] is None:
         options["n_classes"] = 2
-    start = time.perf_counter()
-    if method in ITERATIVE:
-        total = n_iter or 0
-        with Progress(TextColumn(f"{method}"), BarColumn(), TextColumn("{task.completed} it"),
-                      TimeRemainingColumn(), console=console, transient=True) as progress:
-            task = progress.add_task(method, total=total or None)
-            options["callback"] = lambda k, x: progress.update(task, completed=k)
+
+    def solve(y):
+        operator = from_spec(op, image_shape(op, tuple(y.shape[-2:])))
+        if tuple(y.shape[-2:]) != tuple(operator.out_shape):
+            raise InputError("measurement", tuple(y.shape[-2:]),
+                             f"shape {operator.out_shape} for --op {op}")
+        start = time.perf_counter()
+        if method in ITERATIVE and show:
+            with Progress(TextColumn(f"{method}"), BarColumn(),
+                          TextColumn("{task.completed} it"), TimeRemainingColumn(),
+                          console=console, transient=True) as progress:
+                task = progress.add_task(method, total=options["n_iter"] or None)
+                result = run(method, y, operator, **options,
+                             callback=lambda k, x: progress.update(task, completed=k))
+        else:
             result = run(method, y, operator, **options)
+        seconds = time.perf_counter() - start
+        residual = float(torch.linalg.vector_norm(operator(result.x, check=False) - y) /
+                         torch.linalg.vector_norm(y).clamp_min(1e-30))
+        lam_text = result.params.get("lam")
+        lam_text = f"{lam_text:.4g}" if isinstance(lam_text, float) else "-"
+        text = (f"{method}: λ={lam_text}, iterations={result.n_iter} ({result.stop_reason}), "
+                f"{seconds:.2f} s, relative residual {residual:.4g}")
+        return result.x, result.variance, result.labels, text
+
+    return solve
+
+
+@app.command()
+def train(
+    net: str = typer.Option(..., "--net", help="Network name (physinv nets), e.g. "
+                            "unrolled-hqs, fourier-radial, tikhonov-residual, unet."),
+    out: Path = typer.Option(..., "--out", help="Run folder: config.json, model.safetensors, "
+                             "last.safetensors, metrics.csv / .jsonl."),
+    task: str | None = typer.Option(None, "--task", help="Train on a protocol task's crops, "
+                                    "operator and noise: deblur_gauss, deblur_motion, denoise, "
+                                    "sr_x2, ct_sparse."),
+    images: Path | None = typer.Option(None, "--images", help="Or: a folder of clean images "
+                                       "(same size), measured through --op with --noise."),
+    measured: Path | None = typer.Option(None, "--measured", help="Or: a folder of measured "
+                                         "files y (with --op), paired by name with --truth."),
+    truth: Path | None = typer.Option(None, "--truth", help="Folder of true images for "
+                                      "--measured (without it: unsupervised training)."),
+    op: str | None = typer.Option(None, "--op", help=OP_HELP),
+    noise: str = typer.Option("gaussian:sigma=0.01", "--noise", help=NOISE_HELP),
+    n_train: int | None = typer.Option(None, "--n-train", help="Number of training images "
+                                       "(--task: required; folders: the first N)."),
+    epochs: int = typer.Option(30, "--epochs", help="Epochs."),
+    samples: int = typer.Option(32, "--samples-per-epoch", help="Samples drawn per epoch."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Global batch (all processes)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate of the CNN weights."),
+    loss: str = typer.Option("auto", "--loss", help="auto | supervised | physics | "
+                             "unsupervised."),
+    lam: str = typer.Option("auto", "--lam", help="λ of the analytic initialisation: a "
+                            "number or auto (tuned on the training images)."),
+    patience: int = typer.Option(8, "--patience", help="Early stop after N epochs without "
+                                 "a better validation score."),
+    budget: float | None = typer.Option(None, "--budget", help="Training time limit (s)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of weights, data order and noise."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast on CUDA) | "
+                                  "float32 | bf16."),
+    save_every: int | None = typer.Option(None, "--save-every", help="Also save the resume "
+                                          "state every N steps (default: each epoch)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
+):
+    """Train a physics-constrained network and keep it (safetensors + JSON) in --out.
+
+    Example: physinv train --task deblur_gauss --net unrolled-hqs --n-train 16 --epochs 30
+    --out runs/hqs; physinv train --images clean/ --op blur:gaussian:sigma=2 --noise
+    gaussian:sigma=0.01 --net fourier-radial --out runs/mine; several processes:
+    torchrun --nproc-per-node 2 -m physinv.cli train ...
+    """
+    from physinv.experiments import training
+    from physinv.train.logs import summary_line
+
+    chosen = [name for name, value in (("--task", task), ("--images", images),
+                                       ("--measured", measured)) if value is not None]
+    if len(chosen) != 1:
+        raise InputError("data", ", ".join(chosen) or None,
+                         "exactly one of --task, --images or --measured")
+    if task is not None:
+        if n_train is None:
+            raise InputError("--n-train", None, "the number of training crops for --task")
+        if op is not None:
+            raise InputError("--op", op, "no --op with --task (the task defines it)")
+        source = training.task_source(task, n_train)
     else:
-        result = run(method, y, operator, **options)
-    seconds = time.perf_counter() - start
-    written = write_with_preview(output, result.x[0])
-    if variance is not None:
-        if result.variance is None:
-            raise InputError("--variance", str(variance),
-                             "a method with a variance map (bayes-gauss, bayes-studentt)")
-        written.append(write_image(variance, result.variance[0]))
-    if labels is not None:
-        if result.labels is None:
-            raise InputError("--labels", str(labels), "a method with a label map (potts)")
-        lab = result.labels[0].to(torch.float64)
-        written.append(write_image(labels, lab / max(float(lab.max()), 1.0)
-                                   if labels.suffix.lower() in (".png", ".jpg", ".jpeg")
-                                   else lab))
-    residual = float(torch.linalg.vector_norm(operator(result.x, check=False) - y) /
-                     torch.linalg.vector_norm(y).clamp_min(1e-30))
-    lam_text = result.params.get("lam")
-    lam_text = f"{lam_text:.4g}" if isinstance(lam_text, float) else "-"
-    console.print(f"{method}: λ={lam_text}, iterations={result.n_iter} ({result.stop_reason}), "
-                  f"{seconds:.2f} s, relative residual {residual:.4g} -> "
-                  + ", ".join(str(p) for p in written), soft_wrap=True)
+        if op is None:
+            raise InputError("--op", None, "an operator spec for --images / --measured")
+        source = (training.images_source(images, op, noise, n_train) if images is not None
+                  else training.pairs_source(measured, truth, op, n_train))
+    trained, result, lam_value = training.run_training(
+        source, net, out, lam=lam, loss=loss, seed=seed, epochs=epochs,
+        samples_per_epoch=samples, batch_size=batch_size, lr=lr, patience=patience,
+        max_time=budget, device=device, precision=precision, save_every=save_every,
+        resume=resume, overwrite=overwrite, progress=True)
+    if int(__import__("os").environ.get("RANK", "0")) == 0:
+        note = f" (resumed after epoch {result.resumed_from})" \
+            if result.resumed_from is not None else ""
+        console.print(f"{net}: λ={lam_value:.4g}, {trained.trainable_parameters():,} trainable "
+                      f"parameters; {summary_line(result)}{note} -> {out}", soft_wrap=True)
 
 
 @app.command()
@@ -339,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # e.g. a full disk during a save: the earlier files are intact
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -41,12 +41,14 @@ PER_FREQUENCY = ("fourier", "analytic", "svd")
 
 
 def _score(task, est, x) -> tuple[float, float]:
-    est = task.restrict(est.to(x.dtype)).clamp(-1, 2)
+    est = est.to(x.dtype) if task is None else task.restrict(est.to(x.dtype))
+    est = est.clamp(-1, 2)
     return float(psnr(est, x)), float(ssim(est.clamp(0, 1), x))
 
 
 def choose_lambda(task, train, grid=LAM_GRID) -> float:
-    """Tikhonov λ (absolute) with the best mean PSNR on (at most 4 of) the training pairs."""
+    """Tikhonov λ (absolute) with the best mean PSNR on (at most 4 of) the training pairs
+    [(x, y, op)] (``task`` None: over the whole image)."""
     pairs = train[:MAX_TUNE_IMAGES]
     norm2 = pairs[0][2].norm() ** 2
     best, best_score = grid[0], -math.inf

@@ -90,3 +90,18 @@ def _build(spec: str, shape) -> LinearOperator:
     start, stop = float(params.get("start", 0.0)), float(params.get("stop", 180.0))
     angles = np.linspace(start, stop, n, endpoint=False)
     return Radon(shape, angles, circle=bool(params.get("circle", True)))
+
+
+def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
+    """The image shape (H, W) that ``spec`` implies for a measurement of ``measurement_shape``
+    (×factor for ``sr`` / ``decimate``; N×N for a sinogram of N detector bins)."""
+    kind, _, params = parse_spec(spec, "op")
+    h, w = (int(s) for s in measurement_shape)
+    if kind in ("sr", "decimate"):
+        factor = int(params.get("factor", 2))
+        return h * factor, w * factor
+    if kind == "radon":
+        if params.get("circle", True) is False:
+            raise InputError("op", spec, "radon with circle=true to infer the image size")
+        return h, h
+    return h, w

@@ -1,0 +1,172 @@
+"""``physinv train`` as a library call: where the training data comes from, the λ the network
+starts from, the network by name, and ``fit`` into a run folder.
+
+Three sources of data:
+
+- ``task_source("deblur_gauss", n_train)`` — the protocol's training crops (128×128), the task's
+  operator and noise (``shared/BENCHMARKS.md``);
+- ``images_source(folder, op, noise, n_train)`` — the user's clean images (PNG, TIFF, NPY; all
+  the same size), measured on the fly through ``op`` with ``noise``;
+- ``pairs_source(measured, truth, op)`` — measured / true files matched by name (``truth``
+  None: measurements only, trained with the unsupervised loss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from physinv.data import patches
+from physinv.data.io import READABLE, read_image
+from physinv.errors import InputError, check_int
+from physinv.nets.registry import build
+from physinv.noise import from_spec as noise_from_spec
+from physinv.noise import simulate
+from physinv.operators.spec import from_spec, image_shape
+from physinv.train import Measurements, Pairs, fit
+
+TUNE_SEED = 10_000
+
+
+@dataclass
+class Source:
+    """Training data, its operator, a description for the run's config, and up to four
+    (x, y, op) pairs with ground truth for choosing λ (empty without ground truth)."""
+
+    data: Measurements | Pairs
+    description: dict
+    tune: list
+
+
+def _files(folder: Path, argument: str) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(argument, str(folder), "a folder of images (.png, .tif, .npy)")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in READABLE
+                   and not p.name.startswith("."))
+    if not files:
+        raise InputError(argument, str(folder), f"a folder holding {', '.join(READABLE)} files")
+    return files
+
+
+def _stack(files: list[Path], argument: str) -> torch.Tensor:
+    images = []
+    for f in files:
+        x = read_image(f, as_gray=True).to(torch.float32)
+        if images and x.shape != images[0].shape:
+            raise InputError(argument, str(f), f"an image of shape {tuple(images[0].shape)} "
+                             f"like {files[0].name}", f"it has shape {tuple(x.shape)}")
+        images.append(x)
+    return torch.stack(images)
+
+
+def _first(items, n_train: int | None, argument: str):
+    if n_train is None:
+        return items
+    n_train = check_int("n_train", n_train)
+    if n_train > len(items):
+        raise InputError("n-train", n_train, f"at most {len(items)}, the {argument} available")
+    return items[:n_train]
+
+
+def _absolute_files(spec: str) -> str:
+    """File names inside an operator spec made absolute, so the checkpoint can find them."""
+    parts = spec.split(":")
+    return ":".join(str(Path(p).resolve()) if i > 0 and "=" not in p and Path(p).is_file()
+                    else p for i, p in enumerate(parts))
+
+
+def _tune_pairs(clean: torch.Tensor, op, noise) -> list:
+    return [(clean[i: i + 1].double(), simulate(clean[i: i + 1].double(), op, noise,
+                                                seed=TUNE_SEED + i), op)
+            for i in range(min(4, clean.shape[0]))]
+
+
+def task_source(task_name: str, n_train: int) -> Source:
+    from physinv.experiments.protocol import get_task
+
+    task = get_task(task_name)
+    n_train = check_int("n_train", n_train)
+    crops = task.prepare(patches.training_crops(n_train).to(torch.float64))
+    op = task.operator(tuple(crops.shape[-2:]))
+    data = Measurements(crops.float(), op, task.noise())
+    return Source(data, {"source": "task", "task": task_name, "n_train": n_train},
+                  _tune_pairs(crops, op, task.noise()))
+
+
+def images_source(folder, op: str, noise: str, n_train: int | None = None) -> Source:
+    files = _first(_files(folder, "images"), n_train, "images")
+    clean = _stack(files, "images")
+    spec = _absolute_files(op)
+    operator = from_spec(spec, tuple(clean.shape[-2:]))
+    model = noise_from_spec(noise)
+    data = Measurements(clean, operator, model)
+    return Source(data, {"source": "images", "folder": str(Path(folder).resolve()),
+                         "files": [f.name for f in files]},
+                  _tune_pairs(clean.double(), operator, model))
+
+
+def pairs_source(measured, truth, op: str, n_train: int | None = None) -> Source:
+    ys_files = _first(_files(measured, "measured"), n_train, "measurements")
+    ys = _stack(ys_files, "measured")
+    spec = _absolute_files(op)
+    operator = from_spec(spec, image_shape(spec, tuple(ys.shape[-2:])))
+    xs = None
+    if truth is not None:
+        by_stem = {f.stem: f for f in _files(truth, "truth")}
+        missing = [f.name for f in ys_files if f.stem not in by_stem]
+        if missing:
+            raise InputError("truth", str(truth), "a true image named like each measurement",
+                             f"none for {', '.join(missing[:3])}")
+        xs = _stack([by_stem[f.stem] for f in ys_files], "truth")
+        if tuple(xs.shape[-2:]) != tuple(operator.in_shape):
+            raise InputError("truth", str(truth), f"images of shape {operator.in_shape} for "
+                             f"--op {op}", f"they have shape {tuple(xs.shape[-2:])}")
+    data = Pairs(ys, xs, operator)
+    tune = [] if xs is None else [(xs[i: i + 1].double(), ys[i: i + 1].double(), operator)
+                                  for i in range(min(4, len(ys_files)))]
+    return Source(data, {"source": "pairs", "measured": str(Path(measured).resolve()),
+                         "truth": None if truth is None else str(Path(truth).resolve()),
+                         "files": [f.name for f in ys_files]}, tune)
+
+
+def initial_lambda(source: Source, lam: float | str = "auto") -> float:
+    """λ for the analytic initialisation: a number, or ``auto`` — Tikhonov λ with the best
+    PSNR on (≤ 4 of) the training images, GCV on the first measurement without ground truth."""
+    if lam != "auto":
+        try:
+            value = float(lam)
+        except (TypeError, ValueError):
+            raise InputError("lam", lam, "a positive number or 'auto'") from None
+        if not value > 0:
+            raise InputError("lam", lam, "a positive number or 'auto'")
+        return value
+    if source.tune:
+        from physinv.experiments.nets_bench import choose_lambda
+
+        return choose_lambda(None, source.tune)
+    from physinv.solvers import tikhonov
+
+    y = source.data.ys[:1].double()
+    return float(tikhonov(y, source.data.op, lam="gcv").params["lam"])
+
+
+def run_training(source: Source, net_name: str, out, *, lam: float | str = "auto",
+                 loss: str = "auto", seed: int = 0, **fit_options):
+    """Build ``net_name`` at its analytic initialisation (weights seeded by ``seed``) and
+    ``fit`` it into ``out``; returns (net, FitResult, λ)."""
+    if loss == "auto":
+        loss = "supervised" if source.data.supervised else "unsupervised"
+    lam_value = initial_lambda(source, lam)
+    torch.manual_seed(seed)
+    net = build(net_name, source.data.op, lam_value)
+    options = dict(fit_options)
+    if loss == "supervised":
+        options.setdefault("norm", "log")
+    if loss == "unsupervised":
+        options.setdefault("lam", lam_value)
+    result = fit(net, source.data, loss, seed=seed, out=out,
+                 run_info={**source.description, "net": net_name, "lam": lam_value}, **options)
+    return net, result, lam_value
