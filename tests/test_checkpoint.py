@@ -263,3 +263,11 @@ def test_unwritable_folder_is_named(run, tmp_path):
     target.write_text("x")
     with pytest.raises(InputError, match="out: .*a folder"):
         _fit(build("fourier-radial", op, 0.01), data, target)
+
+
+def test_tensorboard_events_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    op, data = _data()
+    _fit(build("fourier", op, 0.01), data, tmp_path / "run", epochs=2)
+    events = list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
