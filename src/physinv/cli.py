@@ -402,10 +402,11 @@ def nets(
 
 @app.command()
 def bench(
-    suite: str = typer.Option("classical", "--suite", help="classical or nets"),
+    suite: str = typer.Option("classical", "--suite", help="classical, nets or ir"),
     json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
-                                     "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse."),
+                                     "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse "
+                                     "(ir: ir_denoise, ir_deconvolve, ir_sr_x4, ir_segment)."),
     n_train: str = typer.Option("4", "--n-train", help="Training crops for hyper-parameters "
                                 "(classical); comma-separated sizes N for nets (default "
                                 "1,4,16,64)."),
@@ -426,6 +427,9 @@ def bench(
     sizes = _int_list("n-train", n_train)
     if suite == "nets":
         _bench_nets(task_list, sizes, method_list, images, budget, json_path)
+        return
+    if suite == "ir":
+        _bench_ir(task_list, sizes, method_list, images, budget, json_path)
         return
     if len(sizes) != 1:
         raise InputError("n-train", n_train, "one number for the classical suite")
@@ -451,6 +455,32 @@ def _int_list(name: str, text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise InputError(name, text, "positive integers separated by commas, e.g. 1,4,16,64")
     return values
+
+
+def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
+    from physinv.experiments.bench import write_json
+    from physinv.experiments.ir import IR_TASKS, run_ir
+
+    if len(sizes) != 1:
+        raise InputError("n-train", ",".join(map(str, sizes)), "one number for the ir suite")
+    with console.status("benchmark") as status:
+        result = run_ir(tasks=task_list or tuple(IR_TASKS), n_train=sizes[0],
+                        n_images=images or 8, budget_s=budget, networks=method_list,
+                        progress=lambda text: status.update(text))
+    path = write_json(result, json_path)
+    table = Table(title=f"ir suite ({result['seconds']:.0f} s)")
+    for col in ("task", "method", "class", "RMSE K", "PSNR", "coverage", "Dice", "IoU"):
+        table.add_column(col)
+
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
+    for row in result["summary"]:
+        table.add_row(row["task"], row["method"], row["family"], fmt(row["rmse_k"], ".3f"),
+                      fmt(row["psnr"], ".2f"), fmt(row["coverage"], ".3f"),
+                      fmt(row["dice"], ".3f"), fmt(row["iou"], ".3f"))
+    console.print(table)
+    console.print(f"wrote {path}")
 
 
 def _bench_nets(task_list, sizes, method_list, images, budget, json_path):

@@ -4,7 +4,8 @@
 
 - ambient background uniform in ``ambient`` (290–310 K) plus a smooth random field of
   ``variation`` K (a Gaussian-filtered white field);
-- heated components: rectangles ``heating`` K above ambient, with their own emissivity;
+- heated components: separate rectangles ``heating`` K above ambient (sides a fraction
+  ``component_size`` of the frame), each with its own emissivity;
 - hot-spot defects (discs, ellipses and thin cracks) of contrast ``contrast`` K (0.5–20 K),
   spread by heat diffusion: the heat equation's solution for a diffusion time t is the
   convolution with a Gaussian of σ = √(2αt) pixels (``diffusion`` gives σ). The label map marks
@@ -91,6 +92,7 @@ class Scene:
     ambient: tuple = (290.0, 310.0)
     variation: float = 1.5
     components: tuple = (1, 4)
+    component_size: tuple = (0.25, 0.4)  # side, as a fraction of the frame
     heating: tuple = (3.0, 25.0)
     defects: tuple = (2, 6)
     contrast: tuple = (0.5, 20.0)
@@ -122,7 +124,7 @@ class Camera:
     """The thermal camera: optics, detector, noise and calibration."""
 
     factor: int = 4
-    psf: str = "gaussian"
+    psf: str = "gaussian"  # "gaussian", "airy" or "none" (detector integration only)
     fwhm: float = 1.0  # optics PSF FWHM, in low-resolution (detector) pixels
     f_number: float = 1.0
     wavelength: float = 10.0  # µm, Airy
@@ -145,8 +147,8 @@ class Camera:
         check_positive("gain_spread", self.gain_spread, allow_zero=True)
         if not 0 <= self.dead_fraction < 0.5:
             raise InputError("dead_fraction", self.dead_fraction, "a fraction in [0, 0.5)")
-        if self.psf not in ("gaussian", "airy"):
-            raise InputError("psf", self.psf, "'gaussian' or 'airy'")
+        if self.psf not in ("gaussian", "airy", "none"):
+            raise InputError("psf", self.psf, "'gaussian', 'airy' or 'none'")
         if not 0 < self.t_min < self.t_max:
             raise InputError("t_min/t_max", (self.t_min, self.t_max),
                              "a calibration range 0 < t_min < t_max in K")
@@ -175,6 +177,8 @@ class Camera:
     def optics_psf(self) -> torch.Tensor:
         """The optics PSF on the high-resolution grid (sums to 1)."""
         s = self.factor
+        if self.psf == "none":  # a perfect lens: only the detector integrates
+            return torch.ones(1, 1, dtype=torch.float64)
         if self.psf == "gaussian":
             sigma = self.fwhm * s / (2 * math.sqrt(2 * math.log(2)))
             return psf_lib.gaussian(sigma)
@@ -276,11 +280,20 @@ def scene_temperature(scene: Scene, seed: int):
     ambient = rng.uniform(*scene.ambient)
     temp = ambient + scene.variation * _smooth_field(rng, (h, w), min(h, w) / 6)
     emissivity = np.full((h, w), rng.uniform(*scene.emissivity_background))
+    taken = np.zeros((h, w), bool)
     for _ in range(rng.integers(scene.components[0], scene.components[1] + 1)):
-        ch, cw = rng.integers(h // 8, h // 3), rng.integers(w // 8, w // 3)
-        r0, c0 = rng.integers(0, h - ch), rng.integers(0, w - cw)
+        lo, hi = scene.component_size
+        for _attempt in range(20):  # components do not overlap (4 px apart at least)
+            ch = int(rng.integers(int(lo * h), int(hi * h) + 1))
+            cw = int(rng.integers(int(lo * w), int(hi * w) + 1))
+            r0, c0 = int(rng.integers(0, h - ch)), int(rng.integers(0, w - cw))
+            if not taken[max(r0 - 4, 0): r0 + ch + 4, max(c0 - 4, 0): c0 + cw + 4].any():
+                break
+        else:
+            continue
         block = np.zeros((h, w), bool)
         block[r0: r0 + ch, c0: c0 + cw] = True
+        taken |= block
         heat = ndimage.gaussian_filter(block.astype(float) * rng.uniform(*scene.heating), 1.5,
                                        mode="wrap")
         temp += heat

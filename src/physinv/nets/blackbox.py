@@ -29,7 +29,7 @@ from physinv.operators.radon import fbp
 INPUTS = ("auto", "measurement", "adjoint", "fbp")
 
 
-class _Input(nn.Module):
+class NetInput(nn.Module):
     """Forms the network input on the object grid from the measurement."""
 
     def __init__(self, op, kind: str):
@@ -64,7 +64,7 @@ class DnCNN(PhysicsNet):
                  input: str = "auto"):  # noqa: A002 - the field's word
         super().__init__(op)
         self.config = {"width": width, "depth": depth, "dropout": dropout, "input": input}
-        self.input = _Input(op, input)
+        self.input = NetInput(op, input)
         self.cnn = SmallCNN(1, 1, width, depth, dropout)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
@@ -78,7 +78,9 @@ def _block(cin, cout):
                          nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
 
 
-class _UNetBody(nn.Module):
+class UNetBody(nn.Module):
+    """The U-Net trunk: 1 channel in, 1 out (last layer zero), ``levels`` poolings."""
+
     def __init__(self, width, levels, dropout):
         super().__init__()
         chans = [width * 2**i for i in range(levels + 1)]
@@ -115,8 +117,8 @@ class UNet(PhysicsNet):
         check_int("levels", levels)
         self.config = {"width": width, "levels": levels, "dropout": dropout, "input": input}
         self.levels = levels
-        self.input = _Input(op, input)
-        self.body = _UNetBody(check_int("width", width), levels, dropout)
+        self.input = NetInput(op, input)
+        self.body = UNetBody(check_int("width", width), levels, dropout)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")

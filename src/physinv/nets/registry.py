@@ -21,6 +21,7 @@ from physinv.errors import InputError
 from physinv.nets.analytic import AnalyticNet
 from physinv.nets.blackbox import DnCNN, UNet
 from physinv.nets.decomposed import DecomposedNet, TikhonovResidual
+from physinv.nets.segment import SegmentationUNet
 from physinv.nets.spectral import FourierNet, SVDNet, WaveletNet
 from physinv.nets.unrolled import LISTA, UnrolledHQS, UnrolledLandweber
 from physinv.operators import Dense
@@ -88,7 +89,7 @@ def available(op) -> dict[str, str | None]:
 
 CLASSES = {cls.__name__: cls for cls in (
     AnalyticNet, FourierNet, SVDNet, WaveletNet, DecomposedNet, TikhonovResidual,
-    UnrolledLandweber, LISTA, UnrolledHQS, DnCNN, UNet)}
+    UnrolledLandweber, LISTA, UnrolledHQS, DnCNN, UNet, SegmentationUNet)}
 
 
 def network_class(name: str):

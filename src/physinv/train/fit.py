@@ -124,7 +124,9 @@ def _score(net, loss: Loss, y, x, batch_size: int, ctx: Context) -> float:
         for start in range(0, y.shape[0], batch_size):
             yb = y[start: start + batch_size]
             est = net(yb).to(yb.dtype if yb.is_floating_point() else torch.float32)
-            if loss.uses_truth and x is not None:
+            if loss.uses_truth and x is not None and hasattr(loss, "score"):
+                total += float(loss.score(est, x[start: start + batch_size]).sum())
+            elif loss.uses_truth and x is not None:
                 total += float(psnr(est, x[start: start + batch_size].to(est)).sum())
             else:
                 total -= float(loss(est, yb, None)) * yb.shape[0]
@@ -277,7 +279,8 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
                                              "score": state.best_score,
                                              "score_name": score_name}), "best weights")
 
-    score_name = "psnr" if loss.uses_truth and val_x is not None else "-loss"
+    score_name = ("dice" if hasattr(loss, "score") else "psnr") \
+        if loss.uses_truth and val_x is not None else "-loss"
     if resume:
         state.best_weights, info = ckpt.load_last(folder, net, state.optimizer,
                                                   state.scheduler, ctx.rank, config)

@@ -78,4 +78,34 @@ class Unsupervised(Loss):
         return (data + self.lam * prior) / n
 
 
-LOSSES = {"supervised": Supervised, "physics": Physics, "unsupervised": Unsupervised}
+
+
+class Segmentation(Loss):
+    """Binary cross-entropy on logits plus (1 − soft Dice), against label maps in {0, 1};
+    ``score`` is the per-image Dice of ``logits > 0`` (validation)."""
+
+    name = "segmentation"
+    uses_truth = True
+
+    def __init__(self, op, dice_weight: float = 1.0):
+        super().__init__(op)
+        self.dice_weight = float(dice_weight)
+
+    def __call__(self, logits, g, labels):
+        labels = labels.to(logits.dtype)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+        p = torch.sigmoid(logits).flatten(1)
+        t = labels.flatten(1)
+        soft = (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
+        return bce + self.dice_weight * (1 - soft).mean()
+
+    def score(self, logits, labels):
+        pred = (logits > 0).flatten(1).to(torch.float64)
+        t = (labels > 0.5).flatten(1).to(torch.float64)
+        inter = (pred * t).sum(1)
+        total = pred.sum(1) + t.sum(1)
+        return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))
+
+
+LOSSES = {"supervised": Supervised, "physics": Physics, "unsupervised": Unsupervised,
+          "segmentation": Segmentation}
