@@ -45,7 +45,7 @@ from physinv.solvers import gaussian_posterior, tikhonov, tv
 from physinv.train import Measurements, Pairs, fit
 
 CENTER, SCALE = 300.0, 20.0
-TEST_SEED, TRAIN_SEED, NOISE_SEED = 50_000, 60_000, 70_000
+TEST_SEED, TRAIN_SEED, VAL_SEED, NOISE_SEED = 50_000, 60_000, 65_000, 70_000
 FLAT_TEMPERATURES = (293.15, 323.15)
 DETECT_K = 1.0  # a blob is a defect candidate where its local contrast exceeds 1 K
 OPENING = 31  # grey-opening square (high-resolution px): wider than any defect
@@ -175,12 +175,22 @@ def net_restore(net, g: torch.Tensor) -> torch.Tensor:
         return denormalise(net(normalise(g).float()).double())
 
 
+def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = 4):
+    """[(apparent truth, corrected g, op)] for ``n`` scenes outside the training and test
+    sets: the choice of the best network and the interval calibration are made on them."""
+    out = []
+    for i in range(n):
+        frame, g = acquire(task, VAL_SEED + i, nuc)
+        out.append((frame.apparent[None, None], g, frame.op))
+    return out
+
+
 def calibrate_sigma(net, task: IRTask, nuc: TwoPointNUC, n: int = 4) -> float:
-    """k such that net ± 1.96 k σ_post covers 95 % of the pixels of ``n`` training scenes
-    under fresh noise (σ_post: the Gaussian posterior's standard deviation)."""
+    """k such that net ± 1.96 k σ_post covers 95 % of the pixels of ``n`` validation scenes
+    (σ_post: the Gaussian posterior's standard deviation)."""
     ratios = []
     for i in range(n):
-        frame = simulate(task.scene, task.camera, TRAIN_SEED + i)
+        frame = simulate(task.scene, task.camera, VAL_SEED + i)
         g = nuc(task.camera.to_kelvin(task.camera.expose(
             frame.clean, torch.Generator().manual_seed(NOISE_SEED + i))))[None, None]
         post = gaussian_posterior(g, frame.op)
@@ -243,8 +253,8 @@ def train_segmenter(inputs: torch.Tensor, labels: torch.Tensor, op, budget_s: fl
     torch.manual_seed(seed)
     net = SegmentationUNet(op, width=16, levels=2, input=input_kind)
     data = Pairs(inputs.float(), labels.float(), op)
-    fit(net, data, loss="segmentation", epochs=400, max_time=budget_s, seed=seed, lr=2e-3,
-        patience=40, samples_per_epoch=16, batch_size=4, val_fraction=0.25)
+    fit(net, data, loss="segmentation", epochs=1000, max_time=budget_s, seed=seed, lr=2e-3,
+        patience=1000, samples_per_epoch=16, batch_size=4, val_fraction=0.25)
     return net
 
 
@@ -293,7 +303,8 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
         say(f"{name}: evaluating")
         best_phys = None
         if nets:
-            scores = {k: np.mean([_rmse(net_restore(nets[k], g), x) for x, g, _ in pairs])
+            val = validation_pairs(task, nuc)
+            scores = {k: np.mean([_rmse(net_restore(nets[k], g), x) for x, g, _ in val])
                       for k in nets if k in PHYSICS_NETS}
             best_phys = min(scores, key=scores.get) if scores else None
         k_sigma = calibrate_sigma(nets[best_phys], task, nuc) if best_phys else None
