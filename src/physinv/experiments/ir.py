@@ -47,7 +47,8 @@ from physinv.train import Measurements, Pairs, fit
 CENTER, SCALE = 300.0, 20.0
 TEST_SEED, TRAIN_SEED, VAL_SEED, NOISE_SEED = 50_000, 60_000, 65_000, 70_000
 FLAT_TEMPERATURES = (293.15, 323.15)
-DETECT_K = 1.0  # a blob is a defect candidate where its local contrast exceeds 1 K
+DETECT_K = 1.0  # a blob is a defect candidate where its local contrast exceeds 1 K ...
+CLUTTER = 4.0  # ... or 4 robust standard deviations of the contrast map (training scenes)
 OPENING = 31  # grey-opening square (high-resolution px): wider than any defect
 TIK_GRID = [float(v) for v in np.logspace(-5, -1, 9)]  # λ / ‖H‖²
 TV_GRID = [float(v) for v in np.logspace(-4, -1, 7)]  # λ (K) / ‖H‖²
@@ -210,22 +211,26 @@ def local_contrast(x: torch.Tensor, size: int = OPENING) -> torch.Tensor:
 
 
 def threshold_segment(x: torch.Tensor, variance: torch.Tensor | None = None,
-                      detect: float = DETECT_K):
-    """(labels, probability of exceeding ``detect`` or None): blobs of local contrast above
-    ``detect`` K, each kept where it reaches half its own peak (FWHM)."""
+                      detect: float = DETECT_K, clutter: float = CLUTTER):
+    """(labels, probability of exceeding the threshold or None): blobs of local contrast
+    above the threshold, each kept where it reaches half its own peak (FWHM). The threshold
+    is ``detect`` K or, when the map's background clutter is stronger, its median plus
+    ``clutter`` robust standard deviations (the ambient field's bumps also leave contrast)."""
     c = local_contrast(x)[0, 0].numpy()
-    blobs, n = ndimage.label(c > detect)
+    med = float(np.median(c))
+    spread = 1.4826 * float(np.median(np.abs(c - med)))
+    level = max(detect, med + clutter * spread)
+    blobs, n = ndimage.label(c > level)
     labels = np.zeros_like(blobs)
     if n:
         peaks = ndimage.maximum(c, blobs, index=np.arange(1, n + 1))
-        grown, _ = ndimage.label(c > 0.25 * detect)
         for k, peak in enumerate(peaks, start=1):
-            region = grown == np.bincount(grown[blobs == k]).argmax()
-            labels |= region & (c >= 0.5 * peak)
+            half, _ = ndimage.label(c >= 0.5 * peak)
+            labels |= half == np.bincount(half[blobs == k]).argmax()
     prob = None
     if variance is not None:
         sd = variance[0, 0].sqrt().numpy()
-        prob = torch.from_numpy(0.5 * (1 + _erf((c - detect) / (math.sqrt(2) * sd))))
+        prob = torch.from_numpy(0.5 * (1 + _erf((c - level) / (math.sqrt(2) * sd))))
     return torch.from_numpy(labels.astype(np.int64)), prob
 
 

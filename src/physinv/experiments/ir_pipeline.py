@@ -163,7 +163,8 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> 
         panels.append(("hot defects", labels.numpy(), "gray"))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
     for ax, (title, arr, cmap) in zip(np.atleast_1d(axes), panels, strict=True):
-        im = ax.imshow(arr, cmap=cmap)
+        lo, hi = np.percentile(arr, [0.5, 99.5])  # a dead pixel must not set the scale
+        im = ax.imshow(arr, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1e-6)
         ax.set_title(title)
         ax.axis("off")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
