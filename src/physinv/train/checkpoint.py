@@ -248,7 +248,8 @@ def load_last(folder, net, optimizer, scheduler, rank: int, config: dict) -> tup
     with torch.no_grad():
         for name, p in net.named_parameters():
             p.copy_(params[name])
-    best = {k[5:]: v.to(p_device(net)) for k, v in tensors.items() if k.startswith("best.")}
+    device = next(net.parameters()).device
+    best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
     opt_meta = meta["optimizer"]
     state = {int(i): {key: tensors[f"optim.{i}.{key}"] for key in keys}
              for i, keys in opt_meta["state"].items()}
@@ -263,10 +264,6 @@ def load_last(folder, net, optimizer, scheduler, rank: int, config: dict) -> tup
     info = {k: v for k, v in meta.items()
             if k not in ("config", "optimizer", "scheduler", "rng")}
     return best, info
-
-
-def p_device(net) -> torch.device:
-    return next(net.parameters()).device
 
 
 def resume_info(folder) -> dict | None:

@@ -47,7 +47,7 @@ from physinv.errors import InputError, check_int, check_positive
 from physinv.metrics import psnr
 from physinv.train import checkpoint as ckpt
 from physinv.train.data import Measurements, Pairs, split
-from physinv.train.distributed import Context, resolve_device, wrap
+from physinv.train.distributed import Context, wrap
 from physinv.train.logs import RunLog
 from physinv.train.losses import LOSSES, Loss
 
@@ -110,9 +110,6 @@ def _param_groups(net: nn.Module, lr: float, physics_lr: float, weight_decay: fl
         scale = rms if rms > 0 and math.isfinite(rms) else 1.0
         groups.append({"params": [p], "lr": physics_lr * scale, "weight_decay": 0.0})
     return groups
-
-
-_resolve_device = resolve_device  # kept for callers of the earlier private name
 
 
 def _score(net, loss: Loss, y, x, batch_size: int, ctx: Context) -> float:

@@ -1,0 +1,177 @@
+"""``physinv ir``: infrared thermography commands — simulate, restore, segment, train.
+Thin, like ``physinv.cli``: parse, call ``physinv.experiments.ir_pipeline``, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from physinv.errors import InputError
+
+console = Console()
+
+ir_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                     help="Infrared thermography: simulate frames, restore them in kelvin with "
+                          "uncertainty, segment hot defects, train a network for a camera.")
+
+IR_TASK_HELP = "denoise | deconvolve | sr (the camera: factor 1, optics blur, decimation)."
+
+
+def _camera(task, factor, fwhm, netd, camera_json):
+    from physinv.experiments.ir_pipeline import make_camera
+
+    return make_camera(task, factor, fwhm, netd, camera_json)
+
+
+@ir_app.command("simulate")
+def ir_simulate(
+    out: Path = typer.Option(..., "--out", help="Folder for raw.tif (14-bit counts in a "
+                             "16-bit TIFF), raw_kelvin.npy, truths, flat fields, camera.json."),
+    task: str = typer.Option("ir_sr_x4", "--task", help="ir_denoise | ir_deconvolve | "
+                             "ir_sr_x4 | ir_segment (scene and camera)."),
+    seed: int = typer.Option(0, "--seed", help="Scene and noise seed."),
+    netd: float | None = typer.Option(None, "--netd", help="Override the NETD (K)."),
+    factor: int | None = typer.Option(None, "--factor", help="Override the decimation."),
+    size: int | None = typer.Option(None, "--size", help="Scene side (high resolution)."),
+):
+    """Simulate one thermal acquisition with its ground truth.
+
+    Example: physinv ir simulate --task ir_sr_x4 --seed 0 --out frame0
+    """
+    from dataclasses import replace
+
+    from physinv.experiments.ir import get_ir_task
+    from physinv.experiments.ir_pipeline import simulate_to
+
+    spec = get_ir_task(task)
+    camera = spec.camera
+    if netd is not None or factor is not None:
+        camera = replace(camera, **{k: v for k, v in (("netd", netd), ("factor", factor))
+                                    if v is not None})
+    scene = spec.scene if size is None else replace(spec.scene, shape=(size, size))
+    camera.operator(scene.shape)  # a factor that does not divide the scene is refused here
+    written = simulate_to(out, task, seed, camera, scene)
+    console.print(f"simulated {task} (seed {seed}) -> {len(written)} files in {out}")
+
+
+def _flats(flat_lo, flat_hi, t_lo, t_hi):
+    given = [v is not None for v in (flat_lo, flat_hi, t_lo, t_hi)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise InputError("flat fields", "an incomplete set",
+                         "--flat-lo, --flat-hi, --t-lo and --t-hi together")
+    return flat_lo, flat_hi, t_lo, t_hi
+
+
+def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
+            offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False):
+    from physinv.experiments import ir_pipeline
+
+    if netd <= 0:
+        raise InputError("netd", netd, "a positive NETD in K")
+    camera = None
+    if net is not None and camera_json is None and task is None:
+        camera = ir_pipeline.load_network(net)[1]
+    camera = camera or _camera(task or "sr", factor, fwhm, netd, camera_json)
+    result = ir_pipeline.run(frame, out, camera, method=method, lam=lam, net_path=net,
+                             unit=unit, gain=gain, offset=offset,
+                             flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
+                             segment_too=segment_too, destripe=destripe)
+    s = result["summary"]
+    extra = "" if s["mean_std_k"] is None else f", mean σ {1e3 * s['mean_std_k']:.0f} mK"
+    lab = "" if s["defect_pixels"] is None else f", {s['defect_pixels']} defect pixels"
+    console.print(f"{s['method']}: {s['shape'][0]}×{s['shape'][1]}, "
+                  f"{s['min_k'] - 273.15:.2f}–{s['max_k'] - 273.15:.2f} °C{extra}{lab} -> "
+                  f"{out}", soft_wrap=True)
+
+
+@ir_app.command("restore")
+def ir_restore(
+    frame: Path = typer.Argument(..., help="Raw frame: .tif (16-bit counts), .csv or .npy."),
+    out: Path = typer.Option(..., "--out", help="Folder: temperature / variance / labels "
+                             "(.tif, kelvin), figure.png, summary.json."),
+    task: str | None = typer.Option(None, "--task", help=IR_TASK_HELP + " Default sr."),
+    factor: int = typer.Option(4, "--factor", help="sr: decimation factor."),
+    fwhm: float = typer.Option(1.0, "--fwhm", help="Optics PSF FWHM in detector pixels "
+                               "(0: none)."),
+    netd: float = typer.Option(0.05, "--netd", help="NETD in K."),
+    camera_json: Path | None = typer.Option(None, "--camera", help="camera.json (from ir "
+                                            "simulate) instead of --factor/--fwhm/--netd."),
+    method: str = typer.Option("bayes", "--method", help="bicubic | tikhonov | tv | bayes "
+                               "(mean + variance)."),
+    lam: float | None = typer.Option(None, "--lam", help="λ (tikhonov: default GCV)."),
+    net: Path | None = typer.Option(None, "--net", help="A run from physinv ir train."),
+    unit: str = typer.Option("K", "--unit", help="Unit of CSV / NPY / TIFF values: K or C."),
+    gain: float | None = typer.Option(None, "--gain", help="TIFF: unit per count."),
+    offset: float | None = typer.Option(None, "--offset", help="TIFF: value at 0 counts."),
+    flat_lo: Path | None = typer.Option(None, "--flat-lo", help="Flat field at --t-lo."),
+    flat_hi: Path | None = typer.Option(None, "--flat-hi", help="Flat field at --t-hi."),
+    t_lo: float | None = typer.Option(None, "--t-lo", help="Low blackbody temperature (K)."),
+    t_hi: float | None = typer.Option(None, "--t-hi", help="High blackbody temperature (K)."),
+    detect: float = typer.Option(1.0, "--detect", help="Defect contrast threshold (K)."),
+    destripe: bool = typer.Option(False, "--destripe", help="Without flat fields: remove "
+                                  "column offsets from the scene itself."),
+):
+    """Correct and restore a thermal frame in kelvin, with a variance map and hot defects.
+
+    Example: physinv ir restore frame0/raw.tif --camera frame0/camera.json --flat-lo
+    frame0/flat_lo.npy --flat-hi frame0/flat_hi.npy --t-lo 293.15 --t-hi 323.15 --out restored
+    """
+    _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
+            offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe)
+
+
+@ir_app.command("segment")
+def ir_segment(
+    frame: Path = typer.Argument(..., help="Raw frame: .tif (16-bit counts), .csv or .npy."),
+    out: Path = typer.Option(..., "--out", help="Folder: labels, probability, figure."),
+    task: str | None = typer.Option(None, "--task", help=IR_TASK_HELP + " Default sr."),
+    factor: int = typer.Option(4, "--factor", help="sr: decimation factor."),
+    fwhm: float = typer.Option(1.0, "--fwhm", help="Optics PSF FWHM in detector pixels."),
+    netd: float = typer.Option(0.05, "--netd", help="NETD in K."),
+    camera_json: Path | None = typer.Option(None, "--camera", help="camera.json."),
+    unit: str = typer.Option("K", "--unit", help="K or C."),
+    gain: float | None = typer.Option(None, "--gain", help="TIFF: unit per count."),
+    offset: float | None = typer.Option(None, "--offset", help="TIFF: value at 0 counts."),
+    detect: float = typer.Option(1.0, "--detect", help="Defect contrast threshold (K)."),
+):
+    """Find hot defects: Gaussian-posterior restoration, local contrast above --detect K
+    (with the probability of exceeding it), each defect sized at half its peak.
+
+    Example: physinv ir segment frame0/raw.tif --camera frame0/camera.json --out seg
+    """
+    _ir_run(frame, out, task, factor, fwhm, netd, camera_json, "bayes", None, None, unit,
+            gain, offset, None, None, None, None, detect, True)
+
+
+@ir_app.command("train")
+def ir_train(
+    out: Path = typer.Option(..., "--out", help="Run folder (as for physinv train)."),
+    task: str = typer.Option("sr", "--task", help=IR_TASK_HELP),
+    factor: int = typer.Option(4, "--factor", help="sr: decimation factor."),
+    fwhm: float = typer.Option(1.0, "--fwhm", help="Optics PSF FWHM in detector pixels."),
+    netd: float = typer.Option(0.05, "--netd", help="NETD in K."),
+    camera_json: Path | None = typer.Option(None, "--camera", help="camera.json."),
+    net: str = typer.Option("tikhonov-residual", "--net", help="Network name (physinv nets)."),
+    n_train: int = typer.Option(16, "--n-train", help="Simulated training scenes."),
+    epochs: int = typer.Option(100, "--epochs", help="Epochs."),
+    budget: float | None = typer.Option(None, "--budget", help="Training time limit (s)."),
+    seed: int = typer.Option(0, "--seed", help="Seed."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
+):
+    """Train a network for a thermal camera on simulated scenes (for ir restore --net).
+
+    Example: physinv ir train --task sr --factor 4 --net tikhonov-residual --out runs/ir
+    """
+    from physinv.experiments.ir_pipeline import train_network
+    from physinv.train.logs import summary_line
+
+    camera = _camera(task, factor, fwhm, netd, camera_json)
+    _, result = train_network(out, camera, net, n_train, epochs, budget, seed, resume,
+                              overwrite, device)
+    console.print(f"{net}: {summary_line(result)} -> {out}", soft_wrap=True)
