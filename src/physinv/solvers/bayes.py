@@ -36,17 +36,19 @@ def gaussian_posterior(y, op, noise_var: float | None = None, prior_var: float |
     if prior_var is not None:
         prior_var = check_positive("prior_var", prior_var)
     if noise_var is None or prior_var is None:
-        if spec is not None:
-            found = choose_lambda_spectral(spec, y, "evidence")
+        found = choose_lambda_spectral(spec, y, "evidence") if spec is not None else None
+        mad_var = estimate_sigma(y) ** 2 if noise_var is None else None
+        if found is not None and (mad_var is None or found["noise_var"] > 1e-3 * mad_var):
             noise_var = found["noise_var"] if noise_var is None else noise_var
             prior_var = found["prior_var"] if prior_var is None else prior_var
             params["hyper"] = "evidence"
-        else:
-            noise_var = estimate_sigma(y) ** 2 if noise_var is None else noise_var
+        else:  # no spectrum, or the evidence explained the noise away (noise_var → 0)
+            noise_var = mad_var if noise_var is None else noise_var
             if prior_var is None:
                 lam = tikhonov(y, op, lam="gcv", reg=reg, tol=tol, max_iter=max_iter).params["lam"]
                 prior_var = noise_var / lam
-            params["hyper"] = "noise by MAD, λ by GCV"
+            params["hyper"] = "noise by MAD, λ by GCV" + (
+                "" if found is None else " (the evidence drove the noise variance to 0)")
     lam = noise_var / prior_var
     mean_result = tikhonov(y, op, lam=lam, reg=reg, tol=tol, max_iter=max_iter)
     params.update(noise_var=noise_var, prior_var=prior_var, lam=lam,
