@@ -138,7 +138,7 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
         value = 1e-3 * op.norm() ** 2 if lam is None else lam
         return tv(y, op, lam=value, n_iter=300).x, None, f"TV λ={value:.3g}"
     post = gaussian_posterior(y, op)
-    return post.x, post.variance, "Gaussian posterior (evidence)"
+    return post.x, post.variance, f"Gaussian posterior ({post.params['hyper']})"
 
 
 def segment(x: torch.Tensor, variance: torch.Tensor | None, detect: float = ir.DETECT_K):
