@@ -83,6 +83,7 @@ class UNetBody(nn.Module):
 
     def __init__(self, width, levels, dropout):
         super().__init__()
+        self.levels = levels
         chans = [width * 2**i for i in range(levels + 1)]
         self.down = nn.ModuleList([_block(1, chans[0])] + [
             _block(chans[i], chans[i + 1]) for i in range(levels)])
@@ -105,6 +106,15 @@ class UNetBody(nn.Module):
             x = merge(torch.cat([up(x), skips.pop()], dim=1))
         return self.head(self.drop(x))
 
+    def run(self, z: torch.Tensor) -> torch.Tensor:
+        """The trunk on (B, C, H, W) images of any size: reflect-padded to a multiple of
+        2^levels, run channel by channel in float32, cropped back."""
+        h, w = z.shape[-2:]
+        m = 2**self.levels
+        ph, pw = (-h) % m, (-w) % m
+        zp = nn.functional.pad(z, (0, pw, 0, ph), mode="reflect") if ph or pw else z
+        return apply_cnn(self, zp)[..., :h, :w]
+
 
 class UNet(PhysicsNet):
     """U-Net (Ronneberger et al. 2015), residual on its input: f̂ = z + U(z). With the default
@@ -123,9 +133,4 @@ class UNet(PhysicsNet):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         self.op._check(y, self.op.out_shape, "y")
         z = self.input(y)
-        h, w = z.shape[-2:]
-        m = 2**self.levels
-        ph, pw = (-h) % m, (-w) % m
-        zp = nn.functional.pad(z, (0, pw, 0, ph), mode="reflect") if ph or pw else z
-        out = apply_cnn(self.body, zp)[..., :h, :w]
-        return z + out
+        return z + self.body.run(z)

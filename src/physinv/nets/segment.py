@@ -20,7 +20,6 @@ from torch import nn
 from physinv.errors import check_int
 from physinv.nets.base import PhysicsNet
 from physinv.nets.blackbox import NetInput, UNetBody
-from physinv.nets.layers import apply_cnn
 
 PRIOR_LOGIT = -2.0  # defects are rare: start at P(defect) ≈ 0.12 everywhere
 
@@ -39,9 +38,4 @@ class SegmentationUNet(PhysicsNet):
 
     def forward(self, y):
         self.op._check(y, self.op.out_shape, "y")
-        z = self.input(y)
-        h, w = z.shape[-2:]
-        m = 2**self.levels
-        ph, pw = (-h) % m, (-w) % m
-        zp = nn.functional.pad(z, (0, pw, 0, ph), mode="reflect") if ph or pw else z
-        return apply_cnn(self.body, zp)[..., :h, :w]
+        return self.body.run(self.input(y))
