@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import ndimage
+from scipy.special import erf
 
 from physinv.data.nuc import TwoPointNUC
 from physinv.data.thermal import Camera, Scene, ThermalScenes, flat_fields, simulate
@@ -230,14 +231,8 @@ def threshold_segment(x: torch.Tensor, variance: torch.Tensor | None = None,
     prob = None
     if variance is not None:
         sd = variance[0, 0].sqrt().numpy()
-        prob = torch.from_numpy(0.5 * (1 + _erf((c - level) / (math.sqrt(2) * sd))))
+        prob = torch.from_numpy(0.5 * (1 + erf((c - level) / (math.sqrt(2) * sd))))
     return torch.from_numpy(labels.astype(np.int64)), prob
-
-
-def _erf(z):
-    from scipy.special import erf
-
-    return erf(z)
 
 
 def potts_segment(g: torch.Tensor, op, reference: torch.Tensor):

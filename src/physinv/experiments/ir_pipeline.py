@@ -184,13 +184,11 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
         detect: float = ir.DETECT_K, segment_too: bool = True, suffix: str = ".tif",
         destripe: bool = False) -> dict:
     """The whole pipeline on one frame; returns what was written and a short summary."""
-    from physinv.data.thermal_io import read_frame as read_any
-
     raw = read_raw(frame_path, camera, unit, gain, offset)
     flat_lo = flat_hi = t_lo = t_hi = None
     if flats is not None:
         lo_path, hi_path, t_lo, t_hi = flats
-        flat_lo, flat_hi = read_any(lo_path), read_any(hi_path)
+        flat_lo, flat_hi = read_frame(lo_path), read_frame(hi_path)
     g = correct(raw, flat_lo, flat_hi, t_lo, t_hi, camera, destripe)
     net = None
     if net_path is not None:
