@@ -40,7 +40,7 @@ PATIENCE = 15
 PER_FREQUENCY = ("fourier", "analytic", "svd")
 
 
-def _score(task, est, x) -> tuple[float, float]:
+def score(task, est, x) -> tuple[float, float]:
     est = est.to(x.dtype) if task is None else task.restrict(est.to(x.dtype))
     est = est.clamp(-1, 2)
     return float(psnr(est, x)), float(ssim(est.clamp(0, 1), x))
@@ -53,11 +53,11 @@ def choose_lambda(task, train, grid=LAM_GRID) -> float:
     norm2 = pairs[0][2].norm() ** 2
     best, best_score = grid[0], -math.inf
     for rel in grid:
-        score = np.mean([_score(task, tikhonov(y, op, lam=rel * norm2, tol=1e-6,
+        mean = np.mean([score(task, tikhonov(y, op, lam=rel * norm2, tol=1e-6,
                                                   max_iter=200).x, x)[0]
                          for x, y, op in pairs])
-        if score > best_score:
-            best, best_score = rel, score
+        if mean > best_score:
+            best, best_score = rel, mean
     return best * norm2
 
 
@@ -70,7 +70,7 @@ def _references(task, tests, train, lam) -> list[dict]:
     t0 = time.perf_counter()
     tv_best, tv_score = grid[0], -math.inf
     for rel in grid:
-        s = np.mean([_score(task, tv(y, op, lam=rel * norm2, positivity=task.name == "ct_sparse",
+        s = np.mean([score(task, tv(y, op, lam=rel * norm2, positivity=task.name == "ct_sparse",
                                      n_iter=500).x, x)[0] for x, y, op in pairs])
         if s > tv_score:
             tv_best, tv_score = rel, s
@@ -92,11 +92,11 @@ def _references(task, tests, train, lam) -> list[dict]:
             t0 = time.perf_counter()
             est = fn()
             ms = 1e3 * (time.perf_counter() - t0)
-            p, s = _score(task, est, x)
+            p, s = score(task, est, x)
             rows.append(_row(task.name, method, family, 0, name, p, s, ms,
                              tv_s if method == "tv-tuned" else 0.0, 0, _fixed(op), hyper))
         if op.has_fourier_diagonal or task.name == "sr_x2":
-            scores = [(_score(task, tikhonov(y, op, lam=rel * norm2).x, x), rel) for rel in fine]
+            scores = [(score(task, tikhonov(y, op, lam=rel * norm2).x, x), rel) for rel in fine]
             (p, s), rel = max(scores, key=lambda t: t[0][0])
             rows.append(_row(task.name, "tikhonov-hindsight", "limit", 0, name, p, s, 0.0, 0.0,
                              0, _fixed(op), rel * norm2))
@@ -172,7 +172,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
                             t0 = time.perf_counter()
                             est = test_net(y)
                             times.append(time.perf_counter() - t0)
-                    p, s = _score(task, est, x)
+                    p, s = score(task, est, x)
                     rows.append(_row(task_name, name, NETWORKS[name].family, n_train, image, p,
                                      s, 1e3 * min(times), result.train_s,
                                      net.trainable_parameters(), net.fixed_parameters(), lam,
@@ -210,7 +210,7 @@ def summarize_nets(rows) -> list[dict]:
     return out
 
 
-def plot_nets(result: dict, path_for_task: Callable) -> list:
+def plot_nets(result: dict, path_for_task: Callable, n_images: int = 4) -> list:
     """One figure per task: test PSNR against N (log axis), a line per network, references
     as horizontal lines. ``path_for_task(task)`` gives each PNG's path; returns the paths."""
     import matplotlib
@@ -237,7 +237,8 @@ def plot_nets(result: dict, path_for_task: Callable) -> list:
                        f"({r['psnr']:.2f})")
         ax.set_xscale("log")
         ax.set_xlabel("training crops N (128×128)")
-        ax.set_ylabel("test PSNR (dB, 4 public images)")
+        plural = "s" if n_images > 1 else ""
+        ax.set_ylabel(f"test PSNR (dB, {n_images} public image{plural})")
         ax.set_title(f"{task}: physics-constrained vs black-box networks")
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
