@@ -82,8 +82,8 @@ def _timed(fn, repeats: int = 1):
     return out, best
 
 
-def _epochs(cfg: dict, name: str) -> int:
-    return cfg["cnn_epochs"] if name in CNN_NETS else cfg["epochs"]
+def _epochs(cfg: dict, name: str, prefix: str = "") -> int:
+    return cfg[f"{prefix}cnn_epochs"] if name in CNN_NETS else cfg[f"{prefix}epochs"]
 
 
 def train(name: str, op, crops: torch.Tensor, noise, lam: float, epochs: int, seed: int,
@@ -253,7 +253,7 @@ def stage_data(ctx: Context) -> dict:
                     continue
                 ctx.describe(f"data: {task_name}, {name}, N = {n}")
                 net, result = train(name, train_set[0][2], crops, task.noise(), lam_for(n),
-                                    _epochs(cfg, name), ctx.seed)
+                                    _epochs(cfg, name, "data_"), ctx.seed)
                 train_s[f"{task_name}/{name}/{n}"] = result.train_s
                 per = [score(task, _apply(net.for_operator(op), y), x)
                        for _, x, y, op in tests]
@@ -460,7 +460,9 @@ def stage_ir(ctx: Context) -> dict:
                    cfg["ir_net"]: _timed(lambda g=g: ir.net_restore(net, g))}
         var = {"bayes-gauss": post.variance, cfg["ir_net"]: k_sigma**2 * post.variance}
         labels, prob = ir.threshold_segment(outputs[cfg["ir_net"]][0], var[cfg["ir_net"]])
-        potts = ir.potts_segment(g, op, outputs["tikhonov"][0])
+        found = {f"threshold on {cfg['ir_net']}": labels,
+                 "threshold on tikhonov": ir.threshold_segment(outputs["tikhonov"][0])[0],
+                 "potts": ir.potts_segment(g, op, outputs["tikhonov"][0])}
         row = {"frame": ir.TEST_SEED + i, "methods": {}}
         for method, (x, secs) in outputs.items():
             times.setdefault(method, []).append(1e3 * secs)
@@ -469,12 +471,9 @@ def stage_ir(ctx: Context) -> dict:
                 coverage(x, var[method].sqrt(), truth))
             row["methods"][method] = {"rmse_k": rmse, "coverage_95": cov}
         truth_labels = frame.labels[None, None]
-        row["segmentation"] = {
-            f"threshold on {cfg['ir_net']}": {
-                "dice": float(dice(labels[None, None], truth_labels)),
-                "iou": float(iou(labels[None, None], truth_labels))},
-            "potts": {"dice": float(dice(potts[None, None], truth_labels)),
-                      "iou": float(iou(potts[None, None], truth_labels))}}
+        row["segmentation"] = {k: {"dice": float(dice(v[None, None], truth_labels)),
+                                   "iou": float(iou(v[None, None], truth_labels))}
+                               for k, v in found.items()}
         per.append(row)
         if i == 0:
             shown = (frame, g, outputs, var, labels, prob)

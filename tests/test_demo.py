@@ -1,0 +1,165 @@
+"""``physinv demo``: the quick demo end to end (report, JSON, figures, the mathematical
+orderings), determinism, resuming an interrupted run, and its refusals."""
+
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from physinv.cli import main
+from physinv.experiments import demo, demo_stages
+from physinv.experiments.protocol import get_task, training_pairs
+from physinv.solvers import wiener
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "quick"
+    assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def _numbers(value):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, (int, float)):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v)
+
+
+def test_quick_demo_writes_report_json_and_figures(quick):
+    results = json.loads((quick / "results.json").read_text())
+    timings = json.loads((quick / "timings.json").read_text())
+    assert set(results["stages"]) == set(demo.STAGE_NAMES)
+    numbers = list(_numbers(results["stages"]))
+    assert len(numbers) > 200 and all(math.isfinite(v) for v in numbers)
+    assert all(math.isfinite(v) for v in _numbers(timings["stages"]))
+    html = (quick / "report.html").read_text()
+    figures = [f for names in results["figures"].values() for f in names]
+    assert len(figures) == 8
+    for name in figures:
+        data = (quick / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 20_000, name
+    assert html.count("data:image/png;base64,") == len(figures)
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    for word in ("oracle-wiener", "unrolled", "Environment", results["environment"]["torch"]):
+        assert word in html
+
+
+def test_quick_demo_numbers_are_ordered_as_the_mathematics_says(quick):
+    results = json.loads((quick / "results.json").read_text())
+    assert results["checks"] and all(c["holds"] for c in results["checks"]), results["checks"]
+    rows = {r["method"]: r for r in results["stages"]["deblur"]["rows"]}
+    # every structure class is there
+    families = {r["family"] for r in rows.values()}
+    assert {"analytic", "transform", "decomposed", "unrolled", "black-box", "classical",
+            "bayesian", "limit"} <= families
+    oracle = rows["oracle-wiener"]
+    linear = [r for r in rows.values() if r["linear"]]
+    assert len(linear) >= 8
+    for r in linear:  # the per-image oracle Wiener filter is the best linear filter
+        for mine, best in zip(r["per_image"], oracle["per_image"], strict=True):
+            assert best["psnr"] >= mine["psnr"], r["method"]
+    for r in results["stages"]["depth"]["rows"]:  # fixed weights = K plain iterations
+        assert r["fixed_vs_iterations_max_diff"] < 1e-9
+        assert r["operator_applications"] == 2 * r["K"]
+    ir = results["stages"]["ir"]
+    for r in ir["restoration"]:
+        assert r["rmse_k"] > 0
+        assert r["coverage_95"] is None or 0 <= r["coverage_95"] <= 1
+    for r in ir["segmentation"]:
+        assert 0 <= r["iou"] <= r["dice"] <= 1  # Dice = 2J / (1 + J) ≥ J
+    data = results["stages"]["data"]["rows"]
+    for task in ("deblur_gauss", "sr_x2", "ct_sparse"):
+        sizes = {r["n_train"] for r in data if r["task"] == task and r["n_train"] > 0}
+        assert sizes == {1, 4, 16, 64}
+    fourier = results["stages"]["fourier"]
+    assert set(fourier["profiles"]) >= {"Tikhonov (initial Λ)", "Wiener (training spectrum)"}
+
+
+def test_same_seed_same_results_and_resume_from_finished_stages(quick, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(quick, copy)
+    before = (copy / "results.json").read_text()
+    kept = (copy / "stages" / "deblur.json").stat().st_mtime_ns
+    (copy / "stages" / "depth.json").unlink()  # as if interrupted before depth ended
+    (copy / "stages" / "fourier.json").unlink()
+    assert main(["demo", "--quick", "--out", str(copy), "--no-progress"]) == 0
+    assert (copy / "stages" / "deblur.json").stat().st_mtime_ns == kept  # not rerun
+    assert (copy / "results.json").read_text() == before  # recomputed stages: same numbers
+
+
+def test_an_interrupted_demo_resumes_and_keeps_earlier_results(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+
+    def broken(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(demo_stages.STAGES, "fourier", broken)
+    with pytest.raises(KeyboardInterrupt):
+        demo.run(out, mode="quick", stages=["depth", "fourier"], progress=False)
+    assert (out / "stages" / "depth.json").exists()
+    assert not (out / "stages" / "fourier.json").exists()
+
+    def must_not_run(ctx):
+        raise AssertionError("a finished stage ran again")
+
+    monkeypatch.setitem(demo_stages.STAGES, "fourier", demo_stages.stage_fourier)
+    monkeypatch.setitem(demo_stages.STAGES, "depth", must_not_run)
+    results = demo.run(out, mode="quick", stages=["depth", "fourier"], progress=False)
+    assert set(results["stages"]) == {"depth", "fourier"}
+    assert (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--quick", "--full"], ["--quick/--full", "at most one"]),
+    (["--stage", "deblur,nope"], ["stage", "nope", "deblur, data, depth, fourier, ir"]),
+])
+def test_demo_refusals(tmp_path, capsys, args, words):
+    assert main(["demo", "--out", str(tmp_path / "d"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "d" / "stages").exists()
+
+
+def test_demo_refuses_an_unwritable_folder_and_a_changed_configuration(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out in (blocker, blocker / "sub"):
+        assert main(["demo", "--quick", "--out", str(out), "--stage", "fourier"]) == 2
+        assert "out" in capsys.readouterr().err
+    out = tmp_path / "d"
+    assert main(["demo", "--quick", "--out", str(out), "--stage", "fourier",
+                 "--no-progress"]) == 0
+    saved = (out / "stages" / "fourier.json").read_bytes()
+    assert main(["demo", "--out", str(out), "--stage", "fourier", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "mode" in err and "seed" in err and "differs" in err
+    assert (out / "stages" / "fourier.json").read_bytes() == saved  # nothing mixed or lost
+
+
+def test_wiener_filter_of_the_fourier_stage_is_the_wiener_solver():
+    task = get_task("deblur_gauss")
+    pairs = training_pairs(task, 2)
+    crops = torch.cat([x for x, _, _ in pairs])
+    _, y, op = pairs[0]
+    sigma2 = task.noise().variance(None)
+    filt = demo_stages.wiener_filter(op, crops, sigma2)
+    views = [torch.rot90(c, r, dims=(-2, -1)) for c in (crops, crops.flip(-1))
+             for r in range(4)]
+    psd = torch.cat([torch.fft.fft2(v).abs() ** 2 for v in views]).mean(0)[0] / 128**2
+    ours = torch.fft.irfft2(torch.fft.rfft2(y) * filt, s=op.in_shape)
+    ref = wiener(y, op, noise_var=sigma2, signal_psd=psd).x
+    assert torch.allclose(ours, ref, atol=1e-10)
+    rho, prof = demo_stages.radial_profile(torch.ones(128, 65), (128, 128))
+    assert torch.allclose(torch.as_tensor(prof), torch.ones(len(prof), dtype=torch.float64))
+    assert rho[0] > 0 and rho[-1] < 0.71
