@@ -32,7 +32,7 @@ demo: install
 
 test: install-test
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -n $(JOBS) --doctest-modules src tests
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --doctest-modules src tests
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks

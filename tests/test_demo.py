@@ -13,6 +13,8 @@ from physinv.experiments import demo, demo_stages
 from physinv.experiments.protocol import get_task, training_pairs
 from physinv.solvers import wiener
 
+# the tests that read the quick demo's folder share one run: keep them on one xdist worker
+QUICK = pytest.mark.xdist_group("quick-demo")
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
@@ -34,6 +36,7 @@ def _numbers(value):
             yield from _numbers(v)
 
 
+@QUICK
 def test_quick_demo_writes_report_json_and_figures(quick):
     results = json.loads((quick / "results.json").read_text())
     timings = json.loads((quick / "timings.json").read_text())
@@ -53,6 +56,7 @@ def test_quick_demo_writes_report_json_and_figures(quick):
         assert word in html
 
 
+@QUICK
 def test_quick_demo_numbers_are_ordered_as_the_mathematics_says(quick):
     results = json.loads((quick / "results.json").read_text())
     assert results["checks"] and all(c["holds"] for c in results["checks"]), results["checks"]
@@ -84,6 +88,7 @@ def test_quick_demo_numbers_are_ordered_as_the_mathematics_says(quick):
     assert set(fourier["profiles"]) >= {"Tikhonov (initial Λ)", "Wiener (training spectrum)"}
 
 
+@QUICK
 def test_same_seed_same_results_and_resume_from_finished_stages(quick, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(quick, copy)
