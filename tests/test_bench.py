@@ -9,6 +9,7 @@ import pytest
 
 from physinv.cli import main
 from physinv.errors import InputError
+from physinv.experiments import peers
 from physinv.experiments.bench import run_suite
 from physinv.experiments.protocol import TASKS, evaluation_pairs, training_pairs
 
@@ -52,6 +53,24 @@ def test_cli_bench_writes_json(tmp_path):
 
 def test_bad_suite_and_task():
     with pytest.raises(InputError, match="suite"):
-        run_suite("peers")
+        run_suite("rivals")
     with pytest.raises(InputError, match="task"):
         run_suite(tasks=["deblur_everything"])
+
+
+def test_peers_suite_rows_tuned_on_training_crops(tmp_path):
+    out = tmp_path / "p.json"
+    assert main(["bench", "--suite", "peers", "--json", str(out), "--tasks", "deblur_gauss",
+                 "--images", "1", "--n-train", "1", "--methods",
+                 "tikhonov-tuned,tikhonov-gcv,skimage-wiener,deepinv-pgd-tv"]) == 0
+    data = json.loads(out.read_text())
+    libraries = {r["library"] for r in data["rows"]}
+    methods = {r["method"] for r in data["rows"]}
+    assert "tikhonov-gcv" not in methods  # only the references closest to the peers
+    wiener = next(r for r in data["rows"] if r["method"] == "skimage-wiener")
+    assert wiener["hyper"] in peers.PEERS["deblur"][0][2]  # chosen from its grid
+    if peers.deepinv_module() is None:
+        assert libraries == {"physinv", "scikit-image"}
+        assert data["environment"]["deepinv"] == "not available"
+    else:
+        assert libraries == {"physinv", "scikit-image", "deepinv"}

@@ -56,6 +56,18 @@ def test_threshold_segmentation_of_an_isolated_defect():
     assert float(prob[40, 50]) > 0.99 and float(prob[5, 5]) < 0.01
 
 
+def test_threshold_segmentation_keeps_the_half_maximum_region_of_a_strong_defect():
+    # most of the blob above the 1 K level lies below half its 10 K peak: the labels must be
+    # the half-maximum region around the peak, not the region outside it
+    h = 96
+    yy, xx = np.mgrid[0:h, 0:h]
+    rise = 10.0 * np.exp(-((yy - 48) ** 2 + (xx - 40) ** 2) / (2 * 6.0**2))
+    truth = torch.from_numpy((rise >= 5.0).astype(np.int64))
+    labels, _ = ir.threshold_segment(torch.from_numpy(300 + rise)[None, None])
+    assert float(dice(labels[None, None], truth[None, None])) > 0.95
+    assert int(labels[5, 5]) == 0 and int(labels[48, 40]) == 1
+
+
 def test_segmentation_head_learns_and_potts_runs():
     task = ir.get_ir_task("ir_segment")
     frame, g = ir.acquire(task, 3)

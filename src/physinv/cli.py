@@ -402,7 +402,8 @@ def nets(
 
 @app.command()
 def bench(
-    suite: str = typer.Option("classical", "--suite", help="classical, nets or ir"),
+    suite: str = typer.Option("classical", "--suite", help="classical, nets, ir or peers "
+                              "(scikit-image and, with the [compare] extra, DeepInverse)."),
     json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
                                      "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse "

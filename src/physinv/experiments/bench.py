@@ -6,6 +6,10 @@ used. Estimates are clipped to [−1, 2] before scoring (a diverging method cann
 mean), and for ct_sparse restricted to the scanned disk, for every method alike.
 Hyper-parameters that a method needs are chosen on the protocol's training crops only
 (``n_train`` of them, with their own noise seeds): the grid value with the best mean PSNR.
+
+Suites: ``classical`` (our solvers and scikit-image's), ``peers`` (scikit-image and, when
+installed — extra ``[compare]`` —, DeepInverse, beside our closest solvers; every method timed
+as the best of two runs), ``nets`` (``experiments.nets_bench``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from physinv.solvers import (
     wiener,
 )
 
-SUITES = ("classical", "nets")
+SUITES = ("classical", "nets", "peers")
+# our rows beside the other libraries in the peers suite (same protocol, same tuning)
+PEER_REFERENCES = ("tikhonov-tuned", "tv", "fista-wavelet", "wiener", "fbp")
 
 
 def environment() -> dict:
@@ -147,6 +153,9 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
         tests = evaluation_pairs(task, n_images)
         entries = [("physinv", *m) for m in _ours(task_name)] + [
             ("scikit-image", *m) for m in peers.peers_for(task_name)]
+        if suite == "peers":
+            entries = [e for e in entries if e[0] != "physinv" or e[1] in PEER_REFERENCES]
+            entries += [("deepinv", *m) for m in peers.deepinv_peers_for(task_name)]
         for library, method, fn, grid in entries:
             if methods is not None and method not in methods:
                 continue
@@ -155,7 +164,7 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
             value, train_s = _tune(task, fn, grid, train)
             for name, x, y, op in tests:
                 times = []
-                for _ in range(2 if library == "physinv" else 1):
+                for _ in range(2 if library == "physinv" or suite == "peers" else 1):
                     t0 = time.perf_counter()
                     est = fn(y, op, value)
                     times.append(time.perf_counter() - t0)
@@ -168,9 +177,13 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
                     "params_trainable": 0, "params_fixed": _params_fixed(op),
                     "hyper": value if not isinstance(value, float) else float(value),
                 })
+    env = environment()
+    if suite == "peers":
+        dinv = peers.deepinv_module()
+        env["deepinv"] = dinv.__version__ if dinv is not None else "not available"
     return {"suite": suite, "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "seconds": time.perf_counter() - started, "n_train": n_train,
-        "environment": environment(), "rows": rows, "summary": summarize(rows)}
+        "environment": env, "rows": rows, "summary": summarize(rows)}
 
 
 def summarize(rows) -> list[dict]:

@@ -224,10 +224,12 @@ def threshold_segment(x: torch.Tensor, variance: torch.Tensor | None = None,
     blobs, n = ndimage.label(c > level)
     labels = np.zeros_like(blobs)
     if n:
-        peaks = ndimage.maximum(c, blobs, index=np.arange(1, n + 1))
-        for k, peak in enumerate(peaks, start=1):
+        index = np.arange(1, n + 1)
+        peaks = ndimage.maximum(c, blobs, index=index)
+        where = ndimage.maximum_position(c, blobs, index=index)
+        for peak, at in zip(peaks, where, strict=True):
             half, _ = ndimage.label(c >= 0.5 * peak)
-            labels |= half == np.bincount(half[blobs == k]).argmax()
+            labels |= half == half[at]  # the half-maximum region around the blob's peak
     prob = None
     if variance is not None:
         sd = variance[0, 0].sqrt().numpy()

@@ -1,8 +1,11 @@
-"""Other libraries' methods on the same data (scikit-image), as ``fn(y, op, task, param)``.
+"""Other libraries' methods on the same data, as ``fn(y, op, param)``: scikit-image (always
+installed) and DeepInverse (the optional extra ``[compare]``, used when it imports).
 
-Each peer receives exactly the measurement our solvers get, as a NumPy array, plus what the
-method needs from the same physics (the PSF, the angles). ``GRIDS`` lists the hyper-parameter
-each is tuned over on training data; ``None`` means the method has none to tune.
+Each peer receives exactly the measurement our solvers get — scikit-image as a NumPy array plus
+what the method needs from the same physics (the PSF, the angles); DeepInverse as a tensor with
+our operator wrapped as its ``LinearPhysics`` (A and its adjoint), so both libraries solve the
+same problem. The third entry of each method is the grid its hyper-parameter is tuned over on
+training data (``None``: nothing to tune).
 """
 
 from __future__ import annotations
@@ -72,3 +75,54 @@ PEERS = {
 def peers_for(task_name: str):
     group = "deblur" if task_name.startswith("deblur") else task_name
     return PEERS.get(group, [])
+
+
+def deepinv_module():
+    """``deepinv`` if it is installed and imports beside this torch, else None."""
+    try:
+        import deepinv
+    except Exception:  # not installed, or its torchvision does not match this torch
+        return None
+    return deepinv
+
+
+def _dinv_solve(y, op, lam: float, prior: str, n_iter: int = 100):
+    """DeepInverse's proximal gradient (PGD) on ½‖Hx − y‖² + λ R(x), step 1/‖H‖², from
+    H'y / ‖H‖², with R its TV prior (prox by 20 inner iterations) or its ℓ1 wavelet prior
+    (db4, 3 levels)."""
+    dinv = deepinv_module()
+    physics = dinv.physics.LinearPhysics(
+        A=lambda x, **_: op(x, check=False), A_adjoint=lambda v, **_: op.adjoint(v, check=False))
+    reg = dinv.optim.TVPrior(n_it_max=20) if prior == "tv" else dinv.optim.WaveletPrior(
+        level=3, wv="db4")
+    model = dinv.optim.optim_builder(
+        iteration="PGD", prior=reg, data_fidelity=dinv.optim.data_fidelity.L2(),
+        params_algo={"stepsize": 1.0 / op.norm() ** 2, "lambda": lam}, max_iter=n_iter,
+        early_stop=False)
+    with torch.no_grad():  # start from H'y / ‖H‖² (its default H'y is off in scale for CT)
+        return model(y, physics, init=op.adjoint(y, check=False) / op.norm() ** 2)
+
+
+def dinv_tv(y, op, param):  # λ relative to ‖H‖², as for physinv's tv
+    return _dinv_solve(y, op, param * op.norm() ** 2, "tv")
+
+
+def dinv_wavelet(y, op, param):
+    return _dinv_solve(y, op, param * op.norm() ** 2, "wavelet")
+
+
+DEEPINV_GRIDS = {
+    "tv": {"denoise": [0.02, 0.04, 0.06, 0.08, 0.12], "ct_sparse": [1e-4, 3e-4, 1e-3, 3e-3],
+           "sr_x2": [3e-4, 1e-3, 3e-3, 1e-2], "deblur": [3e-4, 1e-3, 2e-3, 4e-3, 8e-3]},
+    "wavelet": {"denoise": [0.02, 0.05, 0.1, 0.2], "ct_sparse": [1e-4, 3e-4, 1e-3, 3e-3],
+                "sr_x2": [1e-3, 3e-3, 1e-2, 3e-2], "deblur": [1e-3, 3e-3, 1e-2, 3e-2]},
+}
+
+
+def deepinv_peers_for(task_name: str):
+    """DeepInverse methods for a task ([] when DeepInverse is not available)."""
+    if deepinv_module() is None:
+        return []
+    group = "deblur" if task_name.startswith("deblur") else task_name
+    return [("deepinv-pgd-tv", dinv_tv, DEEPINV_GRIDS["tv"][group]),
+            ("deepinv-pgd-wavelet", dinv_wavelet, DEEPINV_GRIDS["wavelet"][group])]
