@@ -106,16 +106,21 @@ def _mean_rows(rows: list[dict], keys=("psnr", "ssim")) -> dict:
     return {k: float(np.mean([r[k] for r in rows])) for k in keys}
 
 
-# ------------------------------------------------------------------------------ a. deblur
-def stage_deblur(ctx: Context) -> dict:
-    cfg = ctx.cfg
+def _deblur_problem(cfg: dict):
+    """deblur_gauss: (task, test pairs, training pairs, training crops, training operator,
+    Tikhonov λ tuned on the training crops)."""
     task = get_task("deblur_gauss")
     tests = evaluation_pairs(task, cfg["test_images"])
     train_set = training_pairs(task, cfg["n_train"])
     crops = torch.cat([x for x, _, _ in train_set])
-    op_train = train_set[0][2]
+    return task, tests, train_set, crops, train_set[0][2], choose_lambda(task, train_set)
+
+
+# ------------------------------------------------------------------------------ a. deblur
+def stage_deblur(ctx: Context) -> dict:
+    cfg = ctx.cfg
     ctx.describe("deblur: tuning λ on training crops")
-    lam = choose_lambda(task, train_set)
+    task, tests, train_set, crops, op_train, lam = _deblur_problem(cfg)
     norm2 = tests[0][3].norm() ** 2
     tv_rel = _tune_tv(task, train_set)
     ctx.advance()
@@ -275,12 +280,7 @@ def stage_data(ctx: Context) -> dict:
 # ------------------------------------------------------------------------------ c. depth
 def stage_depth(ctx: Context) -> dict:
     cfg = ctx.cfg
-    task = get_task("deblur_gauss")
-    tests = evaluation_pairs(task, cfg["test_images"])
-    train_set = training_pairs(task, cfg["n_train"])
-    crops = torch.cat([x for x, _, _ in train_set])
-    op_train = train_set[0][2]
-    lam = choose_lambda(task, train_set)
+    task, tests, _, crops, op_train, lam = _deblur_problem(cfg)
     ref = float(np.mean([score(task, tikhonov(y, op, lam=lam).x, x)[0]
                          for _, x, y, op in tests]))
     rows, timings = [], {}
