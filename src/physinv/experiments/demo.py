@@ -236,6 +236,9 @@ def write_report(path: Path, results: dict, timings: dict, folder: Path) -> Path
                 "on images bundled with scikit-image or generated; hyper-parameters were "
                 "chosen on training data only. results.json holds the numbers (the same for "
                 "the same seed), timings.json the wall-clock times.", note=True)
+    flag = {"quick": " --quick", "full": " --full"}.get(results["mode"], "")
+    report.text(f"To reproduce: physinv demo{flag} --seed {results['seed']} --out DIR "
+                f"(physinv {results['physinv']}).", note=True)
     if results["checks"]:
         report.section("Checks of claims that are mathematical facts")
         report.table([{"claim": c["claim"], "holds": "yes" if c["holds"] else "NO",
@@ -254,7 +257,11 @@ def write_report(path: Path, results: dict, timings: dict, folder: Path) -> Path
                      "trainable": r["params_trainable"], "fixed": r.get("params_fixed")}
                     for r in sorted(res["rows"], key=lambda r: -r["psnr"])]
             report.table(rows, caption=f"mean over {len(res['test_images'])} test image(s); "
-                         f"N = {res['n_train']} training crops; Tikhonov λ = {res['lam']:.3g}")
+                         f"N = {res['n_train']} training crops; Tikhonov λ = {res['lam']:.3g}, "
+                         f"TV λ = {res['tv_lam_rel']:.3g} ‖H‖² (both tuned on the crops)")
+            report.table([{"method": r["method"],
+                           **{p["image"]: p["psnr"] for p in r["per_image"]}}
+                          for r in res["rows"]], caption="PSNR (dB) per test image")
         elif name == "data":
             report.table(_fmt_rows(res["rows"], ["task", "method", "family", "n_train",
                                                  "psnr", "ssim", "params_trainable"]))
@@ -277,6 +284,9 @@ def write_report(path: Path, results: dict, timings: dict, folder: Path) -> Path
             report.table(res["segmentation"], caption="defect segmentation")
         for fig in results["figures"].get(name, []):
             report.figure(folder / fig, caption=fig)
+    report.section("Settings of this mode")
+    report.table([{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else v}
+                  for k, v in results["settings"].items()], ["setting", "value"])
     env = dict(results["environment"])
     env["seconds (this run)"] = round(timings["this_run_seconds"], 1)
     for name, secs in timings["stage_seconds"].items():

@@ -440,7 +440,7 @@ def stage_ir(ctx: Context) -> dict:
     nuc = ir.calibration(task.camera, tuple(op.out_shape))
     ctx.describe("ir: tuning λ on training scenes")
     pairs = ir.training_pairs(task, cfg["ir_n_train"], nuc)
-    lam_rel = ir.tune(ir._tik, ir.TIK_GRID, pairs)
+    lam_rel = ir.tune(ir.tikhonov_k, ir.TIK_GRID, pairs)
     ctx.advance()
     ctx.describe(f"ir: training {cfg['ir_net']}")
     torch.manual_seed(ctx.seed)
@@ -455,7 +455,7 @@ def stage_ir(ctx: Context) -> dict:
         truth = frame.apparent[None, None]
         post, secs_post = _timed(lambda g=g: gaussian_posterior(g, op))
         outputs = {"bicubic": _timed(lambda g=g: ir.upsample(g, task.camera)),
-                   "tikhonov": _timed(lambda g=g: ir._tik(g, op, lam_rel)),
+                   "tikhonov": _timed(lambda g=g: ir.tikhonov_k(g, op, lam_rel)),
                    "bayes-gauss": (post.x, secs_post),
                    cfg["ir_net"]: _timed(lambda g=g: ir.net_restore(net, g))}
         var = {"bayes-gauss": post.variance, cfg["ir_net"]: k_sigma**2 * post.variance}

@@ -133,11 +133,13 @@ def tune(fn: Callable, grid, pairs) -> float:
     return grid[int(np.argmin(scores))]
 
 
-def _tik(g, op, rel):
+def tikhonov_k(g, op, rel):
+    """Tikhonov on a frame in K, λ = ``rel`` × ‖H‖²."""
     return tikhonov(g, op, lam=rel * op.norm() ** 2, tol=1e-8, max_iter=300).x
 
 
-def _tv(g, op, rel):
+def tv_k(g, op, rel):
+    """TV on a frame in K, λ = ``rel`` × ‖H‖²."""
     return tv(g, op, lam=rel * op.norm() ** 2, n_iter=200).x
 
 
@@ -294,8 +296,8 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
         nuc = calibration(task.camera, tuple(op.out_shape))
         pairs = training_pairs(task, n_train, nuc)
         say(f"{name}: tuning λ")
-        lam_tik = tune(_tik, TIK_GRID, pairs)
-        lam_tv = tune(_tv, TV_GRID, pairs)
+        lam_tik = tune(tikhonov_k, TIK_GRID, pairs)
+        lam_tv = tune(tv_k, TV_GRID, pairs)
         nets, trained = {}, {}
         for net_name in networks or (PHYSICS_NETS + BLACKBOX_NETS):
             say(f"{name}: training {net_name}")
@@ -321,7 +323,7 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
             outputs["bicubic" if task.camera.factor > 1 else "measurement"] = (
                 "interpolation", upsample(g, task.camera), None, time.perf_counter() - t0,
                 0.0, 0, {})
-            for method, fn, lam in (("tikhonov", _tik, lam_tik), ("tv", _tv, lam_tv)):
+            for method, fn, lam in (("tikhonov", tikhonov_k, lam_tik), ("tv", tv_k, lam_tv)):
                 t0 = time.perf_counter()
                 x = fn(g, op, lam)
                 outputs[method] = ("classical", x, None, time.perf_counter() - t0, 0.0, 0,

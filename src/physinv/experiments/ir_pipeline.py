@@ -232,7 +232,7 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
         raise InputError("shape", side, f"a multiple of the factor {camera.factor}")
     task = ir.IRTask("custom", "physinv ir train", Scene(shape=(side, side)), camera)
     nuc = ir.calibration(camera, (side // camera.factor, side // camera.factor))
-    lam_rel = ir.tune(ir._tik, ir.TIK_GRID, ir.training_pairs(task, n_train, nuc))
+    lam_rel = ir.tune(ir.tikhonov_k, ir.TIK_GRID, ir.training_pairs(task, n_train, nuc))
     scenes = ThermalScenes(n_train, task.scene, camera, seed=ir.TRAIN_SEED)
     torch.manual_seed(seed)
     net = build(net_name, scenes.op, lam_rel * scenes.op.norm() ** 2)
