@@ -196,7 +196,8 @@ ABOUT = {
                "moved to the 256×256 test grid, and the linear limit: the oracle Wiener filter, "
                "which knows each test image's own spectrum and the true noise. Rows marked "
                "linear are linear shift-invariant maps, which the oracle cannot lose to. In the "
-               "grid each panel carries its PSNR; the yellow square is shown ×3 in the corner."),
+               "grid each panel carries its PSNR; the yellow square is shown ×3 in the corner. The "
+               "second figure puts each posterior's standard deviation beside its error."),
     "data": ("b. Data efficiency",
              "Test PSNR against the number N of 128×128 training crops, each network trained "
              "for the same number of steps whatever N, starting from the Tikhonov λ tuned on "
@@ -252,7 +253,8 @@ def write_report(path: Path, results: dict, timings: dict, folder: Path) -> Path
         if name == "deblur":
             rows = [{"method": r["method"], "class": r["family"],
                      "linear": "yes" if r["linear"] else "", "PSNR": r["psnr"],
-                     "SSIM": r["ssim"], "ms / image": tim.get("infer_ms", {}).get(r["method"]),
+                     "SSIM": r["ssim"], "95 % coverage": r.get("coverage_95"),
+                     "ms / image": tim.get("infer_ms", {}).get(r["method"]),
                      "train s": tim.get("train_s", {}).get(r["method"]),
                      "trainable": r["params_trainable"], "fixed": r.get("params_fixed")}
                     for r in sorted(res["rows"], key=lambda r: -r["psnr"])]

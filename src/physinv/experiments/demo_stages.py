@@ -137,26 +137,30 @@ def stage_deblur(ctx: Context) -> dict:
         ("tv-tuned", "classical", lambda y, op, x: tv(y, op, lam=tv_rel * norm2,
                                                       n_iter=500).x),
         ("bayes-gauss", "bayesian", lambda y, op, x: gaussian_posterior(y, op)),
-        ("bayes-studentt", "bayesian", lambda y, op, x: studentt(y, op, method="vba").x),
+        ("bayes-studentt", "bayesian", lambda y, op, x: studentt(y, op, method="vba")),
         ("oracle-wiener", "limit", oracle),
     ]
-    rows, times, shown, std = [], {}, {}, None
+    rows, times, shown, stds = [], {}, {}, {}
     for method, family, fn in classical:
         ctx.describe(f"deblur: {method}")
         per = []
         for i, (image, x, y, op) in enumerate(tests):
             est, secs = _timed(lambda fn=fn, y=y, op=op, x=x: fn(y, op, x))
-            if method == "bayes-gauss":
-                if i == 0:
-                    std = est.variance.clamp_min(0).sqrt()
+            extra = {}
+            if family == "bayesian":  # a posterior: mean and 95 % interval coverage
+                std = est.variance.clamp_min(0).sqrt()
                 est = est.x
+                extra["coverage_95"] = float(coverage(est, std, x))
+                if i == 0:
+                    stds[method] = std
             p, s = score(task, est, x)
-            per.append({"image": image, "psnr": p, "ssim": s})
+            per.append({"image": image, "psnr": p, "ssim": s, **extra})
             times.setdefault(method, []).append(1e3 * secs)
             if i == 0:
                 shown[method] = est
+        keys = ("psnr", "ssim", "coverage_95") if family == "bayesian" else ("psnr", "ssim")
         rows.append({"method": method, "family": family, "linear": method in LINEAR,
-                     **_mean_rows(per), "params_trainable": 0, "per_image": per})
+                     **_mean_rows(per, keys), "params_trainable": 0, "per_image": per})
         ctx.advance()
     train_s = {}
     for name in cfg["deblur_nets"]:
@@ -185,8 +189,8 @@ def stage_deblur(ctx: Context) -> dict:
     figures = [ctx.figure("deblur_grid.png", image_grid(
         {k: v.numpy() for k, v in panels.items()}, truth=x[0, 0].numpy(), inset=INSET,
         columns=5))]
-    figures.append(ctx.figure("deblur_std.png", _std_figure(x[0, 0], shown["bayes-gauss"][0, 0],
-                                                            std[0, 0], image)))
+    figures.append(ctx.figure("deblur_std.png", _std_figure(
+        x[0, 0], {m: (shown[m][0, 0], stds[m][0, 0]) for m in stds}, image)))
     return {"results": {"task": task.name, "test_images": [t[0] for t in tests],
                         "n_train": cfg["n_train"], "lam": lam, "tv_lam_rel": tv_rel,
                         "rows": rows},
@@ -206,24 +210,28 @@ def _tune_tv(task, train_set) -> float:
     return grid[int(np.argmax(scores))]
 
 
-def _std_figure(x, mean, std, image):
+def _std_figure(x, posteriors: dict, image):
+    """Per posterior (name → (mean, std)): |error| and the posterior standard deviation on one
+    colour scale (to the 99.5th percentile of the errors), with the 95 % coverage."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-    err = (mean - x).abs()
-    for ax, (title, img, cmap) in zip(axes, [
-            (f"Gaussian posterior mean ({image})", mean.clamp(0, 1), "gray"),
-            ("|error|", err, "magma"), ("posterior standard deviation", std, "magma")],
-            strict=True):
-        shown = ax.imshow(img.numpy(), cmap=cmap, interpolation="nearest",
-                          vmin=0, vmax=1 if cmap == "gray" else float(max(err.max(),
-                                                                          std.max())))
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-        if cmap != "gray":
+    errors = {m: (mean - x).abs() for m, (mean, _) in posteriors.items()}
+    top = float(max(torch.quantile(e.flatten().float(), 0.995) for e in errors.values()))
+    fig, axes = plt.subplots(len(posteriors), 2, figsize=(8, 3.8 * len(posteriors)),
+                             squeeze=False)
+    for row, (method, (mean, std)) in zip(axes, posteriors.items(), strict=True):
+        cov = float(coverage(mean, std, x))
+        for ax, (title, img) in zip(row, [
+                (f"{method}: |error| ({image})", errors[method]),
+                (f"{method}: posterior σ (95 % interval covers {100 * cov:.1f} %)", std)],
+                strict=True):
+            shown = ax.imshow(img.numpy(), cmap="magma", vmin=0, vmax=top,
+                              interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
             fig.colorbar(shown, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig
