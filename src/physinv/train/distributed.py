@@ -89,7 +89,10 @@ class Context:
         return cls(rank=rank, world=world, device=dev, owns_group=owns)
 
     def close(self) -> None:
+        """Leave the group this context created: first wait for every process (so that no
+        process tears its communication threads down while another still talks to it)."""
         if self.owns_group and dist.is_initialized():
+            dist.barrier()
             dist.destroy_process_group()
 
     # ------------------------------------------------------------- agreement helpers

@@ -31,6 +31,7 @@ FFTs and projections stay in float32) and in float32 on the CPU.
 
 from __future__ import annotations
 
+import gc
 import math
 import shutil
 import time
@@ -391,6 +392,10 @@ def fit(net: nn.Module, data: Measurements | Pairs, loss: str | Loss = "supervis
             "score_name": result.score_name, "stop_reason": result.stop_reason,
             "train_s": result.train_s, "n_steps": result.n_steps, "split": result.split,
             "epochs_run": len(result.history) - 1, "world_size": ctx.world})
+    if ctx.distributed:  # the DDP reducer, its gradient buckets and pending work go first
+        net.zero_grad(set_to_none=True)
+        del model
+        gc.collect()
     ctx.close()
     return result
 
