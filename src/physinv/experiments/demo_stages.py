@@ -33,7 +33,7 @@ import torch
 
 from physinv.data.io import atomic_write
 from physinv.experiments import ir
-from physinv.experiments.nets_bench import TV_GRID, choose_lambda, plot_nets, score
+from physinv.experiments.nets_bench import choose_lambda, choose_tv, plot_nets, score
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.experiments.report import image_grid, png_bytes
 from physinv.metrics import coverage, dice, iou
@@ -122,7 +122,7 @@ def stage_deblur(ctx: Context) -> dict:
     ctx.describe("deblur: tuning λ on training crops")
     task, tests, train_set, crops, op_train, lam = _deblur_problem(cfg)
     norm2 = tests[0][3].norm() ** 2
-    tv_rel = _tune_tv(task, train_set)
+    tv_rel = choose_tv(task, train_set)
     ctx.advance()
     sigma2 = task.noise().variance(None)
 
@@ -180,7 +180,8 @@ def stage_deblur(ctx: Context) -> dict:
         rows.append({"method": name, "family": NETWORKS[name].family,
                      "linear": name in LINEAR, **_mean_rows(per),
                      "params_trainable": net.trainable_parameters(),
-                     "params_fixed": net.fixed_parameters(), "train_steps": result.n_steps,
+                     "params_fixed": test_net.fixed_parameters(),  # on the test grid
+                     "train_steps": result.n_steps,
                      "best_epoch": result.best_epoch, "per_image": per})
         ctx.advance()
     image, x, y, _ = tests[0]
@@ -197,17 +198,6 @@ def stage_deblur(ctx: Context) -> dict:
             "timings": {"infer_ms": {k: float(np.median(v)) for k, v in times.items()},
                         "train_s": train_s},
             "figures": figures}
-
-
-def _tune_tv(task, train_set) -> float:
-    """TV's λ / ‖H‖² with the best mean PSNR on (at most 4) training crops."""
-    pairs = train_set[:4]
-    norm2 = pairs[0][2].norm() ** 2
-    grid = TV_GRID[task.name]
-    scores = [np.mean([score(task, tv(y, op, lam=rel * norm2, n_iter=500,
-                                      positivity=task.name == "ct_sparse").x, x)[0]
-                       for x, y, op in pairs]) for rel in grid]
-    return grid[int(np.argmax(scores))]
 
 
 def _std_figure(x, posteriors: dict, image):
@@ -451,7 +441,6 @@ def stage_ir(ctx: Context) -> dict:
     lam_rel = ir.tune(ir.tikhonov_k, ir.TIK_GRID, pairs)
     ctx.advance()
     ctx.describe(f"ir: training {cfg['ir_net']}")
-    torch.manual_seed(ctx.seed)
     net, result = ir.train_net(cfg["ir_net"], task, cfg["ir_n_train"], lam_rel, None,
                                ctx.seed, epochs=cfg["ir_epochs"])
     k_sigma = ir.calibrate_sigma(net, task, nuc)
