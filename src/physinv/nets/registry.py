@@ -29,11 +29,45 @@ from physinv.operators import Dense
 
 @dataclass(frozen=True)
 class Entry:
+    """Everything physinv knows about one network, in one place.
+
+    Parameters
+    ----------
+    name : str
+        The name users type (``physinv train --net NAME``).
+    family : str
+        Structure class: ``analytic``, ``transform``, ``decomposed``, ``unrolled`` or
+        ``black-box``.
+    description : str
+        One line for ``physinv nets`` and the help texts.
+    cls : type
+        The ``PhysicsNet`` subclass (what a checkpoint records).
+    make : callable
+        ``make(op, lam) -> net`` at the analytic initialisation for the Tikhonov λ ``lam``.
+    needs : str
+        ``"any"``, ``"fourier"`` (a Fourier-diagonal operator) or ``"svd"`` (Fourier-diagonal
+        or ``Dense``).
+    linear : bool
+        Whether the map y ↦ x̂ is linear (and shift-invariant on a convolution): the oracle
+        Wiener filter bounds it from above in mean square error.
+    cost : str
+        ``"cheap"`` (a few to a few thousand parameters, seconds to train) or ``"cnn"`` (a
+        convolutional part: trained for fewer epochs in the demo).
+    """
+
     name: str
     family: str
     description: str
+    cls: type
     make: Callable
-    needs: str = "any"  # "fourier" (Fourier-diagonal) or "svd" (Fourier-diagonal or Dense)
+    needs: str = "any"
+    linear: bool = False
+    cost: str = "cheap"
+
+    @property
+    def physics(self) -> bool:
+        """Whether the operator is inside the network (every family but black-box)."""
+        return self.family != "black-box"
 
 
 def _norm2(op) -> float:
@@ -42,34 +76,48 @@ def _norm2(op) -> float:
 
 NETWORKS: dict[str, Entry] = {e.name: e for e in [
     Entry("analytic", "analytic", "one layer B = (H'H + λD'D)⁻¹H' (conv kernel / matrix)",
-          lambda op, lam: AnalyticNet(op, lam=lam), "svd"),
+          AnalyticNet,
+          lambda op, lam: AnalyticNet(op, lam=lam), "svd", linear=True),
     Entry("fourier", "transform", "FFT → per-frequency Λ → IFFT",
-          lambda op, lam: FourierNet(op, lam=lam), "fourier"),
+          FourierNet,
+          lambda op, lam: FourierNet(op, lam=lam), "fourier", linear=True),
     Entry("fourier-radial", "transform", "FFT → Λ with a learned radial prior profile → IFFT",
-          lambda op, lam: FourierNet(op, lam=lam, structure="radial"), "fourier"),
+          FourierNet,
+          lambda op, lam: FourierNet(op, lam=lam, structure="radial"), "fourier", linear=True),
     Entry("fourier-parametric", "transform", "FFT → Λ with a 3-parameter prior spectrum → IFFT",
-          lambda op, lam: FourierNet(op, lam=lam, structure="parametric"), "fourier"),
+          FourierNet,
+          lambda op, lam: FourierNet(op, lam=lam, structure="parametric"), "fourier", linear=True),
     Entry("svd", "transform", "H' → V' → learned diagonal → V",
+          SVDNet,
           lambda op, lam: SVDNet(op, lam=lam, reg="gradient" if op.has_fourier_diagonal
-                                 else "identity"), "svd"),
+                                 else "identity"), "svd", linear=True),
     Entry("wavelet", "transform", "Tikhonov → wavelet → per-sub-band shrinkage → inverse",
+          WaveletNet,
           lambda op, lam: WaveletNet(op, lam=lam)),
     Entry("decomposed", "decomposed", "H' → learned stationary filter",
-          lambda op, lam: DecomposedNet(op, lam=lam)),
+          DecomposedNet,
+          lambda op, lam: DecomposedNet(op, lam=lam), linear=True),
     Entry("decomposed-cnn", "decomposed", "H' → learned filter → residual CNN",
-          lambda op, lam: DecomposedNet(op, lam=lam, part="cnn")),
+          DecomposedNet,
+          lambda op, lam: DecomposedNet(op, lam=lam, part="cnn"), cost="cnn"),
     Entry("tikhonov-residual", "decomposed", "fixed Tikhonov → residual CNN",
-          lambda op, lam: TikhonovResidual(op, lam=lam)),
+          TikhonovResidual,
+          lambda op, lam: TikhonovResidual(op, lam=lam), cost="cnn"),
     Entry("unrolled-landweber", "unrolled", "10 Landweber layers, learned α_k, λ_k",
-          lambda op, lam: UnrolledLandweber(op, n_layers=10)),
+          UnrolledLandweber,
+          lambda op, lam: UnrolledLandweber(op, n_layers=10), linear=True),
     Entry("lista", "unrolled", "10 ISTA layers in wavelets, learned α_k, θ_k",
+          LISTA,
           lambda op, lam: LISTA(op, n_layers=10, lam=lam / 10 * _norm2(op), basis="wavelet")),
     Entry("unrolled-hqs", "unrolled", "5 HQS layers, shared CNN prox, learned μ_k",
-          lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam)),
+          UnrolledHQS,
+          lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam), cost="cnn"),
     Entry("dncnn", "black-box", "residual CNN on y / H'y / FBP",
-          lambda op, lam: DnCNN(op)),
+          DnCNN,
+          lambda op, lam: DnCNN(op), cost="cnn"),
     Entry("unet", "black-box", "0.48 M-parameter U-Net on y / H'y / FBP",
-          lambda op, lam: UNet(op)),
+          UNet,
+          lambda op, lam: UNet(op), cost="cnn"),
 ]}
 
 
@@ -87,9 +135,22 @@ def available(op) -> dict[str, str | None]:
     return {name: _reason(entry, op) for name, entry in NETWORKS.items()}
 
 
-CLASSES = {cls.__name__: cls for cls in (
-    AnalyticNet, FourierNet, SVDNet, WaveletNet, DecomposedNet, TikhonovResidual,
-    UnrolledLandweber, LISTA, UnrolledHQS, DnCNN, UNet, SegmentationUNet)}
+# segmentation heads are built by the thermal library, not by name; a checkpoint still names them
+HEADS = (SegmentationUNet,)
+CLASSES = {**{e.cls.__name__: e.cls for e in NETWORKS.values()},
+           **{cls.__name__: cls for cls in HEADS}}
+
+
+def names(*, family: str | None = None, linear: bool | None = None, cost: str | None = None,
+          physics: bool | None = None) -> list[str]:
+    """Network names whose registry entry matches every given fact, in registry order.
+
+    >>> names(cost="cnn", physics=True)
+    ['decomposed-cnn', 'tikhonov-residual', 'unrolled-hqs']
+    """
+    wanted = {"family": family, "linear": linear, "cost": cost, "physics": physics}
+    return [n for n, e in NETWORKS.items()
+            if all(v is None or getattr(e, k) == v for k, v in wanted.items())]
 
 
 def network_class(name: str):
