@@ -29,6 +29,7 @@ import json
 import math
 import platform
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,8 @@ MODEL = "model.safetensors"
 LAST = "last.safetensors"
 PROBE_SEED = 2024
 PROBE_RTOL = 1e-6
+# every file a run folder holds (what --overwrite replaces)
+RUN_FILES = (CONFIG, MODEL, LAST, "metrics.csv", "metrics.jsonl", "summary.json")
 # fields that may change between a run and its resumption without changing the result
 RESUMABLE = {"training.device", "training.max_time", "training.progress", "versions"}
 
@@ -131,6 +134,36 @@ def _significant(diffs: list[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- files
+def prepare_folder(out, resume: bool, overwrite: bool, main: bool) -> Path | None:
+    """The run folder ``out`` made ready: refused if it is a file, if it holds another run
+    (unless ``overwrite``: its run files are removed) or, with ``resume``, if it holds no
+    resume state; created by the main process. None when ``out`` is None."""
+    if out is None:
+        if resume:
+            raise InputError("resume", True, "an out folder to resume from")
+        return None
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("out", str(out), "a folder (it is a file)")
+    held = [f for f in RUN_FILES if (out / f).exists()] if out.exists() else []
+    if resume:
+        if not (out / LAST).exists():
+            raise InputError("resume", str(out), f"a run folder holding {LAST}",
+                             "nothing to resume: start the run without --resume")
+        return out
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError("out", str(out), "a new or empty folder",
+                         "it already holds " + (", ".join(held) if held else "files")
+                         + ": pass --resume to continue that run or --overwrite to replace it")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if overwrite:
+            for name in held:
+                (out / name).unlink()
+            shutil.rmtree(out / "tensorboard", ignore_errors=True)
+    return out
+
+
 def write_json(path, data) -> Path:
     text = json.dumps(data, indent=2, allow_nan=True) + "\n"
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
