@@ -1,0 +1,121 @@
+"""``net.config`` — what a checkpoint records and ``for_operator`` rebuilds from — holds the
+same keys, values, types and order as the hand-written configurations did (the expected
+values below were printed by the code at commit 63d8f62), and a new network gets it for free."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from physinv.nets import (
+    LISTA,
+    AnalyticNet,
+    DecomposedNet,
+    FourierNet,
+    SVDNet,
+    TikhonovResidual,
+    UnrolledHQS,
+    UnrolledLandweber,
+    WaveletNet,
+)
+from physinv.nets.registry import NETWORKS, available, build
+from physinv.nets.segment import SegmentationUNet
+from physinv.operators import Convolution, psf
+from physinv.operators.spec import from_spec
+
+# build(name, Convolution(psf.gaussian(1.0, 7), (16, 16)), 0.01).config at 63d8f62 (‖H‖ = 1)
+ON_CONVOLUTION = {
+    "analytic": {"lam": 0.01, "reg": "gradient"},
+    "fourier": {"init": "tikhonov", "lam": 0.01, "reg": "gradient", "structure": "table",
+                "n_knots": 16},
+    "fourier-radial": {"init": "tikhonov", "lam": 0.01, "reg": "gradient",
+                       "structure": "radial", "n_knots": 16},
+    "fourier-parametric": {"init": "tikhonov", "lam": 0.01, "reg": "gradient",
+                           "structure": "parametric", "n_knots": 16},
+    "svd": {"lam": 0.01, "layers": 4, "reg": "gradient"},
+    "wavelet": {"lam": 0.01, "wavelet": "db2", "level": 2},
+    "decomposed": {"lam": 0.01, "part": "linear", "n_knots": 16, "width": 32, "depth": 5,
+                   "dropout": 0.0},
+    "decomposed-cnn": {"lam": 0.01, "part": "cnn", "n_knots": 16, "width": 32, "depth": 5,
+                       "dropout": 0.0},
+    "tikhonov-residual": {"lam": 0.01, "width": 32, "depth": 5, "dropout": 0.0},
+    "unrolled-landweber": {"n_layers": 10, "step": 1.0, "lam": 0.0, "tied": False,
+                           "positivity": False},
+    "lista": {"n_layers": 10, "lam": 0.001, "step": 1.0, "basis": "wavelet", "wavelet": "db2",
+              "level": None, "tied": False},
+    "unrolled-hqs": {"n_layers": 5, "mu": 0.1, "tied": True, "width": 32, "depth": 5,
+                     "cg_steps": 10, "dropout": 0.0},
+    "dncnn": {"width": 32, "depth": 8, "dropout": 0.0, "input": "auto"},
+    "unet": {"width": 16, "levels": 3, "dropout": 0.0, "input": "auto"},
+}
+
+# the networks offered for ×2 super-resolution (not Fourier-diagonal, ‖H‖ ≈ 0.5): the step is
+# the resolved default 1/‖H‖² (3.998404829136305 at 63d8f62), LISTA's λ the registry's scaling
+STEP = "1/|H|^2"
+ON_SUPER_RESOLUTION = {
+    "wavelet": ON_CONVOLUTION["wavelet"],
+    "decomposed": ON_CONVOLUTION["decomposed"],
+    "decomposed-cnn": ON_CONVOLUTION["decomposed-cnn"],
+    "tikhonov-residual": ON_CONVOLUTION["tikhonov-residual"],
+    "unrolled-landweber": {**ON_CONVOLUTION["unrolled-landweber"], "step": STEP},
+    "lista": {**ON_CONVOLUTION["lista"], "lam": "lam/10*|H|^2", "step": STEP},
+    "unrolled-hqs": ON_CONVOLUTION["unrolled-hqs"],
+    "dncnn": ON_CONVOLUTION["dncnn"],
+    "unet": ON_CONVOLUTION["unet"],
+}
+
+
+def _convolution():
+    return Convolution(psf.gaussian(1.0, 7), (16, 16))
+
+
+def _exactly(config: dict) -> str:
+    """Keys, values, their types (1 is not 1.0) and order, as the checkpoint writes them."""
+    return json.dumps(config)
+
+
+def test_every_registry_network_is_covered():
+    assert set(ON_CONVOLUTION) == set(NETWORKS)
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_registry_networks_record_the_configuration_they_recorded_before(name):
+    assert _exactly(build(name, _convolution(), 0.01).config) == _exactly(ON_CONVOLUTION[name])
+
+
+def test_resolved_defaults_are_recorded_as_the_values_they_resolved_to():
+    op = from_spec("sr:gaussian:sigma=1,factor=2", (16, 16))
+    offered = [n for n, why in available(op).items() if why is None]
+    assert set(offered) == set(ON_SUPER_RESOLUTION)
+    norm2 = op.norm() ** 2
+    for name in offered:
+        expected = {k: {STEP: 1 / norm2, "lam/10*|H|^2": 0.01 / 10 * norm2}.get(v, v)
+                    if isinstance(v, str) else v for k, v in ON_SUPER_RESOLUTION[name].items()}
+        assert _exactly(build(name, op, 0.01).config) == _exactly(expected), name
+
+
+def test_checked_arguments_are_recorded_as_the_checks_normalised_them():
+    op = _convolution()
+    cases = [  # (network, config at 63d8f62)
+        (UnrolledLandweber(op, n_layers=3.0, step=0.5, lam=1),
+         {"n_layers": 3, "step": 0.5, "lam": 1.0, "tied": False, "positivity": False}),
+        (LISTA(op, n_layers=3, lam=1, level=2),
+         {"n_layers": 3, "lam": 1.0, "step": 1.0, "basis": "pixel", "wavelet": "db2",
+          "level": 2, "tied": False}),
+        (UnrolledHQS(op, n_layers=2, mu=1, cg_steps=3.0),
+         {"n_layers": 2, "mu": 1.0, "tied": True, "width": 32, "depth": 5, "cg_steps": 3,
+          "dropout": 0.0}),
+        (AnalyticNet(op, lam=1), {"lam": 1.0, "reg": "gradient"}),
+        (FourierNet(op, lam=1), {"init": "tikhonov", "lam": 1.0, "reg": "gradient",
+                                 "structure": "table", "n_knots": 16}),
+        (SVDNet(op, lam=1), {"lam": 1.0, "layers": 4, "reg": "identity"}),
+        (DecomposedNet(op, lam=1), {"lam": 1.0, "part": "linear", "n_knots": 16, "width": 32,
+                                    "depth": 5, "dropout": 0.0}),
+        (TikhonovResidual(op, lam=1), {"lam": 1, "width": 32, "depth": 5, "dropout": 0.0}),
+        (WaveletNet(op, lam=1, level=2), {"lam": 1.0, "wavelet": "db2", "level": 2}),
+        (WaveletNet(op, lam=0), {"lam": 0.0, "wavelet": "db2", "level": 2}),
+        (SegmentationUNet(op), {"width": 16, "levels": 2, "input": "auto"}),
+    ]
+    for net, expected in cases:
+        assert _exactly(net.config) == _exactly(expected), type(net).__name__
