@@ -121,6 +121,81 @@ class LinearOperator(nn.Module):
         if finite:
             check_finite(name, x)
 
+    def check_input(self, x: torch.Tensor, name: str = "x", finite: bool = True) -> torch.Tensor:
+        """Refuse ``x`` unless it is an image batch this operator applies to; return it.
+
+        The check ``forward`` and ``normal`` run first, public for code that takes images of
+        this operator's domain (networks, solvers, training helpers).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (..., *in_shape)
+            A real or complex floating-point tensor whose trailing dimensions are
+            ``in_shape``.
+        name : str
+            The argument's name in the error message.
+        finite : bool
+            Also refuse NaN and infinite values (a scan of the tensor).
+
+        Returns
+        -------
+        torch.Tensor
+            ``x`` itself.
+
+        Raises
+        ------
+        physinv.errors.InputError
+            Naming ``name``, the value received and what was expected.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from physinv.operators import Identity
+        >>> Identity((4, 4)).check_input(torch.zeros(1, 1, 4, 4)).shape
+        torch.Size([1, 1, 4, 4])
+        """
+        self._check(x, self.in_shape, name, finite)
+        return x
+
+    def check_measurement(self, y: torch.Tensor, name: str = "y",
+                          finite: bool = True) -> torch.Tensor:
+        """Refuse ``y`` unless it is a measurement batch of this operator; return it.
+
+        The check ``adjoint`` runs first, public for code that takes measurements (a network's
+        ``forward``, a solver, a closed-form fit).
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (..., *out_shape)
+            A real or complex floating-point tensor whose trailing dimensions are
+            ``out_shape``.
+        name : str
+            The argument's name in the error message.
+        finite : bool
+            Also refuse NaN and infinite values (a scan of the tensor).
+
+        Returns
+        -------
+        torch.Tensor
+            ``y`` itself.
+
+        Raises
+        ------
+        physinv.errors.InputError
+            Naming ``name``, the value received and what was expected.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from physinv.operators import Identity
+        >>> Identity((4, 4)).check_measurement(torch.zeros(1, 1, 3, 4), "ys")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        physinv.errors.InputError: ys: got tensor of shape (1, 1, 3, 4) ... (4, 4) for Identity
+        """
+        self._check(y, self.out_shape, name, finite)
+        return y
+
     # ----------------------------------------------------------------- structure hooks
     @property
     def has_fourier_diagonal(self) -> bool:

@@ -321,7 +321,7 @@ def fbp(sinogram: torch.Tensor, op: Radon, filter: str = "ramp") -> torch.Tensor
         raise InputError("op", op, "a physinv.operators.Radon operator")
     if filter not in FILTERS:
         raise InputError("filter", filter, f"one of {FILTERS}")
-    op._check(sinogram, op.out_shape, "sinogram")
+    op.check_measurement(sinogram, "sinogram")
     n_det, n_ang = op.out_shape
     size = max(64, int(2 ** math.ceil(math.log2(2 * n_det))))
     response = torch.from_numpy(ramp_filter(size, filter)).to(sinogram)
