@@ -314,16 +314,23 @@ def train(
     noise: str = typer.Option("gaussian:sigma=0.01", "--noise", help=NOISE_HELP),
     n_train: int | None = typer.Option(None, "--n-train", help="Number of training images "
                                        "(--task: required; folders: the first N)."),
-    epochs: int = typer.Option(30, "--epochs", help="Epochs."),
-    samples: int = typer.Option(32, "--samples-per-epoch", help="Samples drawn per epoch."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Global batch (all processes)."),
-    lr: float = typer.Option(1e-3, "--lr", help="Learning rate of the CNN weights."),
+    preset: str = typer.Option("default", "--preset", help="Training recipe: quick (fixed "
+                               "epochs, 16 samples each) | default (30 epochs, 32 samples, "
+                               "early stop after 15) | long (200 epochs, 64 samples, 30)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default: the preset's)."),
+    samples: int | None = typer.Option(None, "--samples-per-epoch", help="Samples drawn per "
+                                       "epoch (default: the preset's)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Global batch (all "
+                                          "processes; default: the preset's)."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate of the CNN weights "
+                                    "(default: the preset's, 1e-3)."),
     loss: str = typer.Option("auto", "--loss", help="auto | supervised | physics | "
                              "unsupervised."),
     lam: str = typer.Option("auto", "--lam", help="λ of the analytic initialisation: a "
                             "number or auto (tuned on the training images)."),
-    patience: int = typer.Option(8, "--patience", help="Early stop after N epochs without "
-                                 "a better validation score."),
+    patience: int | None = typer.Option(None, "--patience", help="Early stop after N epochs "
+                                        "without a better validation score (default: the "
+                                        "preset's)."),
     budget: float | None = typer.Option(None, "--budget", help="Training time limit (s)."),
     seed: int = typer.Option(0, "--seed", help="Seed of weights, data order and noise."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
@@ -361,7 +368,7 @@ def train(
         source = (training.images_source(images, op, noise, n_train) if images is not None
                   else training.pairs_source(measured, truth, op, n_train))
     trained, result, lam_value = training.run_training(
-        source, net, out, lam=lam, loss=loss, seed=seed, epochs=epochs,
+        source, net, out, lam=lam, loss=loss, preset=preset, seed=seed, epochs=epochs,
         samples_per_epoch=samples, batch_size=batch_size, lr=lr, patience=patience,
         max_time=budget, device=device, precision=precision, save_every=save_every,
         resume=resume, overwrite=overwrite, progress=True)

@@ -15,6 +15,7 @@ import torch
 from physinv.data import patches
 from physinv.data.phantoms import circle_mask
 from physinv.errors import InputError
+from physinv.metrics import psnr, ssim
 from physinv.noise import Gaussian, NoiseModel, RelativeGaussian, simulate
 from physinv.operators.base import LinearOperator
 from physinv.operators.spec import from_spec
@@ -28,6 +29,12 @@ OPERATOR_SPECS = {
     "ct_sparse": "radon:angles=60",
 }
 TRAIN_SEED = 10_000
+# TV's relative weights λ / ‖H‖² searched on the training crops, per task
+TV_GRIDS = {"deblur_gauss": (3e-4, 1e-3, 2e-3, 4e-3, 8e-3),
+            "deblur_motion": (3e-4, 1e-3, 2e-3, 4e-3, 8e-3),
+            "denoise": (0.02, 0.04, 0.06, 0.08, 0.12),
+            "sr_x2": (3e-4, 1e-3, 3e-3, 1e-2),
+            "ct_sparse": (1e-4, 3e-4, 1e-3, 3e-3)}
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,26 @@ class Task:
             return estimate
         n = estimate.shape[-1]
         return estimate * torch.from_numpy(circle_mask(n)).to(estimate)
+
+    @property
+    def positivity(self) -> bool:
+        """Whether the task's images are known to be non-negative (CT densities)."""
+        return self.name == "ct_sparse"
+
+    @property
+    def tv_grid(self) -> tuple[float, ...]:
+        """TV's relative weights λ / ‖H‖² to search on training crops."""
+        return TV_GRIDS[self.name]
+
+    def psnr(self, estimate: torch.Tensor, truth: torch.Tensor) -> float:
+        """PSNR (dB) as the protocol scores it: on the task's domain, clipped to [−1, 2]."""
+        return float(psnr(self.restrict(estimate.to(truth.dtype)).clamp(-1, 2), truth))
+
+    def score(self, estimate: torch.Tensor, truth: torch.Tensor) -> tuple[float, float]:
+        """(PSNR, SSIM) as the protocol scores every method: the estimate on the task's
+        domain (``restrict``), clipped to [−1, 2] (SSIM on [0, 1])."""
+        est = self.restrict(estimate.to(truth.dtype)).clamp(-1, 2)
+        return float(psnr(est, truth)), float(ssim(est.clamp(0, 1), truth))
 
     def noise(self) -> NoiseModel:
         """The task's noise model (CT: σ = 1 % of each sinogram's maximum)."""

@@ -1,10 +1,11 @@
 """``physinv train`` as a library call: where the training data comes from, the λ the network
-starts from, the network by name, and ``fit`` into a run folder.
+starts from, the network by name, and the one training recipe (``physinv.train.recipe``)
+into a run folder.
 
 Three sources of data:
 
 - ``task_source("deblur_gauss", n_train)`` — the protocol's training crops (128×128), the task's
-  operator and noise (``shared/BENCHMARKS.md``);
+  operator and noise (``docs/PROTOCOL.md``);
 - ``images_source(folder, op, noise, n_train)`` — the user's clean images (PNG, TIFF, NPY; all
   the same size), measured on the fly through ``op`` with ``noise``;
 - ``pairs_source(measured, truth, op)`` — measured / true files matched by name (``truth``
@@ -21,11 +22,12 @@ import torch
 from physinv.data import patches
 from physinv.data.io import READABLE, read_image
 from physinv.errors import InputError, check_int
-from physinv.nets.registry import build
 from physinv.noise import from_spec as noise_from_spec
 from physinv.noise import simulate
 from physinv.operators.spec import from_spec, image_shape
-from physinv.train import Measurements, Pairs, fit
+from physinv.solvers.tuning import tune_tikhonov
+from physinv.train import Measurements, Pairs
+from physinv.train.recipe import train_network
 
 TUNE_SEED = 10_000
 
@@ -144,9 +146,7 @@ def initial_lambda(source: Source, lam: float | str = "auto") -> float:
             raise InputError("lam", lam, "a positive number or 'auto'")
         return value
     if source.tune:
-        from physinv.experiments.nets_bench import choose_lambda
-
-        return choose_lambda(None, source.tune)
+        return tune_tikhonov(source.tune)
     from physinv.solvers import tikhonov
 
     y = source.data.ys[:1].double()
@@ -154,19 +154,15 @@ def initial_lambda(source: Source, lam: float | str = "auto") -> float:
 
 
 def run_training(source: Source, net_name: str, out, *, lam: float | str = "auto",
-                 loss: str = "auto", seed: int = 0, **fit_options):
+                 loss: str = "auto", preset: str = "default", seed: int = 0, **options):
     """Build ``net_name`` at its analytic initialisation (weights seeded by ``seed``) and
-    ``fit`` it into ``out``; returns (net, FitResult, λ)."""
-    if loss == "auto":
-        loss = "supervised" if source.data.supervised else "unsupervised"
+    train it into ``out`` with the recipe's ``preset`` (``options``: ``TrainConfig`` fields
+    that override it, ``None`` for the preset's value; and ``resume``, ``overwrite``,
+    ``progress``); returns (net, FitResult, λ)."""
     lam_value = initial_lambda(source, lam)
-    torch.manual_seed(seed)
-    net = build(net_name, source.data.op, lam_value)
-    options = dict(fit_options)
-    if loss == "supervised":
-        options.setdefault("norm", "log")
-    if loss == "unsupervised":
-        options.setdefault("lam", lam_value)
-    result = fit(net, source.data, loss, seed=seed, out=out,
-                 run_info={**source.description, "net": net_name, "lam": lam_value}, **options)
+    run = {k: options.pop(k) for k in ("resume", "overwrite", "progress") if k in options}
+    net, result = train_network(net_name, source.data, lam_value, preset, out=out,
+                                run_info={**source.description, "net": net_name,
+                                          "lam": lam_value}, loss=loss, seed=seed,
+                                **run, **options)
     return net, result, lam_value
