@@ -26,7 +26,92 @@ from physinv.solvers.spectral import spectrum
 def gaussian_posterior(y, op, noise_var: float | None = None, prior_var: float | None = None,
                        reg: str = "gradient", n_samples: int = 16, seed: int = 0,
                        tol: float = 1e-8, max_iter: int = 500) -> Result:
-    """Posterior mean (``.x``) and per-pixel variance (``.variance``) of the Gaussian model."""
+    """Posterior mean and per-pixel variance of the Gaussian model, hyper-parameters by evidence.
+
+    Likelihood N(g | Hf, v_ε I), prior N(f | 0, v_f (D'D)⁻¹); the posterior is N(f̂, Σ̂) with
+
+    .. math::
+
+        f̂ = (H'H + λD'D)⁻¹ H'g,   Σ̂ = v_ε (H'H + λD'D)⁻¹,   λ = v_ε / v_f
+
+    f̂ is the Tikhonov estimate for that λ. Unknown variances are estimated by maximising
+    the marginal likelihood p(g | v_ε, v_f) (exact on the spectral paths); where there is
+    none, or the evidence drives v_ε to 0, v_ε comes from Donoho's MAD rule and λ from GCV.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurement g, float32 or float64 (mean and variance have the same dtype).
+    op : LinearOperator
+        Forward operator H.
+    noise_var : float, optional
+        Noise variance v_ε > 0 in (data units)²; estimated when not given.
+    prior_var : float, optional
+        Prior variance v_f > 0 of Df, in (image units)²; estimated when not given.
+    reg : {"gradient", "identity"}, default "gradient"
+        D: finite differences (the image mean left free, improper at the zero frequency) or
+        the identity (the proper prior N(0, v_f I)).
+    n_samples : int, default 16
+        Perturb-and-MAP samples for the variance where it has no closed form (≥ 2).
+    seed : int, default 0
+        Seed of those samples.
+    tol : float, default 1e-8
+        Conjugate-gradient tolerance (mean and samples without a spectral path).
+    max_iter : int, default 500
+        Conjugate-gradient iteration limit.
+
+    Returns
+    -------
+    Result
+        ``x``: the posterior mean, shape (B, C, *op.in_shape); ``variance``: the marginal
+        posterior variance diag(Σ̂) of each pixel, same shape; ``params``: ``noise_var``,
+        ``prior_var``, ``lam``, ``reg``, ``path``, ``variance`` (``"exact"`` or the number of
+        samples) and ``hyper`` (how unknown variances were estimated).
+
+    Raises
+    ------
+    InputError
+        For non-positive variances, fewer than 2 samples where sampling is needed, or a
+        prior that leaves a frequency unseen by H unconstrained (improper posterior).
+
+    Notes
+    -----
+    diag(Σ̂) is exact for Fourier-diagonal H (constant over the image), ``Mask`` and
+    ``Dense`` operators. Elsewhere it is the sample variance of perturb-and-MAP draws
+
+    .. math::
+
+        x_s = (H'H + λD'D)⁻¹ (H'(g + η₁) + λD'η₂),   η₁ ~ N(0, v_ε I),  η₂ ~ N(0, v_f I)
+
+    whose covariance is Σ̂.
+
+    References
+    ----------
+    .. [1] D. J. C. MacKay, "Bayesian interpolation", Neural Computation 4(3), 415–447, 1992.
+    .. [2] G. Papandreou, A. Yuille, "Gaussian sampling by local perturbations", Advances in
+           Neural Information Processing Systems 23, 2010.
+    .. [3] F. Orieux, O. Féron, J.-F. Giovannelli, "Sampling high-dimensional Gaussian
+           distributions for general linear inverse problems", IEEE Signal Process. Lett.
+           19(5), 251–254, 2012.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.metrics import psnr
+    >>> from physinv.noise import Gaussian, simulate
+    >>> from physinv.operators import Convolution, psf
+    >>> x = torch.zeros(1, 1, 16, 16)
+    >>> x[..., 4:12, 4:12] = 1.0
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> y = simulate(x, op, Gaussian(0.01), seed=0)
+    >>> from physinv.metrics import coverage
+    >>> from physinv.solvers import gaussian_posterior
+    >>> r = gaussian_posterior(y, op)
+    >>> r.params["hyper"], r.params["variance"], r.variance.shape
+    ('evidence', 'exact', torch.Size([1, 1, 16, 16]))
+    >>> bool(coverage(r.x, r.variance.sqrt(), x) > 0.9)
+    True
+    """
     check_problem(y, op)
     n_samples = check_int("n_samples", n_samples)
     spec = spectrum(op, reg)

@@ -39,10 +39,88 @@ def _shrink_iso(v, threshold):
 def tv(y, op, lam: float | None = None, n_iter: int = 300, tol: float = 1e-4,
        positivity: bool = False, method: str = "auto", x0=None, rho: float | None = None,
        callback=None) -> Result:
-    """Total-variation regularised reconstruction; see the module docstring.
+    """Isotropic total-variation regularised reconstruction (optionally x ≥ 0).
 
-    ``lam`` is the TV weight (in the data's units per unit gradient); choose it on training
-    data. ``positivity`` adds x ≥ 0 (forces ``pdhg``).
+    .. math::
+
+        x̂ = argmin_x ½‖g − Hx‖² + λ Σ_pixels √((∂_y x)² + (∂_x x)²)   (+ x ≥ 0)
+
+    solved by ADMM with an exact Fourier-domain x-step (Fourier-diagonal H, circular
+    differences) or by Chambolle–Pock's primal-dual algorithm (any H, Neumann differences,
+    positivity); see the module docstring.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurement g, float32 or float64 (the estimate has the same dtype).
+    op : LinearOperator
+        Forward operator H.
+    lam : float
+        The TV weight λ > 0 (required), in data units per unit gradient; choose it on
+        training data.
+    n_iter : int, default 300
+        Maximum number of iterations.
+    tol : float or None, default 1e-4
+        Stop when ‖x⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾‖ / ‖x⁽ᵏ⁾‖ < ``tol``; ``None`` runs exactly ``n_iter``.
+    positivity : bool, default False
+        Add the constraint x ≥ 0 (forces ``"pdhg"``).
+    method : {"auto", "admm", "pdhg"}, default "auto"
+        ``"auto"``: ADMM for a Fourier-diagonal H without positivity, else PDHG.
+    x0 : torch.Tensor, shape (B, C, *op.in_shape), optional
+        Starting point (default zeros).
+    rho : float, optional
+        Initial ADMM penalty ρ > 0 (default 2λ), then balanced from the primal and dual
+        residuals (Boyd et al. 2011 §3.4.1).
+    callback : callable, optional
+        ``callback(k, x)`` after iteration k.
+
+    Returns
+    -------
+    Result
+        ``x``: the estimate, shape (B, C, *op.in_shape); ``history``: ``objective``,
+        ``residual`` (‖g − Hx‖ / ‖g‖) and, for ADMM, ``rho`` per iteration; ``params``:
+        ``lam``, ``method`` and ``rho`` (ADMM) or ``positivity`` (PDHG); ``n_iter``,
+        ``converged``, ``stop_reason``.
+
+    Raises
+    ------
+    InputError
+        Without ``lam``, for an unknown method, or ``method="admm"`` for a problem it cannot
+        solve (an operator without Fourier diagonal, or positivity).
+
+    Notes
+    -----
+    The two methods use different boundary conditions for ∇ (circular for ADMM, Neumann for
+    PDHG), so their minimisers differ slightly near the borders. PDHG runs on
+    K = [H/‖H‖; ∇] with the data rescaled by ‖H‖ and λ by ‖H‖² (the same minimiser) and
+    steps τ = σ = 0.99/3 (τσ‖K‖² < 1 with ‖∇‖² ≤ 8).
+
+    References
+    ----------
+    .. [1] L. I. Rudin, S. Osher, E. Fatemi, "Nonlinear total variation based noise removal
+           algorithms", Physica D 60, 259–268, 1992.
+    .. [2] Y. Wang, J. Yang, W. Yin, Y. Zhang, "A new alternating minimization algorithm for
+           total variation image reconstruction", SIAM J. Imaging Sci. 1(3), 248–272, 2008.
+    .. [3] A. Chambolle, T. Pock, "A first-order primal-dual algorithm for convex problems
+           with applications to imaging", J. Math. Imaging Vis. 40(1), 120–145, 2011.
+    .. [4] S. Boyd, N. Parikh, E. Chu, B. Peleato, J. Eckstein, "Distributed optimization and
+           statistical learning via the alternating direction method of multipliers",
+           Found. Trends Mach. Learn. 3(1), 1–122, 2011.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.metrics import psnr
+    >>> from physinv.noise import Gaussian, simulate
+    >>> from physinv.operators import Convolution, psf
+    >>> x = torch.zeros(1, 1, 16, 16)
+    >>> x[..., 4:12, 4:12] = 1.0
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> y = simulate(x, op, Gaussian(0.01), seed=0)
+    >>> from physinv.solvers import tv
+    >>> r = tv(y, op, lam=1e-2)
+    >>> r.params["method"], r.stop_reason, bool(psnr(r.x, x) > psnr(y, x) + 10)
+    ('admm', 'tolerance', True)
     """
     check_problem(y, op)
     if lam is None:
