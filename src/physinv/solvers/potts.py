@@ -50,7 +50,81 @@ def _kmeans_1d(values: torch.Tensor, k: int, n_iter: int = 20) -> torch.Tensor:
 
 def potts(y, op, n_classes: int = 2, beta: float = 1.0, n_iter: int = 20, cg_iter: int = 20,
           tol: float = 1e-4, callback=None) -> Result:
-    """Restored image ``.x`` and label map ``.labels`` (``(B, C, H, W)``, int64)."""
+    """Joint restoration and segmentation with a Gauss–Markov–Potts prior.
+
+    Hidden labels z_j ∈ {0, …, K−1} with a Potts model on the 4-neighbourhood and a Gaussian
+    image within each class:
+
+    .. math::
+
+        p(z) ∝ exp(β Σ_{j~i} 1[z_j = z_i]),   f_j | z_j = k ~ N(m_k, v_k),
+        g = Hf + ε,  ε ~ N(0, v_ε I)
+
+    solved by alternating conditional modes: f by conjugate gradients on
+    ‖g − Hf‖²/v_ε + Σ_j (f_j − m_{z_j})²/v_{z_j}; z by iterated conditional modes on a
+    checkerboard; m_k, v_k and v_ε by their conditional maximum-likelihood values (see the
+    module docstring).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurement g, float32 or float64 (the estimate has the same dtype).
+    op : LinearOperator
+        Forward operator H on (H, W) images.
+    n_classes : int, default 2
+        Number of classes K ≥ 2.
+    beta : float, default 1.0
+        Potts coupling β ≥ 0 (0: independent pixels; larger: smoother label maps).
+    n_iter : int, default 20
+        Maximum number of outer iterations.
+    cg_iter : int, default 20
+        Conjugate-gradient iterations of each f-step (warm-started).
+    tol : float or None, default 1e-4
+        Stop when the relative change of f is below ``tol`` and no label changed; ``None``
+        runs exactly ``n_iter``.
+    callback : callable, optional
+        ``callback(k, f)`` after iteration k.
+
+    Returns
+    -------
+    Result
+        ``x``: the restored image, shape (B, C, H, W); ``labels``: the label map, same shape,
+        int64 in [0, K); ``history``: ``residual`` (‖g − Hf‖) and ``changed_labels`` per
+        iteration; ``params``: ``n_classes``, ``beta``, ``noise_var`` (v_ε),
+        ``class_means`` and ``class_variances`` (averaged over images); ``n_iter``,
+        ``converged``, ``stop_reason``.
+
+    Notes
+    -----
+    Initialised by the Tikhonov-GCV estimate and 1-D k-means of its values, started at its
+    quantiles (so class 0 starts as the darkest). The class variances are
+    floored at v_ε / mean diag(H'H), what the data alone say of one pixel, so that they cannot
+    collapse onto the class means.
+
+    References
+    ----------
+    .. [1] J. Besag, "On the statistical analysis of dirty pictures", J. R. Stat. Soc. B
+           48(3), 259–302, 1986.
+    .. [2] H. Ayasso, A. Mohammad-Djafari, "Joint NDT image restoration and segmentation
+           using Gauss–Markov–Potts prior models and variational Bayesian computation",
+           IEEE Trans. Image Process. 19(9), 2265–2277, 2010.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.metrics import psnr
+    >>> from physinv.noise import Gaussian, simulate
+    >>> from physinv.operators import Convolution, psf
+    >>> x = torch.zeros(1, 1, 16, 16)
+    >>> x[..., 4:12, 4:12] = 1.0
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> y = simulate(x, op, Gaussian(0.01), seed=0)
+    >>> from physinv.metrics import dice
+    >>> from physinv.solvers import potts
+    >>> r = potts(y, op, n_classes=2)
+    >>> r.labels.dtype, bool(dice(r.labels, x) > 0.9), bool(psnr(r.x, x) > psnr(y, x))
+    (torch.int64, True, True)
+    """
     check_problem(y, op)
     n_classes = check_int("n_classes", n_classes, minimum=2)
     beta = check_positive("beta", beta, allow_zero=True)
