@@ -1,15 +1,20 @@
 """``physinv demo``: the quick demo end to end (report, JSON, figures, the mathematical
 orderings), determinism, resuming an interrupted run, and its refusals."""
 
+import io
 import json
 import math
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
+from rich.console import Console
 
 from physinv.cli import main
-from physinv.experiments import demo, demo_stages
+from physinv.errors import InputError
+from physinv.experiments import demo
+from physinv.experiments.demo.fourier import radial_profile, wiener_filter
 from physinv.experiments.protocol import get_task, training_pairs
 from physinv.solvers import wiener
 
@@ -107,7 +112,8 @@ def test_an_interrupted_demo_resumes_and_keeps_earlier_results(tmp_path, monkeyp
     def broken(ctx):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(demo_stages.STAGES, "fourier", broken)
+    fourier = demo.STAGES["fourier"]
+    monkeypatch.setitem(demo.STAGES, "fourier", replace(fourier, run=broken))
     with pytest.raises(KeyboardInterrupt):
         demo.run(out, mode="quick", stages=["depth", "fourier"], progress=False)
     assert (out / "stages" / "depth.json").exists()
@@ -116,8 +122,8 @@ def test_an_interrupted_demo_resumes_and_keeps_earlier_results(tmp_path, monkeyp
     def must_not_run(ctx):
         raise AssertionError("a finished stage ran again")
 
-    monkeypatch.setitem(demo_stages.STAGES, "fourier", demo_stages.stage_fourier)
-    monkeypatch.setitem(demo_stages.STAGES, "depth", must_not_run)
+    monkeypatch.setitem(demo.STAGES, "fourier", fourier)
+    monkeypatch.setitem(demo.STAGES, "depth", replace(demo.STAGES["depth"], run=must_not_run))
     results = demo.run(out, mode="quick", stages=["depth", "fourier"], progress=False)
     assert set(results["stages"]) == {"depth", "fourier"}
     assert (out / "report.html").exists()
@@ -158,13 +164,44 @@ def test_wiener_filter_of_the_fourier_stage_is_the_wiener_solver():
     crops = torch.cat([x for x, _, _ in pairs])
     _, y, op = pairs[0]
     sigma2 = task.noise().variance(None)
-    filt = demo_stages.wiener_filter(op, crops, sigma2)
+    filt = wiener_filter(op, crops, sigma2)
     views = [torch.rot90(c, r, dims=(-2, -1)) for c in (crops, crops.flip(-1))
              for r in range(4)]
     psd = torch.cat([torch.fft.fft2(v).abs() ** 2 for v in views]).mean(0)[0] / 128**2
     ours = torch.fft.irfft2(torch.fft.rfft2(y) * filt, s=op.in_shape)
     ref = wiener(y, op, noise_var=sigma2, signal_psd=psd).x
     assert torch.allclose(ours, ref, atol=1e-10)
-    rho, prof = demo_stages.radial_profile(torch.ones(128, 65), (128, 128))
+    rho, prof = radial_profile(torch.ones(128, 65), (128, 128))
     assert torch.allclose(torch.as_tensor(prof), torch.ones(len(prof), dtype=torch.float64))
     assert rho[0] > 0 and rho[-1] < 0.71
+
+
+def test_a_stage_added_to_the_registry_is_lettered_counted_run_checked_and_reported(
+        tmp_path, monkeypatch):
+    def run(ctx):
+        for _ in range(3 * ctx.settings.test_images):
+            ctx.advance()
+        return {"results": {"value": 0.5}, "timings": {"ms": 1.25}, "figures": []}
+
+    def section(report, results, timings):
+        report.table([{"fake value": results["value"], "fake ms": timings["ms"]}])
+
+    claim = {"claim": "the fake value is a fraction", "holds": True, "detail": "1 value"}
+    fake = demo.Stage(name="fake", title="A stage only this test has",
+                      about="Registered for this test.", run=run,
+                      units=lambda settings: 3 * settings.test_images, report=section,
+                      checks=lambda results: [{**claim, "holds": 0 <= results["value"] <= 1}])
+    monkeypatch.setitem(demo.STAGES, "fake", fake)
+    assert demo.parse_stages("f") == ["fake"]
+    assert demo.parse_stages("a, fake") == ["deblur", "fake"]
+    with pytest.raises(InputError, match=r"deblur, data, depth, fourier, ir, fake \(or a–f\)"):
+        demo.parse_stages("g")
+    assert demo.units("fake", demo.MODES["quick"]) == 3
+    console = Console(file=io.StringIO(), width=120)
+    results = demo.run(tmp_path / "d", mode="quick", stages=["fake"], console=console)
+    assert "fake: done" in console.file.getvalue() and "3/3" in console.file.getvalue()
+    assert results["stages"] == {"fake": {"value": 0.5}}
+    assert results["checks"] == [claim]
+    html = (tmp_path / "d" / "report.html").read_text()
+    assert "f. A stage only this test has" in html and "Registered for this test." in html
+    assert "fake value" in html and "1.25" in html

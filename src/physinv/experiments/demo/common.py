@@ -1,0 +1,156 @@
+"""What every stage of the demo shares: the ``Stage`` record, the ``Context`` a stage runs in,
+the one function that trains a network (``train``), timing, and the deblur_gauss set-up.
+
+The benchmark helpers the stages use (``choose_lambda``, ``choose_tv``, ``plot_nets``,
+``score``) are imported here and only here, so that they are changed in one line if they move.
+
+>>> letters(["deblur", "data", "depth"])
+{'a': 'deblur', 'b': 'data', 'c': 'depth'}
+>>> epochs_for("unet", cheap=20, cnn=2), epochs_for("fourier", cheap=20, cnn=2)
+(2, 20)
+"""
+
+from __future__ import annotations
+
+import math
+import string
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from physinv.data.io import atomic_write
+from physinv.experiments.demo.settings import DemoSettings
+from physinv.experiments.nets_bench import choose_lambda, choose_tv, plot_nets, score
+from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
+from physinv.experiments.report import Report, png_bytes
+from physinv.nets.registry import NETWORKS, build
+from physinv.train import Measurements, fit
+
+__all__ = ["Context", "Stage", "choose_lambda", "choose_tv", "deblur_problem", "epochs_for",
+           "estimate", "letters", "mean_rows", "no_checks", "plot_nets", "score", "select",
+           "timed", "train"]
+
+
+@dataclass
+class Context:
+    """What a stage gets: the mode's settings, the seed, the figure folder, a progress hook."""
+
+    settings: DemoSettings
+    seed: int
+    out: Path
+    advance: Callable[[float], None] = lambda amount=1.0: None
+    describe: Callable[[str], None] = lambda text: None
+
+    def figure(self, name: str, fig) -> str:
+        """Write a matplotlib figure as ``<out>/<name>`` (atomically); return the name."""
+        import matplotlib.pyplot as plt
+
+        data = png_bytes(fig)
+        plt.close(fig)
+        atomic_write(self.out / name, lambda tmp: Path(tmp).write_bytes(data))
+        return name
+
+
+def no_checks(results: dict) -> list[dict]:
+    """A stage that tests no claim."""
+    return []
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the demo: everything the runner, the progress bars, ``--stage``, the
+    checks and the report know about it.
+
+    Parameters
+    ----------
+    name : str
+        What ``--stage`` and the files under ``out/stages`` call it.
+    title : str
+        Its report section's title (the registry prefixes the letter: ``a. <title>``).
+    about : str
+        Its report section's text: what is measured and how.
+    run : callable
+        ``run(ctx: Context) -> {"results", "timings", "figures"}``: ``results`` only what the
+        seed determines, wall-clock times in ``timings``, ``figures`` the PNG names written
+        with ``ctx.figure``.
+    units : callable
+        ``units(settings: DemoSettings) -> int``: how many times ``run`` calls
+        ``ctx.advance()`` (its progress bar's total).
+    report : callable
+        ``report(report: Report, results: dict, timings: dict) -> None`` adds its tables
+        (the section and the figures are added around them).
+    checks : callable
+        ``checks(results: dict) -> [{"claim", "holds", "detail"}]``: the mathematical facts
+        its results can test.
+    """
+
+    name: str
+    title: str
+    about: str
+    run: Callable[[Context], dict]
+    units: Callable[[DemoSettings], int]
+    report: Callable[[Report, dict, dict], None]
+    checks: Callable[[dict], list[dict]] = no_checks
+
+
+def letters(names: Iterable[str]) -> dict[str, str]:
+    """{letter: stage name}: a, b, c … in registry order (short names for ``--stage``, the
+    report's section letters)."""
+    return {string.ascii_lowercase[i]: name for i, name in enumerate(names)}
+
+
+def timed(fn, repeats: int = 1):
+    """(result, best wall-clock seconds over ``repeats`` calls)."""
+    best, out = math.inf, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def epochs_for(name: str, cheap: int, cnn: int) -> int:
+    """``cnn`` for a network with a convolutional part (registry cost ``"cnn"``), else
+    ``cheap``."""
+    return cnn if NETWORKS[name].cost == "cnn" else cheap
+
+
+def train(name: str, op, crops: torch.Tensor, noise, lam: float, epochs: int, seed: int,
+          net=None):
+    """(net trained for ``epochs`` fixed epochs — no time budget, so the seed fixes the
+    weights —, FitResult). Every network the demo trains itself is trained here; ``net``
+    replaces ``build(name, op, lam)`` (e.g. another depth)."""
+    torch.manual_seed(seed)
+    net = build(name, op, lam) if net is None else net
+    result = fit(net, Measurements(crops.float(), op, noise), epochs=epochs, seed=seed,
+                 norm="log", patience=max(epochs, 1), samples_per_epoch=16, batch_size=4)
+    return net, result
+
+
+def estimate(net, y):
+    """The network's estimate of ``y`` without gradients, in float64."""
+    with torch.no_grad():
+        return net(y.float()).double()
+
+
+def mean_rows(rows: list[dict], keys=("psnr", "ssim")) -> dict:
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+def select(rows: list[dict], keep: list[str]) -> list[dict]:
+    """The rows with only the columns ``keep`` (None where a row lacks one)."""
+    return [{k: r.get(k) for k in keep} for r in rows]
+
+
+def deblur_problem(settings: DemoSettings):
+    """deblur_gauss: (task, test pairs, training pairs, training crops, training operator,
+    Tikhonov λ tuned on the training crops)."""
+    task = get_task("deblur_gauss")
+    tests = evaluation_pairs(task, settings.test_images)
+    train_set = training_pairs(task, settings.n_train)
+    crops = torch.cat([x for x, _, _ in train_set])
+    return task, tests, train_set, crops, train_set[0][2], choose_lambda(task, train_set)
