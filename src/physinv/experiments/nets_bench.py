@@ -14,7 +14,6 @@ test PSNR against N.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -24,72 +23,46 @@ import torch
 
 from physinv.errors import InputError, check_int
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
-from physinv.metrics import psnr, ssim
-from physinv.nets.registry import NETWORKS, available, build
+from physinv.experiments.rows import Row, summarize
+from physinv.nets.registry import NETWORKS, available
 from physinv.solvers import tikhonov, tv, wiener
-from physinv.train import Measurements, fit
+from physinv.solvers.tuning import grid_search, tune_tikhonov, tune_tv
+from physinv.train import Measurements
+from physinv.train.recipe import train_network as recipe_train
 
 NETS_TASKS = ("deblur_gauss", "sr_x2", "ct_sparse")
 N_TRAINS = (1, 4, 16, 64)
-LAM_GRID = [float(v) for v in np.logspace(-4, 0, 9)]  # λ / ‖H‖²
-TV_GRID = {"deblur_gauss": [3e-4, 1e-3, 2e-3, 4e-3, 8e-3], "deblur_motion": [3e-4, 1e-3, 2e-3,
-           4e-3, 8e-3], "sr_x2": [3e-4, 1e-3, 3e-3, 1e-2], "ct_sparse": [1e-4, 3e-4, 1e-3, 3e-3],
-           "denoise": [0.02, 0.04, 0.06, 0.08, 0.12]}
-MAX_TUNE_IMAGES = 4
-PATIENCE = 15
-PER_FREQUENCY = ("fourier", "analytic", "svd")
+HINDSIGHT_GRID = [float(v) for v in np.logspace(-5, 0, 41)]  # λ / ‖H‖², per test image
 
 
-def score(task, est, x) -> tuple[float, float]:
-    est = est.to(x.dtype) if task is None else task.restrict(est.to(x.dtype))
-    est = est.clamp(-1, 2)
-    return float(psnr(est, x)), float(ssim(est.clamp(0, 1), x))
+def score(task, est, x) -> tuple[float, float]:  # the demo's name for it, until it calls task.score
+    return task.score(est, x)
 
 
-def choose_lambda(task, train, grid=LAM_GRID) -> float:
-    """Tikhonov λ (absolute) with the best mean PSNR on (at most 4 of) the training pairs
-    [(x, y, op)] (``task`` None: over the whole image)."""
-    pairs = train[:MAX_TUNE_IMAGES]
-    norm2 = pairs[0][2].norm() ** 2
-    best, best_score = grid[0], -math.inf
-    for rel in grid:
-        mean = np.mean([score(task, tikhonov(y, op, lam=rel * norm2, tol=1e-6,
-                                                  max_iter=200).x, x)[0]
-                         for x, y, op in pairs])
-        if mean > best_score:
-            best, best_score = rel, mean
-    return best * norm2
+def choose_lambda(task, train) -> float:
+    """Tikhonov λ (absolute) with the best mean protocol PSNR on (≤ 4 of) the training pairs
+    [(x, y, op)] — ``physinv.solvers.tuning.tune_tikhonov`` with the task's scoring."""
+    return tune_tikhonov(train, score=task.psnr)
 
 
 def choose_tv(task, train, norm2: float | None = None) -> float:
-    """TV's λ / ‖H‖² (``norm2`` = ‖H‖², by default the training operator's) with the best
-    mean PSNR on (at most 4 of) the training pairs [(x, y, op)]."""
-    pairs = train[:MAX_TUNE_IMAGES]
-    norm2 = pairs[0][2].norm() ** 2 if norm2 is None else norm2
-    grid = TV_GRID.get(task.name, TV_GRID["deblur_gauss"])
-    best, best_score = grid[0], -math.inf
-    for rel in grid:
-        mean = np.mean([score(task, tv(y, op, lam=rel * norm2, n_iter=500,
-                                       positivity=task.name == "ct_sparse").x, x)[0]
-                        for x, y, op in pairs])
-        if mean > best_score:
-            best, best_score = rel, mean
-    return best
+    """TV's λ / ‖H‖² on the task's grid with the best mean protocol PSNR on (≤ 4 of) the
+    training pairs (``norm2``: the ‖H‖² the weight will be applied with)."""
+    return tune_tv(train, task.tv_grid, task.psnr, norm2, positivity=task.positivity)
 
 
-def _references(task, tests, train, lam) -> list[dict]:
+def _references(task, tests, train, lam) -> list[Row]:
     """Rows for the classical references and (deblurring) the linear limit."""
     rows = []
     norm2 = tests[0][3].norm() ** 2
     t0 = time.perf_counter()
     tv_best = choose_tv(task, train, norm2)
     tv_s = time.perf_counter() - t0
-    fine = [float(v) for v in np.logspace(-5, 0, 41)]
     for name, x, y, op in tests:
         entries = [("tikhonov-tuned", lambda y=y, op=op: tikhonov(y, op, lam=lam).x,
                     "classical", lam),
                    ("tv-tuned", lambda y=y, op=op: tv(y, op, lam=tv_best * norm2, n_iter=500,
-                                                      positivity=task.name == "ct_sparse").x,
+                                                      positivity=task.positivity).x,
                     "classical", tv_best * norm2)]
         if op.has_fourier_diagonal:
             sigma2 = task.noise().variance(None)
@@ -101,14 +74,17 @@ def _references(task, tests, train, lam) -> list[dict]:
             t0 = time.perf_counter()
             est = fn()
             ms = 1e3 * (time.perf_counter() - t0)
-            p, s = score(task, est, x)
-            rows.append(_row(task.name, method, family, 0, name, p, s, ms,
-                             tv_s if method == "tv-tuned" else 0.0, 0, _fixed(op), hyper))
+            p, s = task.score(est, x)
+            rows.append(Row(task.name, method, name, family=family, psnr=p, ssim=s,
+                            infer_ms=ms, train_s=tv_s if method == "tv-tuned" else 0.0,
+                            params_fixed=_fixed(op), hyper=hyper))
         if op.has_fourier_diagonal or task.name == "sr_x2":
-            scores = [(score(task, tikhonov(y, op, lam=rel * norm2).x, x), rel) for rel in fine]
-            (p, s), rel = max(scores, key=lambda t: t[0][0])
-            rows.append(_row(task.name, "tikhonov-hindsight", "limit", 0, name, p, s, 0.0, 0.0,
-                             0, _fixed(op), rel * norm2))
+            scores = {rel: task.score(tikhonov(y, op, lam=rel * norm2).x, x)
+                      for rel in HINDSIGHT_GRID}
+            rel, _ = grid_search(lambda r, scores=scores: scores[r][0], HINDSIGHT_GRID)
+            p, s = scores[rel]
+            rows.append(Row(task.name, "tikhonov-hindsight", name, family="limit", psnr=p,
+                            ssim=s, params_fixed=_fixed(op), hyper=rel * norm2))
     return rows
 
 
@@ -116,28 +92,18 @@ def _fixed(op) -> int:
     return int(sum(b.numel() for b in op.buffers()))
 
 
-def _row(task, method, family, n_train, image, p, s, ms, train_s, trainable, fixed, hyper,
-         **extra) -> dict:
-    return {"task": task, "method": method, "family": family, "library": "physinv",
-            "n_train": n_train, "image": image, "psnr": p, "ssim": s, "infer_ms": ms,
-            "train_s": train_s, "params_trainable": trainable, "params_fixed": fixed,
-            "hyper": hyper, **extra}
-
-
 def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, seed: int = 0,
                   lam: float | None = None, train=None):
-    """(trained net on the 128×128 training grid, FitResult, λ used)."""
+    """(net trained by the recipe's ``default`` preset on the 128×128 training grid,
+    FitResult, λ used)."""
     if train is None:
         train = training_pairs(task, n_train, dtype=torch.float64)
     if lam is None:
         lam = choose_lambda(task, train)
     crops = torch.cat([x for x, _, _ in train]).float()
-    op = train[0][2]
-    torch.manual_seed(seed)
-    net = build(name, op, lam)
-    data = Measurements(crops, op, task.noise())
-    result = fit(net, data, epochs=epochs, max_time=budget_s, seed=seed, norm="log",
-                 patience=PATIENCE)
+    data = Measurements(crops, train[0][2], task.noise())
+    net, result = recipe_train(name, data, lam, "default", epochs=epochs, max_time=budget_s,
+                               seed=seed)
     return net, result, lam
 
 
@@ -145,7 +111,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
              epochs: int = 60, n_images: int | None = None, seed: int = 0,
              progress: Callable | None = None) -> dict:
     """Run the suite; returns ``{"environment", "rows", "summary", ...}`` like ``run_suite``."""
-    from physinv.experiments.bench import environment, summarize
+    from physinv.experiments.bench import environment
 
     n_trains = [check_int("n_train", n) for n in n_trains]
     if networks is not None:
@@ -181,13 +147,17 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
                             t0 = time.perf_counter()
                             est = test_net(y)
                             times.append(time.perf_counter() - t0)
-                    p, s = score(task, est, x)
-                    rows.append(_row(task_name, name, NETWORKS[name].family, n_train, image, p,
-                                     s, 1e3 * min(times), result.train_s,
-                                     net.trainable_parameters(), net.fixed_parameters(), lam,
-                                     stop_reason=result.stop_reason,
-                                     best_epoch=result.best_epoch, n_steps=result.n_steps,
-                                     best_val_s=_best_val_time(result)))
+                    p, s = task.score(est, x)
+                    rows.append(Row(task_name, name, image, family=NETWORKS[name].family,
+                                    n_train=n_train, psnr=p, ssim=s, infer_ms=1e3 * min(times),
+                                    train_s=result.train_s,
+                                    params_trainable=net.trainable_parameters(),
+                                    params_fixed=net.fixed_parameters(), hyper=lam,
+                                    extra={"stop_reason": result.stop_reason,
+                                           "best_epoch": result.best_epoch,
+                                           "n_steps": result.n_steps,
+                                           "best_val_s": _best_val_time(result)}))
+    rows = [r.to_dict() for r in rows]
     summary = summarize_nets(rows)
     return {"suite": "nets", "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "seconds": time.perf_counter() - started,
@@ -204,19 +174,9 @@ def _best_val_time(result) -> float:
 
 
 def summarize_nets(rows) -> list[dict]:
-    """Mean PSNR / SSIM per (task, method, n_train)."""
-    groups: dict = {}
-    for r in rows:
-        groups.setdefault((r["task"], r["method"], r["n_train"]), []).append(r)
-    out = []
-    for (task, method, n_train), rs in groups.items():
-        out.append({"task": task, "method": method, "family": rs[0]["family"],
-                    "n_train": n_train, "psnr": float(np.mean([r["psnr"] for r in rs])),
-                    "ssim": float(np.mean([r["ssim"] for r in rs])),
-                    "infer_ms": float(np.median([r["infer_ms"] for r in rs])),
-                    "train_s": rs[0]["train_s"], "params_trainable": rs[0]["params_trainable"],
-                    "n_images": len(rs)})
-    return out
+    """Mean PSNR / SSIM per (task, method, n_train), with the network's family and size."""
+    return summarize(rows, by=("task", "method", "n_train"),
+                     first=("family", "train_s", "params_trainable"))
 
 
 def plot_nets(result: dict, path_for_task: Callable, n_images: int = 4) -> list:
