@@ -18,12 +18,13 @@ import torch
 from timing import save_result
 
 from physinv.experiments.bench import environment
-from physinv.experiments.nets_bench import choose_lambda
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.metrics import coverage, psnr, rmse
 from physinv.nets import TikhonovResidual
 from physinv.nets.uncertainty import ensemble, mc_dropout
-from physinv.train import Measurements, fit
+from physinv.solvers.tuning import tune_tikhonov
+from physinv.train import Measurements
+from physinv.train.recipe import train_network
 
 
 def main():
@@ -34,17 +35,16 @@ def main():
     args = parser.parse_args()
     task = get_task("deblur_gauss")
     train = training_pairs(task, args.n_train)
-    lam = choose_lambda(task, train)
+    lam = tune_tikhonov(train, score=task.psnr)
     op = train[0][2]
     data = Measurements(torch.cat([x for x, _, _ in train]).float(), op, task.noise())
     tests = evaluation_pairs(task, dtype=torch.float32)
 
     def trained(seed, dropout):
         torch.manual_seed(seed)
-        net = TikhonovResidual(op, lam=lam, dropout=dropout)
-        result = fit(net, data, epochs=100, max_time=args.budget, seed=seed, norm="log",
-                     patience=15)
-        return net, result
+        return train_network(None, data, lam, "default", seed=seed, epochs=100,
+                             max_time=args.budget,
+                             net=TikhonovResidual(op, lam=lam, dropout=dropout))
 
     mc_net, mc_fit = trained(0, 0.1)
     members = [trained(seed, 0.0) for seed in range(3)]

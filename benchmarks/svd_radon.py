@@ -29,7 +29,8 @@ from physinv.nets import DecomposedNet, SVDNet
 from physinv.noise import RelativeGaussian, simulate
 from physinv.operators import Dense, Radon, fbp
 from physinv.solvers import tikhonov
-from physinv.train import Measurements, fit
+from physinv.train import Measurements
+from physinv.train.recipe import train_network
 
 SIZE = 64
 
@@ -78,7 +79,7 @@ def main():
                       ("decomposed-trained", DecomposedNet(radon, lam=lam))):
         if name.startswith("decomposed"):
             data = Measurements(crops.float(), radon, noise)
-        result = fit(net, data, epochs=200, max_time=args.budget, norm="log", patience=30)
+        _, result = train_network(None, data, lam, "long", net=net, max_time=args.budget)
         with torch.no_grad():
             p = score(net(test_y.float()).double(), tests)
         rows.append({"method": name, "psnr": p, "train_s": result.train_s,
