@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
+from physinv.errors import InputError
 from physinv.nets import (
     LISTA,
     AnalyticNet,
     DecomposedNet,
     FourierNet,
+    PhysicsNet,
     SVDNet,
     TikhonovResidual,
     UnrolledHQS,
@@ -119,3 +122,81 @@ def test_checked_arguments_are_recorded_as_the_checks_normalised_them():
     ]
     for net, expected in cases:
         assert _exactly(net.config) == _exactly(expected), type(net).__name__
+
+
+class _Gain(PhysicsNet):
+    """A network written without any bookkeeping: config and the input check come free."""
+
+    def __init__(self, op, gain: float = 2.0, *, name: str = "gain", **extra):
+        super().__init__(op)
+        self.gain = torch.nn.Parameter(torch.tensor(float(gain)))
+        self.calls = 0
+
+    def _reconstruct(self, y):
+        self.calls += 1
+        return self.gain.to(y.dtype) * self.op.adjoint(y, check=False)
+
+
+class _FixedGain(_Gain):
+    """A subclass with its own signature records its own arguments."""
+
+    def __init__(self, op, width: int = 3):
+        super().__init__(op, gain=width)
+        self.record_resolved(width=int(width), gain=99.0)  # gain: not an argument here
+
+
+class _SameGain(_Gain):
+    """A subclass without a constructor records through its parent's."""
+
+
+def test_a_new_network_records_its_configuration_from_its_signature():
+    op = _convolution()
+    assert _Gain(op).config == {"gain": 2.0, "name": "gain"}
+    assert _Gain(op, 3, name="g", knots=4).config == {"gain": 3, "name": "g", "knots": 4}
+    assert _FixedGain(op, width=5.0).config == {"width": 5}
+    assert _SameGain(op, gain=4).config == {"gain": 4, "name": "gain"}
+    net = _Gain(op, 0.5)
+    again = net.for_operator(Convolution(psf.gaussian(1.0, 7), (24, 24)))
+    assert type(again) is _Gain and again.config == net.config
+
+
+def test_a_network_constructor_must_take_op_first_and_no_star_args():
+    with pytest.raises(TypeError, match="op"):
+        type("Bad", (PhysicsNet,), {"__init__": lambda self, shape: None})
+    with pytest.raises(TypeError, match="args"):
+        type("Bad", (PhysicsNet,), {"__init__": lambda self, op, *sizes: None})
+
+
+def test_forward_checks_the_measurement_before_the_network_runs():
+    net = _Gain(_convolution())
+    with pytest.raises(InputError, match=r"y: .*trailing dimensions \(16, 16\)"):
+        net(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(InputError, match="y: .*NaN"):
+        net(torch.full((1, 1, 16, 16), float("nan")))
+    assert net.calls == 0
+    assert net(torch.ones(1, 1, 16, 16, dtype=torch.float64)).dtype == torch.float64
+    assert net.calls == 1
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_every_registry_network_refuses_a_measurement_of_the_wrong_shape(name):
+    net = build(name, _convolution(), 0.01)
+    with pytest.raises(InputError, match=r"^y: .*trailing dimensions \(16, 16\)"):
+        net(torch.zeros(1, 1, 12, 16))
+
+
+def test_unrolled_landweber_checks_its_start():
+    net = UnrolledLandweber(_convolution(), n_layers=2)
+    y = torch.rand(1, 1, 16, 16)
+    with pytest.raises(InputError, match="x0"):
+        net(y, torch.zeros(1, 1, 8, 8))
+    torch.testing.assert_close(net(y, x0=torch.zeros_like(y)), net(y))
+
+
+def test_fit_closed_form_names_the_tensor_it_refuses():
+    net = FourierNet(_convolution())
+    good = torch.rand(2, 1, 16, 16)
+    with pytest.raises(InputError, match="^ys: "):
+        net.fit_closed_form(torch.rand(2, 1, 8, 8), good)
+    with pytest.raises(InputError, match="^xs: "):
+        net.fit_closed_form(good, torch.rand(2, 1, 8, 8))

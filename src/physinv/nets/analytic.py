@@ -25,7 +25,7 @@ class AnalyticNet(PhysicsNet):
         lam = check_positive("lam", lam, allow_zero=True)
         if reg not in ("identity", "gradient"):
             raise InputError("reg", reg, "'identity' or 'gradient'")
-        self.config = {"lam": lam, "reg": reg}
+        self.record_resolved(lam=lam)
         if op.has_fourier_diagonal:
             conj, power = op.rfft_diagonal(torch.float64)
             denom = power + lam * reg_power_half(op.in_shape, reg)
@@ -48,8 +48,7 @@ class AnalyticNet(PhysicsNet):
         return {"kernel": torch.fft.irfft2(resample_table(table, old_shape, new_shape),
                                            s=tuple(new_shape))}
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         if self.kernel is not None:
             k = self.kernel.to(y.dtype)
             return torch.fft.irfft2(torch.fft.rfft2(y) * torch.fft.rfft2(k), s=self.op.in_shape)

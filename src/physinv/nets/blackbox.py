@@ -63,12 +63,10 @@ class DnCNN(PhysicsNet):
     def __init__(self, op, width: int = 32, depth: int = 8, dropout: float = 0.0,
                  input: str = "auto"):  # noqa: A002 - the field's word
         super().__init__(op)
-        self.config = {"width": width, "depth": depth, "dropout": dropout, "input": input}
         self.input = NetInput(op, input)
         self.cnn = SmallCNN(1, 1, width, depth, dropout)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         z = self.input(y)
         return z + apply_cnn(self.cnn, z)
 
@@ -125,12 +123,10 @@ class UNet(PhysicsNet):
                  input: str = "auto"):  # noqa: A002
         super().__init__(op)
         check_int("levels", levels)
-        self.config = {"width": width, "levels": levels, "dropout": dropout, "input": input}
         self.levels = levels
         self.input = NetInput(op, input)
         self.body = UNetBody(check_int("width", width), levels, dropout)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         z = self.input(y)
         return z + self.body.run(z)

@@ -61,8 +61,7 @@ class DecomposedNet(PhysicsNet):
         if part not in PARTS:
             raise InputError("part", part, f"one of {PARTS}")
         lam = check_positive("lam", lam, allow_zero=True)
-        self.config = {"lam": lam, "part": part, "n_knots": n_knots, "width": width,
-                       "depth": depth, "dropout": dropout}
+        self.record_resolved(lam=lam)
         self.register_buffer("normal_power", stationary_normal(op, _period(op)),
                              persistent=False)
         self.register_buffer("reg_power", lam * reg_power_half(op.in_shape, "gradient"),
@@ -76,8 +75,7 @@ class DecomposedNet(PhysicsNet):
         denom = self.normal_power + self.reg_power * torch.exp(self.profile(self.rho))
         return 1 / denom.clamp_min(torch.finfo(torch.float64).tiny)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         z = self.op.adjoint(y, check=False)
         u = torch.fft.irfft2(torch.fft.rfft2(z) * self.filter().to(z.dtype),
                              s=self.op.in_shape)
@@ -90,11 +88,9 @@ class TikhonovResidual(PhysicsNet):
     def __init__(self, op, lam: float = 0.01, width: int = 32, depth: int = 5,
                  dropout: float = 0.0):
         super().__init__(op)
-        self.config = {"lam": lam, "width": width, "depth": depth, "dropout": dropout}
         self.tikhonov = TikhonovLayer(op, lam)
         self.cnn = SmallCNN(1, 1, width, depth, dropout)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         u = self.tikhonov(y)
         return u + apply_cnn(self.cnn, u)

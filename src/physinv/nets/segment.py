@@ -30,12 +30,10 @@ class SegmentationUNet(PhysicsNet):
     def __init__(self, op, width: int = 16, levels: int = 2, input: str = "auto"):  # noqa: A002
         super().__init__(op)
         check_int("levels", levels)
-        self.config = {"width": width, "levels": levels, "input": input}
         self.levels = levels
         self.input = NetInput(op, input)
         self.body = UNetBody(check_int("width", width), levels, 0.0)
         nn.init.constant_(self.body.head.bias, PRIOR_LOGIT)
 
-    def forward(self, y):
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y):
         return self.body.run(self.input(y))

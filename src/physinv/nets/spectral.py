@@ -57,8 +57,7 @@ class FourierNet(PhysicsNet):
         if init == "zeros" and structure != "table":
             raise InputError("init", init, "'tikhonov' for a structured FourierNet")
         lam = check_positive("lam", lam, allow_zero=True)
-        self.config = {"init": init, "lam": lam, "reg": reg, "structure": structure,
-                       "n_knots": n_knots}
+        self.record_resolved(lam=lam)
         self.structure = structure
         conj, power = op.rfft_diagonal(torch.float64)
         if structure == "table":
@@ -119,8 +118,7 @@ class FourierNet(PhysicsNet):
             self._inference_filter = cache
         return cache[1]
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         cdtype = torch.complex128 if y.dtype == torch.float64 else torch.complex64
         filt = self._filter_for(cdtype, y.device)
         return torch.fft.irfft2(torch.fft.rfft2(y).mul_(filt), s=self.op.in_shape)
@@ -131,8 +129,8 @@ class FourierNet(PhysicsNet):
         if self.structure != "table":
             raise InputError("structure", self.structure,
                              "'table' for fit_closed_form (the structured forms are trained)")
-        self.op._check(ys, self.op.out_shape, "ys")
-        self.op._check(xs, self.op.in_shape, "xs")
+        self.op.check_measurement(ys, "ys")
+        self.op.check_input(xs, "xs")
         if ys.shape[:2] != xs.shape[:2]:
             raise InputError("xs", xs, f"as many images as ys ({tuple(ys.shape[:2])})")
         yf = torch.fft.rfft2(ys.to(torch.float64))
@@ -169,7 +167,7 @@ class SVDNet(PhysicsNet):
         if reg not in ("identity", "gradient"):
             raise InputError("reg", reg, "'identity' or 'gradient'")
         self.layers = layers
-        self.config = {"lam": lam, "layers": layers, "reg": reg}
+        self.record_resolved(lam=lam)
         from physinv.operators import Dense
 
         if op.has_fourier_diagonal:
@@ -203,8 +201,7 @@ class SVDNet(PhysicsNet):
                                new_shape)
         return {"diagonal": table.real}
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         lam = self.diagonal.to(y.dtype)
         if self.kind == "fourier":
             cdtype = torch.complex128 if y.dtype == torch.float64 else torch.complex64
@@ -238,14 +235,13 @@ class WaveletNet(PhysicsNet):
 
         lam = check_positive("lam", lam, allow_zero=True)
         self.transform = Wavelet(op.in_shape, wavelet, level)
-        self.config = {"lam": lam, "wavelet": wavelet, "level": self.transform.level}
+        self.record_resolved(lam=lam, level=self.transform.level)
         self.tikhonov = None if isinstance(op, Identity) else TikhonovLayer(op, lam)
         n_bands = 1 + 3 * self.transform.level
         self.threshold = nn.Parameter(torch.zeros(n_bands, dtype=torch.float64))
         self.gain = nn.Parameter(torch.ones(n_bands, dtype=torch.float64))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         u = y if self.tikhonov is None else self.tikhonov(y)
         c = self.transform(u, check=False)
         idx = self.transform.subband_index

@@ -49,13 +49,11 @@ class UnrolledLandweber(PhysicsNet):
         self.lam = _layer_values(lam, self.n_layers, tied)
         self.tied = tied
         self.positivity = positivity
-        self.config = {"n_layers": self.n_layers, "step": step, "lam": lam, "tied": tied,
-                       "positivity": positivity}
+        self.record_resolved(n_layers=self.n_layers, step=step, lam=lam)
 
-    def forward(self, y: torch.Tensor, x0: torch.Tensor | None = None) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor, x0: torch.Tensor | None = None) -> torch.Tensor:
         x = torch.zeros(*y.shape[:2], *self.op.in_shape, dtype=y.dtype, device=y.device) \
-            if x0 is None else x0
+            if x0 is None else self.op.check_input(x0, "x0")
         for k in range(self.n_layers):
             i = 0 if self.tied else k
             alpha = self.step[i].to(y.dtype)
@@ -87,11 +85,9 @@ class LISTA(PhysicsNet):
         self.step = _layer_values(step, self.n_layers, tied)
         self.threshold = _layer_values(step * lam, self.n_layers, tied)
         self.tied = tied
-        self.config = {"n_layers": self.n_layers, "lam": lam, "step": step, "basis": basis,
-                       "wavelet": wavelet, "level": level, "tied": tied}
+        self.record_resolved(n_layers=self.n_layers, lam=lam, step=step)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         w = self.transform
         x = torch.zeros(*y.shape[:2], *self.op.in_shape, dtype=y.dtype, device=y.device)
         c = w(x, check=False) if w is not None else x
@@ -123,8 +119,7 @@ class UnrolledHQS(PhysicsNet):
         self.n_layers = check_int("n_layers", n_layers)
         mu = check_positive("mu", mu)
         self.cg_steps = check_int("cg_steps", cg_steps)
-        self.config = {"n_layers": self.n_layers, "mu": mu, "tied": tied, "width": width,
-                       "depth": depth, "cg_steps": self.cg_steps, "dropout": dropout}
+        self.record_resolved(n_layers=self.n_layers, mu=mu, cg_steps=self.cg_steps)
         self.tied = tied
         self.log_mu = nn.Parameter(torch.full((self.n_layers + 1,), math.log(mu),
                                               dtype=torch.float64))
@@ -141,8 +136,7 @@ class UnrolledHQS(PhysicsNet):
                                n_iter=self.cg_steps, tol=0.0)
         return x
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        self.op._check(y, self.op.out_shape, "y")
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         back = self.op.adjoint(y, check=False)
         mu = torch.exp(self.log_mu).to(y.dtype)
         x = self.data_consistency(back, mu[0], None)
