@@ -41,7 +41,23 @@ ITERATIVE = {"cg", "landweber", "ista", "fista", "tv", "rl", "bayes-studentt", "
 
 
 def accepted(method: str) -> list[str]:
-    """The keyword options ``method`` accepts."""
+    """The keyword options a registered solver accepts (its signature after ``y, op``).
+
+    Parameters
+    ----------
+    method : str
+        A name in ``METHODS``.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from physinv.solvers.registry import accepted
+    >>> accepted("fbp")
+    ['filter']
+    """
     fn = METHODS[method]
     if fn is _jmap:
         fn = studentt
@@ -49,7 +65,40 @@ def accepted(method: str) -> list[str]:
 
 
 def run(method: str, y, op, **options) -> Result:
-    """Run solver ``method`` on ``y = H x + ε``; ``None``-valued options are left at defaults."""
+    """Run a solver by name on ``g = H x + ε`` (the CLI's and the benchmarks' entry point).
+
+    Parameters
+    ----------
+    method : str
+        A name in ``METHODS``: ``tikhonov``, ``wiener``, ``cg``, ``landweber``, ``ista``,
+        ``fista``, ``tv``, ``rl``, ``bayes-gauss``, ``bayes-studentt``, ``bayes-jmap``,
+        ``potts``, ``fbp`` (Radon only).
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurement g.
+    op : LinearOperator
+        Forward operator H.
+    **options
+        Keyword options of that solver (see ``accepted``); ``None``-valued ones are left at
+        the solver's defaults.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InputError
+        For an unknown method, or an option the method does not accept (the message lists
+        those it accepts).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> from physinv.solvers.registry import run
+    >>> run("tikhonov", torch.zeros(1, 1, 4, 4), Identity((4, 4)), lam=0.1, tol=None).params
+    {'reg': 'gradient', 'lam': 0.1, 'path': 'fourier'}
+    """
     if method not in METHODS:
         raise InputError("method", method, f"one of {sorted(METHODS)}")
     check_problem(y, op)

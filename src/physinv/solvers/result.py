@@ -12,18 +12,36 @@ from physinv.operators.base import LinearOperator
 
 @dataclass
 class Result:
-    """A reconstruction.
+    """A reconstruction: what every solver returns.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
-    x : the estimate, ``(B, C, H, W)``, dtype of the data.
-    variance : per-pixel posterior variance where the method defines one, else ``None``.
-    history : per-iteration lists, e.g. ``{"objective": [...], "residual": [...]}``.
-    params : chosen or estimated (hyper-)parameters, e.g. ``{"lam": 0.01, "path": "fourier"}``.
-    n_iter : iterations run (0 for closed forms).
-    converged : whether the relative-change tolerance was met (closed forms: True).
-    stop_reason : ``"tolerance"``, ``"max_iter"``, ``"closed form"`` …
-    labels : a label map for segmentation methods, else ``None``.
+    x : torch.Tensor, shape (B, C, *op.in_shape)
+        The estimate, in the dtype of the data.
+    variance : torch.Tensor, shape (B, C, *op.in_shape), optional
+        Per-pixel posterior variance where the method defines one, else ``None``.
+    history : dict of str to list, default {}
+        Per-iteration values, e.g. ``{"objective": [...], "residual": [...]}``.
+    params : dict, default {}
+        Chosen or estimated (hyper-)parameters, e.g. ``{"lam": 0.01, "path": "fourier"}``.
+    n_iter : int, default 0
+        Iterations run (0 for closed forms).
+    converged : bool, default True
+        Whether the tolerance was met (closed forms: True).
+    stop_reason : str, default "closed form"
+        ``"tolerance"``, ``"max_iter"``, ``"closed form"`` …
+    labels : torch.Tensor, shape (B, C, H, W), int64, optional
+        A label map for segmentation methods (``potts``), else ``None``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.solvers import Result
+    >>> r = Result(x=torch.zeros(1, 1, 4, 4), params={"lam": 0.01, "path": "fourier"})
+    >>> r.summary()
+    'lam=0.01, path=fourier'
     """
 
     x: torch.Tensor
@@ -36,7 +54,13 @@ class Result:
     labels: torch.Tensor | None = None
 
     def summary(self) -> str:
-        """One line: parameters, iterations, stop reason, last residual."""
+        """One line for logs: the scalar parameters, iterations and stop reason, last residual.
+
+        Returns
+        -------
+        str
+            E.g. ``"lam=0.01, path=cg, iterations=42 (tolerance), residual=0.0031"``.
+        """
         parts = []
         for key, value in self.params.items():
             if isinstance(value, float):
@@ -51,7 +75,35 @@ class Result:
 
 
 def check_problem(y, op) -> torch.Tensor:
-    """Validate a measurement ``y`` against the operator ``op``; return ``y``."""
+    """Validate a measurement ``y`` against the operator ``op`` (every solver's first line).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurement: a finite floating-point tensor.
+    op : LinearOperator
+        The forward operator.
+
+    Returns
+    -------
+    torch.Tensor
+        ``y`` itself.
+
+    Raises
+    ------
+    InputError
+        Naming the argument, what it got and what was expected.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> from physinv.solvers.result import check_problem
+    >>> check_problem(torch.zeros(1, 1, 8, 8), Identity((4, 4)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: y: got tensor of shape (1, 1, 8, 8) ... the operator Identity
+    """
     if not isinstance(op, LinearOperator):
         raise InputError("op", op, "a physinv.operators.LinearOperator")
     if not isinstance(y, torch.Tensor):
@@ -66,7 +118,22 @@ def check_problem(y, op) -> torch.Tensor:
 
 
 def check_x0(x0, y, op) -> torch.Tensor:
-    """The starting point: zeros by default, else a validated image of the operator's shape."""
+    """The starting point of an iterative solver: zeros by default, else a validated image.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor, shape (B, C, *op.in_shape), or None
+        The caller's starting point.
+    y : torch.Tensor
+        The measurement: gives batch size, channels, dtype and device.
+    op : LinearOperator
+        Gives the image shape ``op.in_shape``.
+
+    Returns
+    -------
+    torch.Tensor, shape (y.shape[0], y.shape[1], *op.in_shape)
+        In the dtype and on the device of ``y``.
+    """
     if x0 is None:
         return torch.zeros(*y.shape[:2], *op.in_shape, dtype=y.dtype, device=y.device)
     check_image("x0", x0, shape=op.in_shape)

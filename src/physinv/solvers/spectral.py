@@ -30,10 +30,31 @@ from physinv.operators.base import LinearOperator
 
 @dataclass
 class Spectrum:
-    """Measurement-space diagonalisation of ``(H, D)``; see the module docstring.
+    """Measurement-space diagonalisation of ``(H, D)``: a "spectral path".
 
-    ``gamma`` (float64, flattened, may hold inf where d = 0 and 0 where s = 0) is computed on
-    first use: a solve with a given λ never needs it.
+    In a unitary basis of the measurement space, H(D'D)⁻¹H' = diag(γ), γᵢ = sᵢ² / dᵢ²; then
+    the Tikhonov solution, its residual, the trace of the influence matrix and the Gaussian
+    evidence are closed-form sums over i for every λ (see the module docstring). Built by
+    ``spectrum(op, reg)``, not directly.
+
+    Parameters
+    ----------
+    path : {"fourier", "polyphase", "svd", "pixel"}
+        Which diagonalisation (see the module docstring's table).
+    op : LinearOperator
+        The forward operator H.
+    reg : {"identity", "gradient"}
+        The regulariser D (``"gradient"`` only on the Fourier path).
+    n_measurements : int
+        m, the number of entries of one measurement (``prod(op.out_shape)``).
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers.spectral import spectrum
+    >>> spec = spectrum(Convolution(psf.gaussian(1.0, 5), (16, 16)))
+    >>> spec.path, spec.n_measurements, tuple(spec.gamma.shape)
+    ('fourier', 256, (256,))
     """
 
     path: str
@@ -44,13 +65,32 @@ class Spectrum:
 
     @property
     def gamma(self) -> torch.Tensor:
+        """γᵢ = sᵢ²/dᵢ², float64, flattened; ``inf`` where dᵢ = 0, 0 where sᵢ = 0.
+
+        Computed on first use and kept: a solve with a given λ never needs it.
+        """
         if self._gamma is None:
             self._gamma = _generalised_eigenvalues(self.path, self.op, self.reg)
         return self._gamma
 
     # ---- coefficients of y in the basis, energy outside the basis' span
     def coefficients(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(|ĝᵢ|² per image, flattened, float64; energy of y outside the span, per image)."""
+        """The data's energy in the basis, and outside its span.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, C, *op.out_shape)
+            Measurement g.
+
+        Returns
+        -------
+        power : torch.Tensor, shape (B, C, k), float64
+            pᵢ = |ĝᵢ|², the squared coefficients of each image in the basis (unitary DFT,
+            pixels, or left singular vectors).
+        outside : torch.Tensor, shape (B, C), float64
+            ‖g‖² − Σᵢ pᵢ per image: the energy outside the span of the basis (0 except on
+            the ``svd`` path of a wide matrix).
+        """
         y64 = y.to(torch.float64)
         lead = y.shape[:2]
         if self.path in ("fourier", "polyphase"):
@@ -68,7 +108,21 @@ class Spectrum:
 
     # ---- the estimate
     def solve(self, y: torch.Tensor, lam: float) -> torch.Tensor:
-        """x_λ = (H'H + λD'D)⁺ H' y through the diagonalisation (float64 inside)."""
+        """The Tikhonov solution x_λ = (H'H + λD'D)⁺ H'g through the diagonalisation.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, C, *op.out_shape)
+            Measurement g.
+        lam : float
+            λ ≥ 0 (where the denominator vanishes the filter is 0: the pseudo-inverse).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, *op.in_shape)
+            x_λ in the dtype of ``y`` (the Fourier path computes in that precision, the others
+            in float64).
+        """
         dtype = y.dtype
         if self.path == "fourier":  # in the data's precision: one rfft2 / irfft2 pair
             conj, power = self.op.rfft_diagonal(dtype, y.device)
@@ -98,7 +152,28 @@ class Spectrum:
         return x.to(dtype)
 
     def posterior_variance(self, lam: float, noise_var: float) -> torch.Tensor:
-        """diag(v_ε (H'H + λD'D)⁻¹) as an image (fourier: constant; svd: exact diagonal)."""
+        """The posterior variance diag(v_ε (H'H + λD'D)⁻¹) of each pixel, exact.
+
+        Parameters
+        ----------
+        lam : float
+            λ = v_ε / v_f > 0.
+        noise_var : float
+            v_ε, in (data units)².
+
+        Returns
+        -------
+        torch.Tensor, shape op.in_shape, float64
+            Constant over the image on the Fourier path (a stationary posterior), per pixel on
+            the ``pixel`` and ``svd`` paths.
+
+        Raises
+        ------
+        InputError
+            When the prior leaves a frequency unseen by H unconstrained (improper posterior).
+        NotImplementedError
+            On the polyphase path (``gaussian_posterior`` samples there).
+        """
         h, w = self.op.in_shape
         if self.path == "fourier":
             otf = self.op.fourier_diagonal()
@@ -123,7 +198,30 @@ class Spectrum:
 @functools.lru_cache(maxsize=32)
 def reg_power_half(shape: tuple[int, int], reg: str, dtype=torch.float64,
                    device=None) -> torch.Tensor:
-    """|d̂|² in rfft2 layout (cached per shape, dtype and device; treat as read-only)."""
+    """|d̂|² of the regulariser in ``rfft2`` layout, cached.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape (H, W).
+    reg : {"identity", "gradient"}
+        D = I (|d̂|² = 1) or the circular gradient (|d̂|² = 4 sin²(ω_y/2) + 4 sin²(ω_x/2)).
+    dtype : torch.dtype, default torch.float64
+        Dtype of the result.
+    device : torch.device or str, optional
+        Device of the result.
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W // 2 + 1)
+        Cached per (shape, reg, dtype, device): treat it as read-only.
+
+    Examples
+    --------
+    >>> from physinv.solvers.spectral import reg_power_half
+    >>> [round(v, 12) for v in reg_power_half((4, 4), "gradient")[0].tolist()]
+    [0.0, 2.0, 4.0]
+    """
     h, w = shape
     if reg == "identity":
         out = torch.ones(h, w // 2 + 1, dtype=torch.float64)
@@ -133,6 +231,26 @@ def reg_power_half(shape: tuple[int, int], reg: str, dtype=torch.float64,
 
 
 def reg_power_full(op: LinearOperator, reg: str) -> torch.Tensor:
+    """|d̂|² of the regulariser in full ``fft2`` layout for ``op``'s image shape.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Gives the image shape (H, W) (``op.in_shape``).
+    reg : {"identity", "gradient"}
+        D = I or the circular gradient.
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W), float64
+
+    Examples
+    --------
+    >>> from physinv.operators import Identity
+    >>> from physinv.solvers.spectral import reg_power_full
+    >>> [round(v, 12) for v in reg_power_full(Identity((4, 4)), "gradient")[0].tolist()]
+    [0.0, 2.0, 4.0, 2.0]
+    """
     h, w = op.in_shape
     if reg == "identity":
         return torch.ones(h, w, dtype=torch.float64)
@@ -154,7 +272,31 @@ def _generalised_eigenvalues(path: str, op: LinearOperator, reg: str) -> torch.T
 
 
 def spectrum(op: LinearOperator, reg: str = "identity") -> Spectrum | None:
-    """The spectral path for ``(op, reg)``, or ``None`` when there is none (use CG)."""
+    """The spectral path of ``(op, reg)``, or ``None`` when there is none (use CG).
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The forward operator H.
+    reg : {"identity", "gradient"}, default "identity"
+        The regulariser D. Only Fourier-diagonal operators have a path with the gradient.
+
+    Returns
+    -------
+    Spectrum or None
+        ``"fourier"`` for a Fourier-diagonal H; with D = I also ``"polyphase"`` for a
+        circular ``SuperResolution``, ``"svd"`` for ``Dense``, ``"pixel"`` for ``Mask``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Dense, Mask
+    >>> from physinv.solvers.spectral import spectrum
+    >>> spectrum(Mask(torch.ones(4, 4))).path
+    'pixel'
+    >>> spectrum(Dense(torch.eye(16), (4, 4)), "gradient") is None
+    True
+    """
     m = int(torch.tensor(op.out_shape).prod())
     if op.has_fourier_diagonal:
         return Spectrum("fourier", op, reg, m)
