@@ -1,0 +1,165 @@
+"""Image files in and out: PNG, JPEG, TIFF (8/16-bit and float), NPY; atomic writes.
+
+``read_image`` returns a ``(C, H, W)`` float tensor: 8-bit and 16-bit integer images are scaled
+to [0, 1] (unless ``raw=True``, which keeps counts, e.g. radiometric 16-bit TIFF), float data
+(TIFF / NPY) is returned unchanged, in its physical units. ``write_image`` chooses the format
+from the suffix: NPY and TIFF are lossless float32/float64, PNG/JPEG are clipped [0, 1]
+previews. Every write goes to a temporary file in the same folder, is fsync-ed and renamed,
+so a failed write never leaves a half-written file or destroys an earlier result.
+
+Layer: the ground floor (it imports only ``physinv.errors``), so that every layer — operators
+reading a PSF or a mask file, checkpoints, reports — may read and write files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from physinv.errors import InputError
+
+READABLE = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
+LOSSLESS = (".npy", ".tif", ".tiff")
+PREVIEW = (".png", ".jpg", ".jpeg")
+
+
+def _suffix(path: Path, allowed, argument: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InputError(argument, str(path), f"a file ending in one of {allowed}")
+    return suffix
+
+
+def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
+    """Read an image file into a ``(C, H, W)`` tensor (float32, or float64 for float64 NPY)."""
+    path = Path(path)
+    suffix = _suffix(path, READABLE, "path")
+    if not path.exists():
+        raise InputError("path", str(path), "an existing file", "no such file")
+    if path.is_dir():
+        raise InputError("path", str(path), "a file, not a folder")
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            arr = tifffile.imread(path)
+        else:
+            import imageio.v3 as iio
+
+            arr = iio.imread(path)
+    except (OSError, ValueError, SyntaxError) as err:
+        raise InputError("path", str(path), "a readable image file", str(err)[:120]) from None
+    return _to_chw(arr, str(path), as_gray, raw)
+
+
+def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Tensor:
+    arr = np.asarray(arr)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    if np.issubdtype(arr.dtype, np.integer):
+        scale = 1.0 if raw else float(np.iinfo(arr.dtype).max)
+        arr = arr.astype(np.float32) / scale
+    elif arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    elif arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] not in (1, 3, 4):
+        arr = np.moveaxis(arr[..., :3], -1, 0)
+    elif arr.ndim == 3 and arr.shape[0] in (1, 3, 4):
+        arr = arr[:3]
+    else:
+        raise InputError("path", source, "a 2-D image or a 3-D (H, W, C) / (C, H, W) image",
+                         f"array of shape {arr.shape}")
+    if as_gray and arr.shape[0] == 3:
+        weights = np.array([0.2125, 0.7154, 0.0721], dtype=arr.dtype)  # as skimage's rgb2gray
+        arr = np.tensordot(weights, arr, axes=1)[None]
+    if not np.all(np.isfinite(arr)):
+        raise InputError("path", source, "finite pixel values (no NaN or inf)")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _as_hwc(x) -> np.ndarray:
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    while arr.ndim > 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 3:
+        if arr.shape[0] == 1:
+            arr = arr[0]
+        elif arr.shape[0] == 3:
+            arr = np.moveaxis(arr, 0, -1)
+        else:
+            raise InputError("image", arr, "1 or 3 channels to write an image file")
+    if arr.ndim != 2 and not (arr.ndim == 3 and arr.shape[-1] == 3):
+        raise InputError("image", arr, "an (H, W), (C, H, W) or (1, C, H, W) image")
+    return arr
+
+
+def atomic_write(path, write) -> Path:
+    """Call ``write(tmp_path)`` then fsync and rename onto ``path`` (same folder)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise InputError("output", str(path), "a path in an existing folder",
+                         f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError("output", str(path), "a path in a writable folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_image(path, x, bit_depth: int = 8) -> Path:
+    """Write ``x`` to ``path``: NPY / TIFF lossless float, PNG / JPEG a clipped [0, 1] preview."""
+    path = Path(path)
+    suffix = _suffix(path, LOSSLESS + PREVIEW, "output")
+    arr = _as_hwc(x)
+    if not np.all(np.isfinite(arr)):
+        raise InputError("image", f"array with {int((~np.isfinite(arr)).sum())} NaN/inf values",
+                         "finite values: nothing non-finite is written to disk")
+    if suffix == ".npy":
+        def write(tmp):
+            with open(tmp, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(arr))
+    elif suffix in (".tif", ".tiff"):
+        import tifffile
+
+        data = arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float32)
+
+        def write(tmp):
+            tifffile.imwrite(tmp, data)
+    else:
+        import imageio.v3 as iio
+
+        if bit_depth not in (8, 16) or (bit_depth == 16 and suffix != ".png"):
+            raise InputError("bit_depth", bit_depth, "8, or 16 for PNG")
+        top = 255 if bit_depth == 8 else 65535
+        kind = np.uint8 if bit_depth == 8 else np.uint16
+        data = np.round(np.clip(arr, 0.0, 1.0) * top).astype(kind)
+
+        def write(tmp):
+            iio.imwrite(tmp, data, extension=suffix)
+    return atomic_write(path, write)
+
+
+def write_with_preview(path, x) -> list[Path]:
+    """Write ``x`` losslessly (NPY/TIFF) and a clipped PNG preview beside it; PNG only as is."""
+    path = Path(path)
+    written = [write_image(path, x)]
+    if path.suffix.lower() in LOSSLESS:
+        written.append(write_image(path.with_suffix(".png"), x))
+    return written
