@@ -237,7 +237,7 @@ def test_a_failed_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     _fit(build("fourier-radial", op, 0.01), data, folder, max_time=1e-9)  # epoch 1 saved
     good = load(folder)
     good_last = (folder / "last.safetensors").read_bytes()
-    import physinv.data.io as io
+    import physinv.io as io
 
     real = io.os.replace
 

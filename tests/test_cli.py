@@ -12,7 +12,7 @@ import torch
 from physinv import __version__
 from physinv.cli import main
 from physinv.data import images
-from physinv.data.io import read_image
+from physinv.io import read_image
 from physinv.noise import Gaussian, simulate
 from physinv.operators import Convolution, psf
 

@@ -10,8 +10,8 @@ import tifffile
 import torch
 
 from physinv.data import as_tensor, images, load_image, patches, phantoms, read_image, write_image
-from physinv.data.io import write_with_preview
 from physinv.errors import InputError
+from physinv.io import write_with_preview
 
 
 def test_bundled_images():
@@ -101,7 +101,7 @@ def test_failed_write_keeps_earlier_result(tmp_path):
     class Boom(Exception):
         pass
 
-    from physinv.data.io import atomic_write
+    from physinv.io import atomic_write
 
     def failing(tmp):
         with open(tmp, "wb") as handle:

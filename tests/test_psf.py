@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import special
 
-from physinv.data.io import write_image
 from physinv.errors import InputError
+from physinv.io import write_image
 from physinv.operators import psf
 
 

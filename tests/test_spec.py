@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from physinv.data.io import write_image
 from physinv.errors import InputError
+from physinv.io import write_image
 from physinv.operators import Convolution, Decimation, Identity, Mask, Radon, SuperResolution, psf
 from physinv.operators.spec import from_spec
 

@@ -102,7 +102,7 @@ def simulate(
 
 
 def _inputs(measurement: Path) -> list[Path]:
-    from physinv.data.io import READABLE
+    from physinv.io import READABLE
 
     if measurement.is_dir():
         files = sorted(p for p in measurement.iterdir()

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 
 from physinv.data import images
-from physinv.data.io import read_image
 from physinv.errors import InputError, promote_4d
+from physinv.io import read_image
 
 
 def as_tensor(x, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -153,7 +153,7 @@ def airy(first_zero: float | None = None, size=None, *, wavelength: float | None
 
 def load(path) -> torch.Tensor:
     """Read a PSF from PNG / TIFF / NPY (single channel), normalised to sum 1."""
-    from physinv.data.io import read_image
+    from physinv.io import read_image
 
     img = read_image(path, as_gray=False)
     if img.dim() == 3:

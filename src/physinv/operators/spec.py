@@ -74,7 +74,7 @@ def _build(spec: str, shape) -> LinearOperator:
         return Decimation(shape, params.get("factor", 2), params.get("offset", 0))
     if kind == "mask":
         if words:
-            from physinv.data.io import read_image
+            from physinv.io import read_image
 
             m = read_image(words[0])
             if m.dim() == 3:

@@ -15,7 +15,7 @@ A run folder holds
   epoch, step, position in the epoch, scheduler, history and elapsed time.
 
 Every file goes to a temporary file in the same folder, is fsync-ed and renamed
-(``physinv.data.io.atomic_write``): a crash or a full disk during a save leaves the previous
+(``physinv.io.atomic_write``): a crash or a full disk during a save leaves the previous
 checkpoint whole. Nothing is pickled.
 
 ``load(path)`` gives back a ready network; a truncated or corrupt file, a ``config.json`` that
@@ -37,8 +37,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from physinv.data.io import atomic_write
 from physinv.errors import InputError
+from physinv.io import atomic_write
 
 FORMAT = "physinv-checkpoint/1"
 CONFIG = "config.json"

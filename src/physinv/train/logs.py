@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-from physinv.data.io import atomic_write
+from physinv.io import atomic_write
 
 COLUMNS = ("epoch", "step", "train_loss", "val", "lr", "seconds")
 
