@@ -40,9 +40,31 @@ from physinv.errors import (
 class SpectralDecomposition:
     """``H = U diag(s) V^H`` given as maps: ``vh(x)`` → coefficients, ``u(z)`` → measurement.
 
-    ``s`` holds the singular values in the coefficient layout (e.g. one per Fourier frequency
-    for a convolution, a vector for a dense matrix). ``v`` and ``uh`` are the inverse maps
-    (``V`` and ``U`` are unitary on their ranges), so ``H^H H = V diag(s²) V^H``.
+    ``V`` and ``U`` are unitary on their ranges, so ``v`` and ``uh`` are the inverse maps and
+    ``H^H H = V diag(s²) V^H``. Returned by ``LinearOperator.svd()``.
+
+    Parameters
+    ----------
+    s : torch.Tensor
+        Singular values in the coefficient layout (one per Fourier frequency, shape (H, W),
+        for a circular convolution; a vector for a dense matrix).
+    vh : callable
+        Image (..., *in_shape) → coefficients (..., *s.shape): x ↦ V^H x.
+    v : callable
+        Coefficients → image: z ↦ V z.
+    u : callable
+        Coefficients → measurement (..., *out_shape): z ↦ U z.
+    uh : callable
+        Measurement → coefficients: y ↦ U^H y.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> svd = Identity((4, 4)).svd()
+    >>> x = torch.rand(1, 1, 4, 4, dtype=torch.float64)
+    >>> bool(torch.equal(svd.u(svd.s * svd.vh(x)), x))
+    True
     """
 
     s: torch.Tensor
@@ -64,11 +86,42 @@ def _full_precision(apply, x: torch.Tensor) -> torch.Tensor:
 
 
 class LinearOperator(nn.Module):
-    """Base class of forward models ``g = H f``.
+    """Base class of the linear forward models ``g = H f``.
 
-    Subclasses implement ``_forward(x)`` and ``_adjoint(y)`` on tensors whose trailing
-    dimensions are ``in_shape`` / ``out_shape``; they may override ``_normal``, ``_exact_norm``,
-    ``fourier_diagonal`` and ``svd`` when their structure gives them cheaply.
+    An operator maps images (..., *in_shape) to measurements (..., *out_shape); leading
+    dimensions (batch, channels) are carried through. Subclasses implement ``_forward(x)`` and
+    ``_adjoint(y)`` on tensors whose shapes were already checked; they may override
+    ``_normal``, ``_exact_norm``, ``fourier_diagonal`` (with ``has_fourier_diagonal``) and
+    ``svd`` when their structure gives them cheaply. The public ``forward``, ``adjoint`` and
+    ``normal`` check the input, then call them in full precision (also under autocast).
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+        Trailing shape of the images, e.g. (H, W).
+    out_shape : tuple of int
+        Trailing shape of the measurements, e.g. (H // s, W // s) or (n_detectors, n_angles).
+
+    See Also
+    --------
+    dot_test : the relative adjoint error, to test a new operator.
+
+    Examples
+    --------
+    A new operator needs its forward map and its adjoint:
+
+    >>> import torch
+    >>> from physinv.operators import LinearOperator, dot_test
+    >>> class Flip(LinearOperator):
+    ...     def __init__(self, shape):
+    ...         super().__init__(shape, shape)
+    ...     def _forward(self, x):
+    ...         return torch.flip(x, dims=(-1,))
+    ...     def _adjoint(self, y):
+    ...         return torch.flip(y, dims=(-1,))
+    >>> op = Flip((4, 4))
+    >>> dot_test(op) < 1e-12, op.norm(), tuple(op.to_matrix().shape)
+    (True, 1.0, (16, 16))
     """
 
     in_shape: tuple[int, ...]
@@ -83,21 +136,74 @@ class LinearOperator(nn.Module):
 
     # ----------------------------------------------------------------- application
     def forward(self, x: torch.Tensor, check: bool = True) -> torch.Tensor:
-        """``H x`` for ``x`` of shape ``(B, C, *in_shape)``.
+        """Apply the operator: ``g = H x``.
 
-        ``check=False`` skips the NaN/inf scan (shapes are always checked): for inner loops
-        of solvers and networks, where it would cost a device synchronisation per call.
+        Parameters
+        ----------
+        x : torch.Tensor, shape (..., *in_shape)
+            Images, typically (B, C, H, W); float32 / float64 are preserved, float16 /
+            bfloat16 are promoted to float32, complex input is accepted.
+        check : bool, default True
+            Also refuse NaN and infinite values. ``False`` skips that scan (shapes are always
+            checked): for inner loops of solvers and networks, where it would cost a device
+            synchronisation per call.
+
+        Returns
+        -------
+        torch.Tensor, shape (..., *out_shape)
+
+        Raises
+        ------
+        InputError
+            For a non-tensor, an integer tensor, wrong trailing dimensions or non-finite
+            values.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from physinv.operators import Identity
+        >>> (3.0 * Identity((2, 2)))(torch.ones(1, 1, 2, 2)).tolist()
+        [[[[3.0, 3.0], [3.0, 3.0]]]]
         """
         self._check(x, self.in_shape, "x", check)
         return _full_precision(self._forward, x)
 
     def adjoint(self, y: torch.Tensor, check: bool = True) -> torch.Tensor:
-        """``H' y`` (the adjoint, conjugate transpose) for ``y`` of shape ``(B, C, *out_shape)``."""
+        """Apply the adjoint (conjugate transpose): ``H' y``, with ⟨Hx, y⟩ = ⟨x, H'y⟩.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (..., *out_shape)
+            Measurements.
+        check : bool, default True
+            Also refuse NaN and infinite values (see ``forward``).
+
+        Returns
+        -------
+        torch.Tensor, shape (..., *in_shape)
+
+        Raises
+        ------
+        InputError
+            As ``forward``.
+        """
         self._check(y, self.out_shape, "y", check)
         return _full_precision(self._adjoint, y)
 
     def normal(self, x: torch.Tensor, check: bool = True) -> torch.Tensor:
-        """``H' H x``."""
+        """Apply the normal operator ``H'H x`` (one FFT pair for a circular convolution).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (..., *in_shape)
+            Images.
+        check : bool, default True
+            Also refuse NaN and infinite values (see ``forward``).
+
+        Returns
+        -------
+        torch.Tensor, shape (..., *in_shape)
+        """
         self._check(x, self.in_shape, "x", check)
         return _full_precision(self._normal, x)
 
@@ -203,14 +309,39 @@ class LinearOperator(nn.Module):
         return False
 
     def fourier_diagonal(self) -> torch.Tensor:
-        """ĥ of shape ``in_shape`` (complex, full ``fft2`` layout) with ``H = F⁻¹ diag(ĥ) F``."""
+        """The Fourier diagonal ĥ with ``H = F⁻¹ diag(ĥ) F``.
+
+        Returns
+        -------
+        torch.Tensor, shape in_shape, complex128
+            ĥ in full ``fft2`` layout (zero frequency at index (0, 0)).
+
+        Raises
+        ------
+        NotImplementedError
+            When ``has_fourier_diagonal`` is false.
+        """
         raise NotImplementedError(f"{type(self).__name__} is not diagonal in the Fourier basis")
 
     def rfft_diagonal(self, dtype: torch.dtype = torch.float64, device=None):
-        """(conj(ĥ), |ĥ|²) in ``rfft2`` layout ``(H, W//2+1)`` for real ``dtype``, cached.
+        """(conj(ĥ), |ĥ|²) in ``rfft2`` layout, cached per dtype and device.
 
         The two λ-independent factors of every Fourier-domain filter, so that a solve costs one
         ``rfft2`` / ``irfft2`` pair and two element-wise operations.
+
+        Parameters
+        ----------
+        dtype : torch.dtype, default torch.float64
+            The real dtype of the images the filter will be applied to.
+        device : torch.device or str, optional
+            Device of the result (default: where ĥ lives).
+
+        Returns
+        -------
+        conj : torch.Tensor, shape (H, W // 2 + 1), complex64 or complex128
+            conj(ĥ).
+        power : torch.Tensor, shape (H, W // 2 + 1), real of ``dtype``
+            |ĥ|².
         """
         cache = self.__dict__.setdefault("_rfft_cache", {})
         key = (dtype, str(device))
@@ -225,7 +356,17 @@ class LinearOperator(nn.Module):
         return self.fourier_diagonal()[..., : self.in_shape[1] // 2 + 1]
 
     def svd(self) -> SpectralDecomposition:
-        """The singular value decomposition, where the operator's structure provides it."""
+        """The singular value decomposition ``H = U diag(s) V^H``, where the structure gives it.
+
+        Returns
+        -------
+        SpectralDecomposition
+
+        Raises
+        ------
+        NotImplementedError
+            When the operator has no cheap SVD (wrap its ``to_matrix()`` in ``Dense``).
+        """
         raise NotImplementedError(f"{type(self).__name__} has no cheap SVD; use Dense")
 
     def _exact_norm(self) -> float | None:
@@ -233,9 +374,29 @@ class LinearOperator(nn.Module):
 
     # ----------------------------------------------------------------- norm
     def norm(self, n_iter: int = 500, tol: float = 1e-10, seed: int = 0) -> float:
-        """Spectral norm ‖H‖₂ (largest singular value), exact where known, else power iteration.
+        """Spectral norm ‖H‖₂ (the largest singular value), exact where the structure gives it.
 
-        The value is cached per ``(n_iter, tol, seed)``.
+        Otherwise estimated by ``power_iteration`` and cached per ``(n_iter, tol, seed)``.
+        The default step of the iterative solvers is 1/‖H‖².
+
+        Parameters
+        ----------
+        n_iter : int, default 500
+            Maximum power iterations.
+        tol : float, default 1e-10
+            Relative change of the estimate of ‖H‖² at which the power iteration stops.
+        seed : int, default 0
+            Seed of its random start.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> from physinv.operators import Convolution, psf
+        >>> Convolution(psf.gaussian(1.0, 5), (16, 16)).norm()  # a PSF summing to 1
+        1.0
         """
         exact = self._exact_norm()
         if exact is not None:
@@ -248,7 +409,7 @@ class LinearOperator(nn.Module):
     # ----------------------------------------------------------------- algebra
     @property
     def H(self) -> LinearOperator:  # noqa: N802 - the field's name for the adjoint
-        """The adjoint as an operator object (``op.H(y) == op.adjoint(y)``)."""
+        """The adjoint as an operator object: ``op.H(y) == op.adjoint(y)``, ``op.H.H is op``."""
         return Adjoint(self)
 
     def __matmul__(self, other):
@@ -287,7 +448,29 @@ class LinearOperator(nn.Module):
     __hash__ = nn.Module.__hash__
 
     def to_matrix(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        """The explicit matrix (``prod(out_shape)`` × ``prod(in_shape)``); small problems only."""
+        """The explicit matrix of the operator (column j = H applied to the j-th unit image).
+
+        Parameters
+        ----------
+        dtype : torch.dtype, default torch.float64
+            Dtype of the matrix.
+
+        Returns
+        -------
+        torch.Tensor, shape (prod(out_shape), prod(in_shape))
+            Images and measurements flattened row-major.
+
+        Raises
+        ------
+        InputError
+            For more than 4096 pixels (small problems and tests only).
+
+        Examples
+        --------
+        >>> from physinv.operators import Gradient
+        >>> tuple(Gradient((8, 8)).to_matrix().shape)
+        (128, 64)
+        """
         n = 1
         for s in self.in_shape:
             n *= s
@@ -299,6 +482,7 @@ class LinearOperator(nn.Module):
         return cols.T.contiguous()
 
     def extra_repr(self) -> str:
+        """The shapes, shown in the module's ``repr``."""
         return f"in_shape={self.in_shape}, out_shape={self.out_shape}"
 
 
@@ -310,7 +494,37 @@ def _device_of(module: nn.Module) -> torch.device:
 
 def power_iteration(op: LinearOperator, n_iter: int = 500, tol: float = 1e-10,
                     seed: int = 0) -> float:
-    """Largest singular value of ``op`` by power iteration on ``H'H`` in float64."""
+    """Largest singular value of ``op`` by power iteration on ``H'H``, in float64.
+
+    .. math::
+
+        x⁽ᵏ⁺¹⁾ = H'Hx⁽ᵏ⁾ / ‖H'Hx⁽ᵏ⁾‖,   σ_max² ≈ ‖H'Hx⁽ᵏ⁾‖
+
+    from a normalised Gaussian random start.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator H.
+    n_iter : int, default 500
+        Maximum number of iterations.
+    tol : float, default 1e-10
+        Stop when the estimate of σ_max² changes by at most ``tol`` relatively.
+    seed : int, default 0
+        Seed of the random start (CPU generator).
+
+    Returns
+    -------
+    float
+        σ_max = ‖H‖₂ (0 when H'H maps the start to 0).
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, power_iteration, psf
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> abs(power_iteration(op) - op.norm()) < 1e-6
+    True
+    """
     n_iter = check_int("n_iter", n_iter)
     tol = check_positive("tol", tol)
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -333,9 +547,37 @@ def power_iteration(op: LinearOperator, n_iter: int = 500, tol: float = 1e-10,
 
 def dot_test(op: LinearOperator, seed: int = 0, dtype: torch.dtype = torch.float64,
              batch: int = 2, channels: int = 1) -> float:
-    """Relative adjoint error ``|⟨Hx, y⟩ − ⟨x, H'y⟩| / (‖Hx‖ ‖y‖)`` on random x, y.
+    """Relative adjoint error of ``op`` on random x, y: the test every operator passes.
+
+    .. math::
+
+        |⟨Hx, y⟩ − ⟨x, H'y⟩| / (‖Hx‖ ‖y‖)
 
     Zero in exact arithmetic for a correct adjoint; ~1e-16 in float64.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator to test.
+    seed : int, default 0
+        Seed of the Gaussian random x and y (CPU generator).
+    dtype : torch.dtype, default torch.float64
+        Dtype of x and y.
+    batch : int, default 2
+        Batch size of x and y.
+    channels : int, default 1
+        Channels of x and y.
+
+    Returns
+    -------
+    float
+        The relative error (``|⟨x, H'y⟩|`` when Hx or y is 0).
+
+    Examples
+    --------
+    >>> from physinv.operators import Radon, dot_test
+    >>> dot_test(Radon((16, 16), [0.0, 30.0, 60.0])) < 1e-12
+    True
     """
     gen = torch.Generator(device="cpu").manual_seed(seed)
     device = _device_of(op)
@@ -353,7 +595,21 @@ def dot_test(op: LinearOperator, seed: int = 0, dtype: torch.dtype = torch.float
 
 # --------------------------------------------------------------------- combinators
 class Adjoint(LinearOperator):
-    """``H'`` as an operator: forward is ``H.adjoint``, adjoint is ``H.forward``."""
+    """``H'`` as an operator: forward is ``H.adjoint``, adjoint is ``H.forward``.
+
+    Usually obtained as ``op.H``; its norm is ‖H‖.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator H.
+
+    Examples
+    --------
+    >>> from physinv.operators import Decimation
+    >>> Decimation((8, 8), 2).H.out_shape
+    (8, 8)
+    """
 
     def __init__(self, op: LinearOperator):
         super().__init__(op.out_shape, op.in_shape)
@@ -370,11 +626,29 @@ class Adjoint(LinearOperator):
 
     @property
     def H(self):  # noqa: N802
+        """The adjoint of the adjoint: the original operator."""
         return self.op
 
 
 class Composition(LinearOperator):
-    """``A @ B``: first ``B``, then ``A``."""
+    """The composition ``A @ B``: first ``B``, then ``A`` (adjoint B'A').
+
+    Fourier-diagonal when both are, with ĥ = ĥ_A ĥ_B.
+
+    Parameters
+    ----------
+    outer : LinearOperator
+        A, applied second.
+    inner : LinearOperator
+        B, applied first; ``inner.out_shape`` must equal ``outer.in_shape``.
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, Decimation, psf
+    >>> blur = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> (Decimation((16, 16), 2) @ blur).out_shape
+    (8, 8)
+    """
 
     def __init__(self, outer: LinearOperator, inner: LinearOperator):
         if tuple(outer.in_shape) != tuple(inner.out_shape):
@@ -392,9 +666,11 @@ class Composition(LinearOperator):
 
     @property
     def has_fourier_diagonal(self):
+        """True when both factors are Fourier-diagonal."""
         return self.outer.has_fourier_diagonal and self.inner.has_fourier_diagonal
 
     def fourier_diagonal(self):
+        """ĥ_A · ĥ_B (see ``LinearOperator.fourier_diagonal``)."""
         if not self.has_fourier_diagonal:
             return super().fourier_diagonal()
         return self.outer.fourier_diagonal() * self.inner.fourier_diagonal()
@@ -406,7 +682,21 @@ class Composition(LinearOperator):
 
 
 class Scaled(LinearOperator):
-    """``c · H`` for a real scalar ``c``."""
+    """The scaled operator ``c · H`` for a real scalar ``c`` (also ``c * op``, ``op / c``, ``-op``).
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator H.
+    scale : float
+        The factor c.
+
+    Examples
+    --------
+    >>> from physinv.operators import Identity
+    >>> (-2.0 * Identity((4, 4))).norm()
+    2.0
+    """
 
     def __init__(self, op: LinearOperator, scale: float):
         super().__init__(op.in_shape, op.out_shape)
@@ -424,20 +714,40 @@ class Scaled(LinearOperator):
 
     @property
     def has_fourier_diagonal(self):
+        """True when H is Fourier-diagonal."""
         return self.op.has_fourier_diagonal
 
     def fourier_diagonal(self):
+        """c · ĥ (see ``LinearOperator.fourier_diagonal``)."""
         return self.scale * self.op.fourier_diagonal()
 
     def _exact_norm(self):
         return abs(self.scale) * self.op.norm()
 
     def extra_repr(self):
+        """The factor, shown in the module's ``repr``."""
         return f"scale={self.scale}"
 
 
 class Sum(LinearOperator):
-    """``A + B`` for operators with the same input and output shapes."""
+    """The sum ``A + B`` of operators with the same shapes (also ``A - B``).
+
+    Fourier-diagonal when both are, with ĥ = ĥ_A + ĥ_B.
+
+    Parameters
+    ----------
+    first : LinearOperator
+        A.
+    second : LinearOperator
+        B, with A's ``in_shape`` and ``out_shape``.
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, psf
+    >>> blur = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> (blur - blur).norm()
+    0.0
+    """
 
     def __init__(self, first: LinearOperator, second: LinearOperator):
         if first.in_shape != second.in_shape or first.out_shape != second.out_shape:
@@ -455,9 +765,11 @@ class Sum(LinearOperator):
 
     @property
     def has_fourier_diagonal(self):
+        """True when both terms are Fourier-diagonal."""
         return self.first.has_fourier_diagonal and self.second.has_fourier_diagonal
 
     def fourier_diagonal(self):
+        """ĥ_A + ĥ_B (see ``LinearOperator.fourier_diagonal``)."""
         if not self.has_fourier_diagonal:
             return super().fourier_diagonal()
         return self.first.fourier_diagonal() + self.second.fourier_diagonal()
@@ -469,7 +781,24 @@ class Sum(LinearOperator):
 
 
 class Identity(LinearOperator):
-    """``H = I`` on images of shape ``shape`` (denoising). Fourier-diagonal with ĥ = 1."""
+    """The identity ``H = I`` on images of ``shape``: the denoising problem g = f + ε.
+
+    Fourier-diagonal with ĥ = 1, its own SVD, norm 1.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape (H, W) in pixels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> op = Identity((4, 4))
+    >>> x = torch.rand(1, 3, 4, 4)
+    >>> bool(torch.equal(op(x), x)), op.norm()
+    (True, 1.0)
+    """
 
     def __init__(self, shape):
         shape = check_shape("shape", shape)
@@ -483,12 +812,15 @@ class Identity(LinearOperator):
 
     @property
     def has_fourier_diagonal(self):
+        """Always True."""
         return True
 
     def fourier_diagonal(self):
+        """ĥ = 1 (complex128, shape ``in_shape``)."""
         return torch.ones(self.in_shape, dtype=torch.complex128)
 
     def svd(self):
+        """U = V = I, s = 1 (see ``LinearOperator.svd``)."""
         ident = _identity_map
         return SpectralDecomposition(torch.ones(self.in_shape, dtype=torch.float64),
                                      ident, ident, ident, ident)
