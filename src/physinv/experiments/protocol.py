@@ -1,4 +1,4 @@
-"""The benchmark protocol (v1) of ``shared/BENCHMARKS.md`` as code: tasks, images, seeds.
+"""The benchmark protocol (v1.1) of ``docs/PROTOCOL.md`` as code: tasks, images, seeds.
 
 A ``Task`` builds its operator for an image shape, simulates measurements with the protocol's
 noise and seeds (test image i: seed 1234 + i; training crop i: seed 10 000 + i, so training and
