@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 import physinv
-from physinv.data.io import atomic_write
 from physinv.errors import InputError
 from physinv.experiments.bench import environment
 from physinv.experiments.demo import data, deblur, depth, fourier, ir
@@ -53,6 +52,7 @@ from physinv.experiments.demo.common import Context, Stage, letters
 from physinv.experiments.demo.report import write_report
 from physinv.experiments.demo.settings import MODES, DemoSettings
 from physinv.experiments.stages import Stages
+from physinv.io import atomic_write
 
 __all__ = ["MODES", "STAGES", "STAGE_NAMES", "DemoSettings", "Stage", "checks", "mode_of",
            "parse_stages", "run", "units", "write_report"]

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physinv.data.io import atomic_write
 from physinv.experiments.demo.settings import DemoSettings
 from physinv.experiments.nets_bench import choose_lambda, choose_tv, plot_nets, score
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.experiments.report import Report, png_bytes
+from physinv.io import atomic_write
 from physinv.nets.registry import NETWORKS, build
 from physinv.train import Measurements, fit
 
