@@ -28,14 +28,56 @@ BOUNDARIES = ("circular", "reflect")
 
 
 def complex_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The complex dtype matching a real one (float32 → complex64, float64 → complex128)."""
+    """The complex dtype matching a real one (float32 → complex64, float64 → complex128).
+
+    Parameters
+    ----------
+    dtype : torch.dtype
+        A real floating-point dtype (a complex one is returned unchanged; float16 / bfloat16
+        map to complex64).
+
+    Returns
+    -------
+    torch.dtype
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators.blur import complex_dtype
+    >>> complex_dtype(torch.float64)
+    torch.complex128
+    """
     if dtype.is_complex:
         return dtype
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
 
 def embed_centered(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """Zero-pad ``kernel`` to ``shape`` and roll its centre ``(h//2, w//2)`` to pixel (0, 0)."""
+    """Zero-pad ``kernel`` to ``shape`` and roll its centre ``(kh//2, kw//2)`` to pixel (0, 0).
+
+    Its DFT is then the transfer function ĥ of the circular convolution with ``kernel``,
+    without a phase ramp.
+
+    Parameters
+    ----------
+    kernel : torch.Tensor, shape (kh, kw)
+        A centred PSF, kh ≤ H and kw ≤ W.
+    shape : tuple of int
+        The grid (H, W).
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W)
+        In the dtype of ``kernel``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators.blur import embed_centered
+    >>> k = torch.arange(9.0).reshape(3, 3)
+    >>> embed_centered(k, (4, 4))[0, 0].item()  # the centre of k
+    4.0
+    """
     kh, kw = kernel.shape
     out = torch.zeros(shape, dtype=kernel.dtype)
     out[:kh, :kw] = kernel
@@ -45,12 +87,42 @@ def embed_centered(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor
 class Convolution(LinearOperator):
     """Convolution ``H f = h ⊛ f`` of ``(B, C, H, W)`` images with a centred PSF.
 
+    .. math::
+
+        (Hf)[i, j] = Σ_{k,l} h[k, l] f[i − k + kh//2, j − l + kw//2]
+
+    with f extended periodically (``"circular"``: H = F⁻¹ diag(ĥ) F, so
+    ``fourier_diagonal()`` and ``svd()`` are exact and ‖H‖ = max |ĥ|) or by half-sample
+    symmetric reflection (``"reflect"``, as ``numpy.pad(mode="symmetric")``: no ringing at the
+    borders of non-periodic photographs; the adjoint folds the margins back, exactly).
+
     Parameters
     ----------
-    psf : 2-D array or tensor with a positive sum (used as given; ``psf.normalize`` scales it).
-        Any size up to the image size (circular) — larger PSFs are refused.
-    shape : (H, W) image shape in pixels.
-    boundary : ``"circular"`` (periodic, Fourier-diagonal) or ``"reflect"``.
+    psf : array_like or torch.Tensor, shape (kh, kw)
+        The point-spread function h, centred at (kh // 2, kw // 2), with a positive sum; used
+        as given (``psf.normalize`` scales it to sum 1). At most the image size.
+    shape : tuple of int
+        Image shape (H, W) in pixels.
+    boundary : {"circular", "reflect"}, default "circular"
+        How the image is extended beyond its borders.
+
+    Raises
+    ------
+    InputError
+        For a PSF that is not 2-D, not finite, sums to ≤ 0 or is larger than the image, or an
+        unknown boundary.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, dot_test, psf
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> y = op(torch.rand(2, 3, 16, 16))
+    >>> tuple(y.shape), op.has_fourier_diagonal, dot_test(op) < 1e-12
+    ((2, 3, 16, 16), True, True)
+    >>> flat = torch.ones(1, 1, 16, 16)
+    >>> bool(torch.allclose(Convolution(psf.box(3), (16, 16), "reflect")(flat), flat))
+    True
     """
 
     def __init__(self, psf, shape, boundary: str = "circular"):
@@ -131,6 +203,7 @@ class Convolution(LinearOperator):
     # ---- structure
     @property
     def has_fourier_diagonal(self):
+        """True for circular boundaries."""
         return self.boundary == "circular"
 
     def fourier_diagonal(self) -> torch.Tensor:
@@ -172,4 +245,5 @@ class Convolution(LinearOperator):
         return None
 
     def extra_repr(self):
+        """PSF size, image shape and boundary, shown in the module's ``repr``."""
         return f"psf={tuple(self.psf.shape)}, shape={self.in_shape}, boundary={self.boundary!r}"

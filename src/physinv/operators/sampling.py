@@ -22,10 +22,36 @@ from physinv.operators.blur import Convolution
 
 
 class Decimation(LinearOperator):
-    """Keep every ``factor``-th pixel along each axis, starting at ``offset``.
+    """Decimation D: keep every ``factor``-th pixel along each axis, starting at ``offset``.
 
-    The image shape must be a multiple of ``factor`` (the low-resolution shape is
-    ``(H // factor, W // factor)``).
+    .. math::
+
+        (Df)[k, l] = f[o + s·k, o + s·l],   D'D = diag(kept pixels),   DD' = I
+
+    The adjoint puts the samples back on the fine grid with zeros between.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        High-resolution image shape (H, W), both multiples of ``factor``; the measurement is
+        (H // factor, W // factor).
+    factor : int
+        Sampling step s ≥ 1 in pixels.
+    offset : int, default 0
+        Position o ∈ [0, factor) of the first kept pixel.
+
+    Raises
+    ------
+    InputError
+        For a shape that is not a multiple of ``factor`` or an offset outside [0, factor).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Decimation
+    >>> op = Decimation((8, 8), 2, offset=1)
+    >>> op(torch.arange(64.0).reshape(1, 1, 8, 8))[0, 0, 0].tolist()
+    [9.0, 11.0, 13.0, 15.0]
     """
 
     def __init__(self, shape, factor: int, offset: int = 0):
@@ -55,14 +81,39 @@ class Decimation(LinearOperator):
         return 1.0
 
     def extra_repr(self):
+        """Shape, factor and offset, shown in the module's ``repr``."""
         return f"shape={self.in_shape}, factor={self.factor}, offset={self.offset}"
 
 
 class SuperResolution(LinearOperator):
-    """``H = D_s ∘ (h ⊛ ·)``: optics blur by ``psf`` then keep every ``factor``-th pixel.
+    """Super-resolution forward model: blur by the optics' PSF, then sample every s-th pixel.
 
-    ``conv`` and ``decimation`` are its two fixed parts; with circular blur, ``H H'`` is block
-    diagonal in the Fourier domain (polyphase structure), which solvers exploit.
+    .. math::
+
+        H = D_s ∘ (h ⊛ ·),   HH' = F⁻¹ diag((1/s²) Σ_aliases |ĥ|²) F  (circular blur)
+
+    ``conv`` (a ``Convolution``) and ``decimation`` (a ``Decimation``) are its two fixed parts.
+    With circular blur HH' is diagonal in the low-resolution Fourier basis (the polyphase
+    structure, ``aliased_power()``), which gives the closed-form Tikhonov and λ rules.
+
+    Parameters
+    ----------
+    psf : array_like or torch.Tensor, shape (kh, kw)
+        The PSF h on the high-resolution grid (see ``Convolution``).
+    shape : tuple of int
+        High-resolution image shape (H, W), multiples of ``factor``.
+    factor : int
+        Decimation factor s; measurements have shape (H // s, W // s).
+    boundary : {"circular", "reflect"}, default "circular"
+        Boundary of the blur (the polyphase structure needs ``"circular"``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import SuperResolution, dot_test, psf
+    >>> op = SuperResolution(psf.gaussian(1.0, 5), (16, 16), factor=2)
+    >>> op.out_shape, tuple(op.aliased_power().shape), dot_test(op) < 1e-12
+    ((8, 8), (8, 8), True)
     """
 
     def __init__(self, psf, shape, factor: int, boundary: str = "circular"):
@@ -100,13 +151,32 @@ class SuperResolution(LinearOperator):
         return float(self.aliased_power().max()) ** 0.5
 
     def extra_repr(self):
+        """Shape and factor, shown in the module's ``repr``."""
         return f"shape={self.in_shape}, factor={self.factor}"
 
 
 class Mask(LinearOperator):
     """Pixel mask ``H = diag(m)`` (inpainting): observed pixels keep their value, others → 0.
 
-    ``mask`` is an (H, W) array of booleans or weights in [0, 1]; ``H' = H``.
+    Self-adjoint (H' = H), diagonal in pixels, ‖H‖ = max m.
+
+    Parameters
+    ----------
+    mask : array_like or torch.Tensor, shape (H, W)
+        Booleans (True = observed) or weights in [0, 1]; it sets the image shape.
+
+    Raises
+    ------
+    InputError
+        For a mask that is not 2-D or has values outside [0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Mask
+    >>> op = Mask(torch.tensor([[True, False], [False, True]]))
+    >>> op(torch.ones(1, 1, 2, 2)).tolist()
+    [[[[1.0, 0.0], [0.0, 1.0]]]]
     """
 
     def __init__(self, mask):
@@ -129,4 +199,5 @@ class Mask(LinearOperator):
         return float(self.mask.abs().max())
 
     def extra_repr(self):
+        """Shape and observed fraction, shown in the module's ``repr``."""
         return f"shape={self.in_shape}, observed={float(self.mask.mean()):.3f}"

@@ -25,7 +25,51 @@ from physinv.operators.base import LinearOperator
 
 
 class Wavelet(LinearOperator):
-    """Multilevel orthogonal 2-D DWT of ``(B, C, H, W)`` images → ``(B, C, n_coefficients)``."""
+    """Multilevel orthogonal 2-D wavelet transform W of ``(B, C, H, W)`` images.
+
+    ``W f`` is the decomposition (``ptwt.wavedec2``, zero extension) flattened to one vector
+    of ``out_shape[0]`` coefficients per image, approximation first, then level by level
+    (coarse to fine) three orientations each; ``subband_index`` labels each coefficient with
+    its sub-band (0 = approximation) and ``n_subbands`` counts them. For orthogonal wavelets
+
+    .. math::
+
+        W'W = I   (Parseval: ‖Wf‖ = ‖f‖, W' the reconstruction, cropped to the image)
+
+    so W' is both the adjoint and the left inverse.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape (H, W).
+    wavelet : str, default "db2"
+        An orthogonal wavelet known to PyWavelets: haar, dbN, symN, coifN.
+    level : int, optional
+        Decomposition levels; default as many as the image allows, at most 3.
+
+    Raises
+    ------
+    InputError
+        For an unknown or non-orthogonal wavelet, or more levels than the image allows.
+
+    References
+    ----------
+    .. [1] S. Mallat, "A theory for multiresolution signal decomposition: the wavelet
+           representation", IEEE Trans. Pattern Anal. Mach. Intell. 11(7), 674–693, 1989.
+    .. [2] I. Daubechies, "Orthonormal bases of compactly supported wavelets", Comm. Pure
+           Appl. Math. 41(7), 909–996, 1988.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Wavelet
+    >>> op = Wavelet((16, 16), "haar")
+    >>> op.level, op.n_subbands, op.out_shape
+    (3, 10, (256,))
+    >>> x = torch.randn(1, 1, 16, 16, dtype=torch.float64)
+    >>> bool(torch.allclose(op.adjoint(op(x)), x))
+    True
+    """
 
     def __init__(self, shape, wavelet: str = "db2", level: int | None = None):
         shape = check_shape("shape", shape)
@@ -94,4 +138,5 @@ class Wavelet(LinearOperator):
         return 1.0
 
     def extra_repr(self):
+        """Shape, wavelet and levels, shown in the module's ``repr``."""
         return f"shape={self.in_shape}, wavelet={self.wavelet!r}, level={self.level}"
