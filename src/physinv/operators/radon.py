@@ -360,7 +360,7 @@ def ramp_filter(size: int, name: str = "ramp") -> np.ndarray:
     """Frequency response of the discrete ramp filter and its windowed variants.
 
     The ramp is built in the spatial domain, h[0] = 1/4, h[n] = −1/(πn)² for odd n, 0 for
-    even n ≠ 0 (Kak & Slaney, eq. 3.61), so that it has no DC offset; then windowed by
+    even n ≠ 0 (Kak & Slaney), so that it has no DC offset; then windowed by
     Shepp–Logan (sinc), cosine, Hamming or Hann, as ``skimage.transform.iradon``.
 
     Parameters
