@@ -13,6 +13,7 @@ import torch
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
 import physinv
 from physinv.errors import InputError
@@ -28,6 +29,32 @@ OP_HELP = ("Forward operator spec, e.g. identity | blur:gaussian:sigma=2 | "
            "| decimate:factor=2 | mask:ratio=0.5,seed=0 | radon:angles=60")
 NOISE_HELP = ("Noise spec: none | gaussian:sigma=0.01 | poisson:photons=100 | "
               "poisson-gaussian:photons=100,sigma=0.01")
+# placeholders of help texts that list a registry's entries (see ``_RegistryHelp``)
+METHODS_LIST = "{methods}"
+NETWORKS_LIST = "{networks}"
+
+
+def _registry_lists() -> dict[str, str]:
+    from physinv.nets.registry import names
+    from physinv.solvers.registry import METHODS
+
+    return {METHODS_LIST: " | ".join(METHODS), NETWORKS_LIST: ", ".join(names())}
+
+
+class _RegistryHelp(TyperCommand):
+    """A command whose option help texts list the solvers and networks of the registries.
+
+    The lists are filled in when the help is shown: importing the registries (every solver and
+    network) when the command starts would slow every call, ``physinv --version`` included.
+    """
+
+    def format_help(self, ctx, formatter):
+        lists = _registry_lists()
+        for param in self.params:
+            for placeholder, text in lists.items():
+                if param.help and placeholder in param.help:
+                    param.help = param.help.replace(placeholder, text)
+        super().format_help(ctx, formatter)
 
 
 def _version(value: bool):
@@ -125,7 +152,7 @@ def _output_for(source: Path, output: Path, many: bool, suffix: str) -> Path:
     return output / f"{source.stem}{suffix}"
 
 
-@app.command()
+@app.command(cls=_RegistryHelp)
 def reconstruct(
     measurement: Path = typer.Argument(..., help="The measurement y (.npy, .tif, .png), or a "
                                        "folder of them."),
@@ -133,10 +160,7 @@ def reconstruct(
                                   "operator comes from the checkpoint)"),
     net: Path | None = typer.Option(None, "--net", help="A trained run folder (physinv train "
                                     "--out) or its model.safetensors: reconstruct with it."),
-    method: str = typer.Option("tikhonov", "--method",
-                               help="tikhonov | wiener | cg | landweber | ista | fista | tv | "
-                                    "rl | bayes-gauss | bayes-studentt | bayes-jmap | potts | "
-                                    "fbp"),
+    method: str = typer.Option("tikhonov", "--method", help=METHODS_LIST),
     lam: str | None = typer.Option(None, "--lam", help="λ: a number, or for tikhonov gcv | "
                                    "discrepancy | lcurve | evidence (default gcv)."),
     n_iter: int | None = typer.Option(None, "--n-iter", help="Iteration cap."),
@@ -295,10 +319,10 @@ def _method_solver(op: str, method: str, lam, options: dict, show: bool):
     return solve
 
 
-@app.command()
+@app.command(cls=_RegistryHelp)
 def train(
-    net: str = typer.Option(..., "--net", help="Network name (physinv nets), e.g. "
-                            "unrolled-hqs, fourier-radial, tikhonov-residual, unet."),
+    net: str = typer.Option(..., "--net", help="Network name (physinv nets): "
+                            f"{NETWORKS_LIST}."),
     out: Path = typer.Option(..., "--out", help="Run folder: config.json, model.safetensors, "
                              "last.safetensors, metrics.csv / .jsonl."),
     task: str | None = typer.Option(None, "--task", help="Train on a protocol task's crops, "
@@ -467,7 +491,8 @@ def _int_list(name: str, text: str) -> list[int]:
 
 def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
     from physinv.experiments.bench import write_json
-    from physinv.experiments.ir import IR_TASKS, run_ir
+    from physinv.experiments.ir import run_ir
+    from physinv.thermal import IR_TASKS
 
     if len(sizes) != 1:
         raise InputError("n-train", ",".join(map(str, sizes)), "one number for the ir suite")
