@@ -11,32 +11,33 @@ import numpy as np
 import pytest
 import torch
 
+from physinv import thermal
 from physinv.cli import main
-from physinv.data.thermal import Camera, Scene, simulate
 from physinv.errors import InputError
-from physinv.experiments import ir, ir_pipeline
 from physinv.metrics import dice
+from physinv.operators import Identity
+from physinv.thermal import Camera, Scene, pipeline, simulate
 
 
 def test_acquisition_through_the_nuc_has_netd_noise():
-    task = ir.get_ir_task("ir_sr_x4")
-    frame, g = ir.acquire(task, 1)
+    task = thermal.get_ir_task("ir_sr_x4")
+    frame, g = thermal.acquire(task, 1)
     assert g.shape == (1, 1, 32, 32)
     err = g[0, 0] - frame.clean
     assert float(err.std()) < 1.5 * task.camera.netd
     with pytest.raises(InputError, match="task"):
-        ir.get_ir_task("ir_nope")
+        thermal.get_ir_task("ir_nope")
 
 
 def test_aligned_interpolation_beats_a_misaligned_one():
     cam = Camera(factor=4, fwhm=1.0)
     frame = simulate(Scene(shape=(64, 64)), cam, seed=2)
     truth = frame.apparent[None, None]
-    up = ir.upsample(frame.clean[None, None], cam)
+    up = thermal.upsample(frame.clean[None, None], cam)
     shifted = torch.roll(up, (2, 2), dims=(-2, -1))
     rmse = lambda x: float(((x - truth) ** 2).mean().sqrt())  # noqa: E731
     assert rmse(up) < 0.8 * rmse(shifted)
-    assert torch.equal(ir.upsample(frame.clean[None, None], Camera(factor=1)),
+    assert torch.equal(thermal.upsample(frame.clean[None, None], Camera(factor=1)),
                        frame.clean[None, None])
 
 
@@ -50,8 +51,8 @@ def test_threshold_segmentation_of_an_isolated_defect():
     rise *= 4.0 / rise.max()
     temp = 300 + rise
     truth = torch.from_numpy((rise >= 2.0).astype(np.int64))
-    labels, prob = ir.threshold_segment(torch.from_numpy(temp)[None, None],
-                                        torch.full((1, 1, h, h), 0.01))
+    labels, prob = thermal.threshold_segment(torch.from_numpy(temp)[None, None],
+                                             torch.full((1, 1, h, h), 0.01))
     assert float(dice(labels[None, None], truth[None, None])) > 0.95
     assert float(prob[40, 50]) > 0.99 and float(prob[5, 5]) < 0.01
 
@@ -63,20 +64,20 @@ def test_threshold_segmentation_keeps_the_half_maximum_region_of_a_strong_defect
     yy, xx = np.mgrid[0:h, 0:h]
     rise = 10.0 * np.exp(-((yy - 48) ** 2 + (xx - 40) ** 2) / (2 * 6.0**2))
     truth = torch.from_numpy((rise >= 5.0).astype(np.int64))
-    labels, _ = ir.threshold_segment(torch.from_numpy(300 + rise)[None, None])
+    labels, _ = thermal.threshold_segment(torch.from_numpy(300 + rise)[None, None])
     assert float(dice(labels[None, None], truth[None, None])) > 0.95
     assert int(labels[5, 5]) == 0 and int(labels[48, 40]) == 1
 
 
 def test_segmentation_head_learns_and_potts_runs():
-    task = ir.get_ir_task("ir_segment")
-    frame, g = ir.acquire(task, 3)
-    lab = ir.potts_segment(g, frame.op, frame.apparent[None, None])
+    task = thermal.get_ir_task("ir_segment")
+    frame, g = thermal.acquire(task, 3)
+    lab = thermal.potts_segment(g, frame.op, frame.apparent[None, None])
     assert lab.shape == (128, 128) and set(lab.unique().tolist()) <= {0, 1}
-    contrast = ir.local_contrast(frame.apparent[None, None]) / 5.0
-    net = ir.train_segmenter(contrast.repeat(4, 1, 1, 1), frame.labels[None, None]
-                             .repeat(4, 1, 1, 1).double(),
-                             ir.Identity((128, 128)), budget_s=20)
+    contrast = thermal.local_contrast(frame.apparent[None, None]) / 5.0
+    net = thermal.train_segmenter(contrast.repeat(4, 1, 1, 1), frame.labels[None, None]
+                                  .repeat(4, 1, 1, 1).double(),
+                                  Identity((128, 128)), budget_s=20)
     with torch.no_grad():
         pred = (net(contrast.float())[0, 0] > 0).to(torch.int64)
     assert float(dice(pred[None, None], frame.labels[None, None])) > 0.5
@@ -186,7 +187,7 @@ def test_ir_train_then_restore_with_the_net(tmp_path):
     np.save(tmp_path / "f.npy", frame.kelvin.numpy())
     assert main(["ir", "restore", str(tmp_path / "f.npy"), "--net", str(run), "--out",
                  str(tmp_path / "r")]) == 0
-    net, cam = ir_pipeline.load_network(run)
+    net, cam = pipeline.load_network(run)
     assert cam.factor == 2
     with pytest.raises(InputError, match="other physics|differs"):
-        ir_pipeline.load_network(run, Camera(factor=2, fwhm=2.0))
+        pipeline.load_network(run, Camera(factor=2, fwhm=2.0))

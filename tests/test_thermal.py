@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from physinv.data import nuc, thermal, thermal_io
-from physinv.data.thermal import Camera, Scene, simulate
 from physinv.errors import InputError
+from physinv.thermal import Camera, Scene, nuc, radiometry, readers, simulate
+from physinv.thermal.camera import flat_fields
 
 
 @pytest.mark.parametrize("camera", [Camera(), Camera(factor=2, psf="airy", f_number=1.2),
@@ -65,15 +65,15 @@ def test_scene_ranges_labels_and_determinism():
 
 def test_radiometry_planck_and_linear():
     t = np.linspace(250, 400, 31)
-    radiance = thermal.band_radiance(t)
+    radiance = radiometry.band_radiance(t)
     assert np.all(np.diff(radiance) > 0)
-    assert np.allclose(thermal.inverse_band_radiance(radiance), t, atol=2e-3)
-    assert thermal.apparent_temperature(330.0, 1.0, 293.15) == pytest.approx(330.0, abs=2e-3)
-    near = thermal.apparent_temperature(300.0, 0.9, 293.15)
-    lin = thermal.apparent_temperature(300.0, 0.9, 293.15, radiometry="linear")
+    assert np.allclose(radiometry.inverse_band_radiance(radiance), t, atol=2e-3)
+    assert radiometry.apparent_temperature(330.0, 1.0, 293.15) == pytest.approx(330.0, abs=2e-3)
+    near = radiometry.apparent_temperature(300.0, 0.9, 293.15)
+    lin = radiometry.apparent_temperature(300.0, 0.9, 293.15, radiometry="linear")
     assert abs(near - lin) < 0.05  # the linearisation holds near T_refl
     with pytest.raises(InputError, match="above 0 K"):
-        thermal.band_radiance(-5.0)
+        radiometry.band_radiance(-5.0)
 
 
 def test_counts_kelvin_calibration_round_trip():
@@ -100,7 +100,7 @@ def test_bad_camera_and_scene_configurations():
 def test_two_point_nuc_removes_the_fixed_pattern_and_dead_pixels():
     cam = Camera(factor=2, column_offset=0.3, gain_spread=0.03, dead_fraction=0.01)
     f = simulate(Scene(shape=(128, 128)), cam, seed=2)
-    lo, hi = thermal.flat_fields(cam, f.clean.shape, (293.15, 323.15), n_frames=32)
+    lo, hi = flat_fields(cam, f.clean.shape, (293.15, 323.15), n_frames=32)
     corr = nuc.TwoPointNUC(lo, hi, 293.15, 323.15)
     fixed = corr(f.kelvin)
     raw_err = float((f.kelvin - f.clean).abs().median())
@@ -132,29 +132,29 @@ def test_readers_tiff_csv_npy(tmp_path):
 
     counts = (np.arange(12, dtype=np.uint16).reshape(3, 4) + 30000)
     tifffile.imwrite(tmp_path / "f.tif", counts)
-    k = thermal_io.read_frame(tmp_path / "f.tif", gain=0.01, offset=0.0)
+    k = readers.read_frame(tmp_path / "f.tif", gain=0.01, offset=0.0)
     assert float(k[0, 0]) == pytest.approx(300.0)
     tifffile.imwrite(tmp_path / "eight.tif", counts.astype(np.uint8))
     with pytest.raises(InputError, match="16-bit"):
-        thermal_io.read_frame(tmp_path / "eight.tif", gain=0.01, offset=0.0)
+        readers.read_frame(tmp_path / "eight.tif", gain=0.01, offset=0.0)
     with pytest.raises(InputError, match="gain"):
-        thermal_io.read_frame(tmp_path / "f.tif")
+        readers.read_frame(tmp_path / "f.tif")
     with pytest.raises(InputError, match="below 0|above 0 K"):
-        thermal_io.read_frame(tmp_path / "f.tif", gain=0.01, offset=-400.0)
+        readers.read_frame(tmp_path / "f.tif", gain=0.01, offset=-400.0)
     (tmp_path / "t.csv").write_text("Frame 1\n20.5,21.0,22\n23,24,25\n")
-    c = thermal_io.read_frame(tmp_path / "t.csv", unit="C")
+    c = readers.read_frame(tmp_path / "t.csv", unit="C")
     assert c.shape == (2, 3) and float(c[0, 0]) == pytest.approx(293.65)
     (tmp_path / "ragged.csv").write_text("20,21,22\n23,24\n")
     with pytest.raises(InputError, match="line 2.*ragged"):
-        thermal_io.read_frame(tmp_path / "ragged.csv", unit="C")
+        readers.read_frame(tmp_path / "ragged.csv", unit="C")
     (tmp_path / "text.csv").write_text("20;21;22\n23;hot;25\n")
     with pytest.raises(InputError, match="line 2: got 'hot'"):
-        thermal_io.read_frame(tmp_path / "text.csv", unit="C")
+        readers.read_frame(tmp_path / "text.csv", unit="C")
     (tmp_path / "cold.csv").write_text("-300,20\n21,22\n")
     with pytest.raises(InputError, match="above 0 K"):
-        thermal_io.read_frame(tmp_path / "cold.csv", unit="C")
+        readers.read_frame(tmp_path / "cold.csv", unit="C")
     np.save(tmp_path / "k.npy", np.full((4, 4), 300.0))
-    assert float(thermal_io.read_frame(tmp_path / "k.npy")[0, 0]) == 300.0
+    assert float(readers.read_frame(tmp_path / "k.npy")[0, 0]) == 300.0
     np.save(tmp_path / "hot.npy", np.full((4, 4), 1e6))
     with pytest.raises(InputError, match="below 5000 K"):
-        thermal_io.read_frame(tmp_path / "hot.npy")
+        readers.read_frame(tmp_path / "hot.npy")

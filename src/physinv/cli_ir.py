@@ -1,5 +1,6 @@
 """``physinv ir``: infrared thermography commands — simulate, restore, segment, train.
-Thin, like ``physinv.cli``: parse, call ``physinv.experiments.ir_pipeline``, print."""
+Thin, like ``physinv.cli``: parse, call the thermal library (``physinv.thermal.pipeline``),
+print."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ IR_TASK_HELP = "denoise | deconvolve | sr (the camera: factor 1, optics blur, de
 
 
 def _camera(task, factor, fwhm, netd, camera_json):
-    from physinv.experiments.ir_pipeline import make_camera
+    from physinv.thermal.pipeline import make_camera
 
     return make_camera(task, factor, fwhm, netd, camera_json)
 
@@ -42,8 +43,8 @@ def ir_simulate(
     """
     from dataclasses import replace
 
-    from physinv.experiments.ir import get_ir_task
-    from physinv.experiments.ir_pipeline import simulate_to
+    from physinv.thermal import get_ir_task
+    from physinv.thermal.pipeline import simulate_to
 
     spec = get_ir_task(task)
     camera = spec.camera
@@ -68,18 +69,18 @@ def _flats(flat_lo, flat_hi, t_lo, t_hi):
 
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False):
-    from physinv.experiments import ir_pipeline
+    from physinv.thermal import pipeline
 
     if netd <= 0:
         raise InputError("netd", netd, "a positive NETD in K")
     camera = None
     if net is not None and camera_json is None and task is None:
-        camera = ir_pipeline.load_network(net)[1]
+        camera = pipeline.load_network(net)[1]
     camera = camera or _camera(task or "sr", factor, fwhm, netd, camera_json)
-    result = ir_pipeline.run(frame, out, camera, method=method, lam=lam, net_path=net,
-                             unit=unit, gain=gain, offset=offset,
-                             flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
-                             segment_too=segment_too, destripe=destripe)
+    result = pipeline.run(frame, out, camera, method=method, lam=lam, net_path=net,
+                          unit=unit, gain=gain, offset=offset,
+                          flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
+                          segment_too=segment_too, destripe=destripe)
     s = result["summary"]
     extra = "" if s["mean_std_k"] is None else f", mean σ {1e3 * s['mean_std_k']:.0f} mK"
     lab = "" if s["defect_pixels"] is None else f", {s['defect_pixels']} defect pixels"
@@ -168,7 +169,7 @@ def ir_train(
 
     Example: physinv ir train --task sr --factor 4 --net tikhonov-residual --out runs/ir
     """
-    from physinv.experiments.ir_pipeline import train_network
+    from physinv.thermal.pipeline import train_network
     from physinv.train.logs import summary_line
 
     camera = _camera(task, factor, fwhm, netd, camera_json)

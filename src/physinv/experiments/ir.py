@@ -1,19 +1,21 @@
-"""The infrared pipeline — raw frame → NUC → restoration (+ variance) → hot-defect
-segmentation — and its benchmark suite (``physinv bench --suite ir``).
+"""The infrared benchmark suite (``physinv bench --suite ir``): the restorations and
+segmentations of the thermal library (``physinv.thermal``) side by side — raw frame → NUC →
+restoration (+ variance) → hot-defect segmentation — in rows and a summary.
 
-Tasks (``IR_TASKS``): ``ir_denoise`` (64², no optics blur, NETD 0.2 K — a cheap uncooled
-camera), ``ir_deconvolve`` (64², Gaussian optics FWHM 2.5 px, NETD 50 mK), ``ir_sr_x4``
-(128² scene, optics FWHM 1 detector pixel, 4×4 detector integration and ×4 decimation → 32²
-frames, NETD 50 mK) and ``ir_segment`` (the ``ir_sr_x4`` camera; defects 3–5 detector pixels
-wide, 2–10 K). Every test frame is simulated raw (fixed pattern, dead pixels, 14-bit counts) and
-corrected by the two-point NUC from flat fields before restoration, so the methods see what
-they would see on a real camera. Truth = the high-resolution apparent temperature (the
-emissivity-weighted radiometric temperature the camera measures); scores: RMSE in K, PSNR over
-the scene's temperature range, 95 % interval coverage where a method gives a variance, Dice /
-IoU of the defect maps.
+Tasks (``physinv.thermal.IR_TASKS``): ``ir_denoise`` (64², no optics blur, NETD 0.2 K — a
+cheap uncooled camera), ``ir_deconvolve`` (64², Gaussian optics FWHM 2.5 px, NETD 50 mK),
+``ir_sr_x4`` (128² scene, optics FWHM 1 detector pixel, 4×4 detector integration and ×4
+decimation → 32² frames, NETD 50 mK) and ``ir_segment`` (the ``ir_sr_x4`` camera; defects 3–5
+detector pixels wide, 2–10 K). Every test frame is simulated raw (fixed pattern, dead pixels,
+14-bit counts) and corrected by the two-point NUC from flat fields before restoration, so the
+methods see what they would see on a real camera. Truth = the high-resolution apparent
+temperature (the emissivity-weighted radiometric temperature the camera measures); scores:
+RMSE in K, PSNR over the scene's temperature range, 95 % interval coverage where a method gives
+a variance, Dice / IoU of the defect maps.
 
-Networks work on normalised temperatures (T − 300 K) / 20 K (``CENTER``, ``SCALE``) — the
-operators are linear and preserve constants, so g and f normalise alike.
+Networks (``PHYSICS_NETS``, ``BLACKBOX_NETS``) are trained by ``physinv.thermal.train_net`` on
+normalised temperatures; the physics network best on validation scenes gets intervals
+calibrated by ``physinv.thermal.calibrate_sigma``.
 
 Segmentation, four ways: ``threshold`` on a restored map (local contrast above the grey
 opening of the map by a square, blobs above 1 K kept at half their peak — the FWHM rule of
@@ -24,245 +26,52 @@ on the physics-constrained restoration) and ``unet-raw`` (a U-Net on H'g of the 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
-from scipy.special import erf
 
-from physinv.data.nuc import TwoPointNUC
-from physinv.data.thermal import Camera, Scene, ThermalScenes, flat_fields, simulate
-from physinv.errors import InputError
 from physinv.metrics import coverage, dice, iou, psnr
-from physinv.nets.registry import build
-from physinv.nets.segment import SegmentationUNet
-from physinv.noise import Gaussian
 from physinv.operators import Identity
-from physinv.solvers import gaussian_posterior, tikhonov, tv
-from physinv.train import Measurements, Pairs, fit
+from physinv.solvers import gaussian_posterior
 
-CENTER, SCALE = 300.0, 20.0
-TEST_SEED, TRAIN_SEED, VAL_SEED, NOISE_SEED = 50_000, 60_000, 65_000, 70_000
-FLAT_TEMPERATURES = (293.15, 323.15)
-DETECT_K = 1.0  # a blob is a defect candidate where its local contrast exceeds 1 K ...
-CLUTTER = 4.0  # ... or 4 robust standard deviations of the contrast map (training scenes)
-OPENING = 31  # grey-opening square (high-resolution px): wider than any defect
-TIK_GRID = [float(v) for v in np.logspace(-5, -1, 9)]  # λ / ‖H‖²
-TV_GRID = [float(v) for v in np.logspace(-4, -1, 7)]  # λ (K) / ‖H‖²
+# The thermal library the runner uses. Library names the demo's ir stage still reaches through
+# this module (ir.get_ir_task, calibration, training_pairs, tune, tikhonov_k, TIK_GRID,
+# train_net, calibrate_sigma, acquire, TEST_SEED, upsample, net_restore, threshold_segment,
+# potts_segment); to be imported from physinv.thermal directly.
+from physinv.thermal import (
+    TEST_SEED,
+    TIK_GRID,
+    TRAIN_SEED,
+    TV_GRID,
+    acquire,
+    calibrate_sigma,
+    calibration,
+    get_ir_task,
+    local_contrast,
+    net_restore,
+    normalise,
+    potts_segment,
+    threshold_segment,
+    tikhonov_k,
+    train_net,
+    train_segmenter,
+    training_pairs,
+    tune,
+    tv_k,
+    upsample,
+    validation_pairs,
+)
+
 PHYSICS_NETS = ("tikhonov-residual", "decomposed-cnn", "unrolled-hqs")
 BLACKBOX_NETS = ("unet",)
-
-
-@dataclass(frozen=True)
-class IRTask:
-    name: str
-    description: str
-    scene: Scene
-    camera: Camera
-    segment: bool = False
-
-    def operator(self):
-        return self.camera.operator(self.scene.shape)
-
-
-_SR_CAMERA = Camera(factor=4, fwhm=1.0, netd=0.05)
-IR_TASKS = {
-    "ir_denoise": IRTask("ir_denoise", "64², no optics blur, NETD 0.2 K",
-                         Scene(shape=(64, 64)), Camera(factor=1, psf="none", netd=0.2)),
-    "ir_deconvolve": IRTask("ir_deconvolve", "64², Gaussian optics FWHM 2.5 px, NETD 50 mK",
-                            Scene(shape=(64, 64)), Camera(factor=1, fwhm=2.5, netd=0.05)),
-    "ir_sr_x4": IRTask("ir_sr_x4", "128² scene → 32² frames: optics FWHM 1 px, 4×4 "
-                       "integration, ×4 decimation, NETD 50 mK", Scene(shape=(128, 128)),
-                       _SR_CAMERA),
-    "ir_segment": IRTask("ir_segment", "ir_sr_x4 camera; defects 3–5 detector px wide, "
-                         "2–10 K", Scene(shape=(128, 128), radius=(6.0, 10.0),
-                                         contrast=(2.0, 10.0)), _SR_CAMERA, segment=True),
-}
-
-
-def get_ir_task(name: str) -> IRTask:
-    if name not in IR_TASKS:
-        raise InputError("task", name, f"one of {sorted(IR_TASKS)}")
-    return IR_TASKS[name]
-
-
-# --------------------------------------------------------------------------- acquisition
-def calibration(camera: Camera, shape_lr) -> TwoPointNUC:
-    """The camera's two-point NUC from 64-frame flat fields at 20 °C and 50 °C."""
-    lo, hi = flat_fields(camera, shape_lr, FLAT_TEMPERATURES, n_frames=64, seed=99)
-    return TwoPointNUC(lo, hi, *FLAT_TEMPERATURES)
-
-
-def acquire(task: IRTask, seed: int, nuc: TwoPointNUC | None = None):
-    """(frame, corrected measurement g (1, 1, h, w) in K) for one simulated acquisition."""
-    frame = simulate(task.scene, task.camera, seed)
-    nuc = nuc or calibration(task.camera, tuple(frame.clean.shape))
-    return frame, nuc(frame.kelvin)[None, None]
-
-
-# --------------------------------------------------------------------------- restoration
-def upsample(g: torch.Tensor, camera: Camera) -> torch.Tensor:
-    """Cubic-spline interpolation to the object grid, aligned with where the camera samples
-    (the system PSF's centroid); the identity for factor 1."""
-    f = camera.factor
-    if f == 1:
-        return g.clone()
-    psf = camera.system_psf()
-    c = psf.shape[-1] // 2
-    idx = torch.arange(psf.shape[-1], dtype=torch.float64) - c
-    dy, dx = float((psf.sum(1) * idx).sum()), float((psf.sum(0) * idx).sum())
-    h, w = g.shape[-2:]
-    rows = (np.arange(h * f) + dy) / f
-    cols = (np.arange(w * f) + dx) / f
-    grid = np.meshgrid(rows, cols, indexing="ij")
-    out = ndimage.map_coordinates(g[0, 0].numpy(), grid, order=3, mode="grid-wrap")
-    return torch.from_numpy(out)[None, None]
 
 
 def _rmse(x, truth) -> float:
     return float(((x - truth) ** 2).mean().sqrt())
 
 
-def tune(fn: Callable, grid, pairs) -> float:
-    """The grid value with the lowest mean RMSE of ``fn(g, op, value)`` on training pairs."""
-    scores = [np.mean([_rmse(fn(g, op, v), x) for x, g, op in pairs]) for v in grid]
-    return grid[int(np.argmin(scores))]
-
-
-def tikhonov_k(g, op, rel):
-    """Tikhonov on a frame in K, λ = ``rel`` × ‖H‖²."""
-    return tikhonov(g, op, lam=rel * op.norm() ** 2, tol=1e-8, max_iter=300).x
-
-
-def tv_k(g, op, rel):
-    """TV on a frame in K, λ = ``rel`` × ‖H‖²."""
-    return tv(g, op, lam=rel * op.norm() ** 2, n_iter=200).x
-
-
-def normalise(t):
-    return (t - CENTER) / SCALE
-
-
-def denormalise(t):
-    return t * SCALE + CENTER
-
-
-def training_pairs(task: IRTask, n: int, nuc: TwoPointNUC, n_tune: int = 4):
-    """[(apparent truth, corrected g, op)] for the first ``n_tune`` training scenes."""
-    out = []
-    for i in range(min(n, n_tune)):
-        frame, g = acquire(task, TRAIN_SEED + i, nuc)
-        out.append((frame.apparent[None, None], g, frame.op))
-    return out
-
-
-def train_net(name: str, task: IRTask, n_train: int, lam_rel: float, budget_s: float,
-              seed: int = 0, epochs: int = 200):
-    """A network trained on ``n_train`` scenes (normalised temperatures, NETD noise)."""
-    scenes = ThermalScenes(n_train, task.scene, task.camera, seed=TRAIN_SEED)
-    op = scenes.op
-    torch.manual_seed(seed)
-    net = build(name, op, lam_rel * op.norm() ** 2)
-    data = Measurements(normalise(scenes.apparent).float(), op,
-                        Gaussian(task.camera.netd / SCALE))
-    result = fit(net, data, epochs=epochs, max_time=budget_s, seed=seed, norm="log",
-                 patience=20, samples_per_epoch=32, batch_size=4)
-    return net, result
-
-
-def net_restore(net, g: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return denormalise(net(normalise(g).float()).double())
-
-
-def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = 4):
-    """[(apparent truth, corrected g, op)] for ``n`` scenes outside the training and test
-    sets: the choice of the best network and the interval calibration are made on them."""
-    out = []
-    for i in range(n):
-        frame, g = acquire(task, VAL_SEED + i, nuc)
-        out.append((frame.apparent[None, None], g, frame.op))
-    return out
-
-
-def calibrate_sigma(net, task: IRTask, nuc: TwoPointNUC, n: int = 4) -> float:
-    """k such that net ± 1.96 k σ_post covers 95 % of the pixels of ``n`` validation scenes
-    (σ_post: the Gaussian posterior's standard deviation)."""
-    ratios = []
-    for i in range(n):
-        frame = simulate(task.scene, task.camera, VAL_SEED + i)
-        g = nuc(task.camera.to_kelvin(task.camera.expose(
-            frame.clean, torch.Generator().manual_seed(NOISE_SEED + i))))[None, None]
-        post = gaussian_posterior(g, frame.op)
-        err = (net_restore(net, g) - frame.apparent[None, None]).abs()
-        ratios.append((err / post.variance.sqrt()).flatten())
-    return float(torch.quantile(torch.cat(ratios), 0.95)) / 1.959964
-
-
-# --------------------------------------------------------------------------- segmentation
-def local_contrast(x: torch.Tensor, size: int = OPENING) -> torch.Tensor:
-    """Temperature above the grey opening of the map by a ``size``-wide square: structures
-    narrower than the square (defects) are removed from the background, axis-aligned heated
-    components wider than it (packages, plates) are kept, corners included."""
-    arr = x[0, 0].numpy()
-    return torch.from_numpy(arr - ndimage.grey_opening(arr, size=(size, size),
-                                                       mode="wrap"))[None, None]
-
-
-def threshold_segment(x: torch.Tensor, variance: torch.Tensor | None = None,
-                      detect: float = DETECT_K, clutter: float = CLUTTER):
-    """(labels, probability of exceeding the threshold or None): blobs of local contrast
-    above the threshold, each kept where it reaches half its own peak (FWHM). The threshold
-    is ``detect`` K or, when the map's background clutter is stronger, its median plus
-    ``clutter`` robust standard deviations (the ambient field's bumps also leave contrast)."""
-    c = local_contrast(x)[0, 0].numpy()
-    med = float(np.median(c))
-    spread = 1.4826 * float(np.median(np.abs(c - med)))
-    level = max(detect, med + clutter * spread)
-    blobs, n = ndimage.label(c > level)
-    labels = np.zeros_like(blobs)
-    if n:
-        index = np.arange(1, n + 1)
-        peaks = ndimage.maximum(c, blobs, index=index)
-        where = ndimage.maximum_position(c, blobs, index=index)
-        for peak, at in zip(peaks, where, strict=True):
-            half, _ = ndimage.label(c >= 0.5 * peak)
-            labels |= half == half[at]  # the half-maximum region around the blob's peak
-    prob = None
-    if variance is not None:
-        sd = variance[0, 0].sqrt().numpy()
-        prob = torch.from_numpy(0.5 * (1 + erf((c - level) / (math.sqrt(2) * sd))))
-    return torch.from_numpy(labels.astype(np.int64)), prob
-
-
-def potts_segment(g: torch.Tensor, op, reference: torch.Tensor):
-    """Gauss–Markov–Potts on the contrast: g minus the (smooth) background of ``reference``
-    measured through the camera; the warmer of the two classes is the defect class."""
-    from physinv.solvers.potts import potts
-
-    background = reference - local_contrast(reference)
-    result = potts(g - op(background, check=False), op, n_classes=2, beta=1.0)
-    lab = result.labels[0, 0]
-    means = [float(result.x[0, 0][lab == k].mean()) if bool((lab == k).any()) else -1e9
-             for k in range(2)]
-    return (lab == int(np.argmax(means))).to(torch.int64)
-
-
-def train_segmenter(inputs: torch.Tensor, labels: torch.Tensor, op, budget_s: float,
-                    seed: int = 0, input_kind: str = "measurement"):
-    torch.manual_seed(seed)
-    net = SegmentationUNet(op, width=16, levels=2, input=input_kind)
-    data = Pairs(inputs.float(), labels.float(), op)
-    fit(net, data, loss="segmentation", epochs=1000, max_time=budget_s, seed=seed, lr=2e-3,
-        patience=1000, samples_per_epoch=16, batch_size=4, val_fraction=0.25)
-    return net
-
-
-# --------------------------------------------------------------------------- benchmark
 def _row(task, method, family, seed, x=None, truth=None, variance=None, labels=None,
          truth_labels=None, ms=0.0, train_s=0.0, trainable=0, extra=None):
     row = {"task": task.name, "method": method, "family": family, "image": seed,

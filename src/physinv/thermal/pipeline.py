@@ -1,4 +1,4 @@
-"""``physinv ir``: one thermal frame through the pipeline — read (TIFF counts, CSV, NPY) →
+"""What ``physinv ir`` runs: one thermal frame through the pipeline — read (TIFF counts, CSV, NPY) →
 correct (two-point NUC from flat fields, or stuck pixels replaced and, on request, column
 stripes removed scene-based) →
 restore (``bicubic``, ``tikhonov``, ``tv``, ``bayes`` with its variance, or a trained network)
@@ -8,6 +8,11 @@ map and a figure (raw / restored / standard deviation / labels, colour bars in �
 A camera is described by its decimation ``factor`` (1 for denoise / deconvolve), the optics
 PSF FWHM in detector pixels (``fwhm``; 0 = no optics blur) and its ``netd`` (K); a
 ``camera.json`` written by ``physinv ir simulate`` holds all of it, with the count calibration.
+``train_network`` trains a network for a camera in a run folder (like ``physinv train``),
+``load_network`` reads it back for ``physinv ir restore --net``.
+
+>>> make_camera("sr", factor=2, fwhm=1.5).factor
+2
 """
 
 from __future__ import annotations
@@ -19,20 +24,59 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physinv.data.io import atomic_write, write_image
-from physinv.data.nuc import TwoPointNUC, remove_column_offsets, replace_dead
-from physinv.data.thermal import Camera, Scene, flat_fields, simulate
-from physinv.data.thermal_io import read_frame
 from physinv.errors import InputError
-from physinv.experiments import ir
+from physinv.io import atomic_write, write_image
+from physinv.thermal.acquisition import ThermalScenes, simulate
+from physinv.thermal.camera import Camera, flat_fields
+from physinv.thermal.networks import CENTER, SCALE, normalise
+from physinv.thermal.nuc import (
+    FLAT_TEMPERATURES,
+    TwoPointNUC,
+    calibration,
+    remove_column_offsets,
+    replace_dead,
+)
+from physinv.thermal.readers import read_frame
+from physinv.thermal.restoration import TIK_GRID, restore, tikhonov_k, tune
+from physinv.thermal.scene import Scene
+from physinv.thermal.segmentation import DETECT_K, segment
+from physinv.thermal.tasks import TRAIN_SEED, IRTask, get_ir_task, training_pairs
 
 KINDS = {"denoise": 1, "deconvolve": 1, "sr": None}
-METHODS = ("bicubic", "tikhonov", "tv", "bayes")
 
 
 def make_camera(kind: str = "sr", factor: int = 4, fwhm: float = 1.0, netd: float = 0.05,
                 camera_json: Path | None = None) -> Camera:
-    """A ``Camera`` from the command-line description (or a camera.json)."""
+    """A ``Camera`` from the command-line description (or a camera.json).
+
+    Parameters
+    ----------
+    kind : {"denoise", "deconvolve", "sr"}, optional
+        ``denoise``: factor 1, no optics blur; ``deconvolve``: factor 1, Gaussian optics;
+        ``sr``: decimation by ``factor`` (≥ 2).
+    factor : int, optional
+        ``sr``: decimation factor.
+    fwhm : float, optional
+        Optics PSF FWHM in detector pixels (0: none).
+    netd : float, optional
+        NETD, K.
+    camera_json : Path, optional
+        A camera.json (from ``simulate_to``): its Camera fields are used, the rest ignored.
+
+    Returns
+    -------
+    Camera
+
+    Raises
+    ------
+    InputError
+        For an unknown kind, ``sr`` with factor < 2, or an unreadable camera.json.
+
+    Examples
+    --------
+    >>> make_camera("denoise", netd=0.1).psf
+    'none'
+    """
     if camera_json is not None:
         try:
             data = json.loads(Path(camera_json).read_text())
@@ -55,9 +99,33 @@ def make_camera(kind: str = "sr", factor: int = 4, fwhm: float = 1.0, netd: floa
 
 def simulate_to(folder: Path, task: str = "ir_sr_x4", seed: int = 0,
                 camera: Camera | None = None, scene: Scene | None = None) -> list[Path]:
-    """Write one simulated acquisition: raw.tif (uint16 counts), raw_kelvin.npy, the truths,
-    the flat fields for the NUC, camera.json and scene.json."""
-    spec = ir.get_ir_task(task)
+    """Write one simulated acquisition with its truths — what ``physinv ir simulate`` writes.
+
+    Files: raw.tif (14-bit counts in a 16-bit TIFF), raw_kelvin.npy, truth_apparent.npy,
+    truth_temperature.npy, emissivity.npy, labels.npy (on the object grid, K), flat_lo.npy and
+    flat_hi.npy (64-frame flat fields at ``FLAT_TEMPERATURES``, for the NUC), camera.json (the
+    camera, its count calibration ``gain``/``offset`` and the flat temperatures) and
+    scene.json (``ThermalFrame.describe``).
+
+    Parameters
+    ----------
+    folder : Path
+        Output folder (created).
+    task : str, optional
+        A task of ``physinv.thermal.tasks.IR_TASKS`` (its scene and camera are the defaults).
+    seed : int, optional
+        Scene and noise seed.
+    camera : Camera, optional
+        Replaces the task's camera.
+    scene : Scene, optional
+        Replaces the task's scene.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    spec = get_ir_task(task)
     camera = camera or spec.camera
     scene = scene or spec.scene
     frame = simulate(scene, camera, seed)
@@ -76,11 +144,11 @@ def simulate_to(folder: Path, task: str = "ir_sr_x4", seed: int = 0,
                       ("emissivity.npy", frame.emissivity),
                       ("labels.npy", frame.labels.to(torch.float64))):
         written.append(write_image(folder / name, arr))
-    lo, hi = flat_fields(camera, tuple(frame.clean.shape), ir.FLAT_TEMPERATURES, 64, seed=99)
+    lo, hi = flat_fields(camera, tuple(frame.clean.shape), FLAT_TEMPERATURES, 64, seed=99)
     written.append(write_image(folder / "flat_lo.npy", lo))
     written.append(write_image(folder / "flat_hi.npy", hi))
     cam = asdict(camera) | {"gain": camera.kelvin_per_count, "offset": camera.t_min,
-                            "flat_temperatures": list(ir.FLAT_TEMPERATURES)}
+                            "flat_temperatures": list(FLAT_TEMPERATURES)}
     for name, data in (("camera.json", cam), ("scene.json", frame.describe())):
         text = json.dumps(data, indent=2)
         written.append(atomic_write(folder / name, lambda tmp, t=text: Path(tmp).write_text(t)))
@@ -89,8 +157,24 @@ def simulate_to(folder: Path, task: str = "ir_sr_x4", seed: int = 0,
 
 def read_raw(path: Path, camera: Camera, unit: str = "K", gain: float | None = None,
              offset: float | None = None) -> torch.Tensor:
-    """The frame in kelvin; a counts TIFF uses ``gain``/``offset`` (default: the camera's
-    linear calibration)."""
+    """A raw frame in kelvin (``read_frame``), a counts TIFF through the camera's calibration.
+
+    Parameters
+    ----------
+    path : Path
+        .tif / .tiff (16-bit counts), .csv or .npy.
+    camera : Camera
+        Its ``kelvin_per_count`` and ``t_min`` are the TIFF's default gain and offset.
+    unit : {"K", "C"}, optional
+        Unit of the values.
+    gain, offset : float, optional
+        TIFF: unit per count and value at 0 counts.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        The frame, K.
+    """
     if Path(path).suffix.lower() in (".tif", ".tiff"):
         gain = camera.kelvin_per_count if gain is None else gain
         offset = camera.t_min if offset is None else offset
@@ -99,9 +183,44 @@ def read_raw(path: Path, camera: Camera, unit: str = "K", gain: float | None = N
 
 def correct(frame: torch.Tensor, flat_lo=None, flat_hi=None, t_lo=None, t_hi=None,
             camera: Camera | None = None, destripe: bool = False):
-    """Two-point NUC when flat fields are given; otherwise dead pixels = those stuck at the
-    calibration's limits (0 or full-scale counts) are replaced, and with ``destripe`` the
-    column offsets are removed scene-based (for frames much wider than the 9-column window)."""
+    """A raw frame corrected for the camera's non-uniformity.
+
+    With flat fields: the two-point NUC (``TwoPointNUC``). Without: dead pixels — those
+    stuck at the calibration's limits (0 or full-scale counts) — are replaced, and with
+    ``destripe`` the column offsets are removed scene-based (for frames much wider than the
+    9-column window, ``remove_column_offsets``).
+
+    Parameters
+    ----------
+    frame : torch.Tensor, shape (h, w)
+        Raw frame, K.
+    flat_lo, flat_hi : torch.Tensor, shape (h, w), optional
+        Flat fields at ``t_lo`` and ``t_hi`` (all four or none).
+    t_lo, t_hi : float, optional
+        The blackbodies' temperatures, K.
+    camera : Camera, optional
+        Without flat fields: the calibration whose limits mark stuck pixels.
+    destripe : bool, optional
+        Without flat fields: remove column offsets from the scene itself.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        The corrected frame, K.
+
+    Raises
+    ------
+    InputError
+        If only some of the flat-field arguments are given.
+
+    Examples
+    --------
+    >>> camera = Camera()
+    >>> frame = torch.full((4, 4), 300.0, dtype=torch.float64)
+    >>> frame[1, 2] = camera.t_max  # stuck at full scale
+    >>> float(correct(frame, camera=camera)[1, 2])
+    300.0
+    """
     if flat_lo is not None or flat_hi is not None:
         if flat_lo is None or flat_hi is None or t_lo is None or t_hi is None:
             raise InputError("flat fields", "an incomplete set",
@@ -115,41 +234,29 @@ def correct(frame: torch.Tensor, flat_lo=None, flat_hi=None, t_lo=None, t_hi=Non
     return remove_column_offsets(out) if destripe else out
 
 
-def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float | None = None,
-            net=None):
-    """(temperature K, variance K² or None, note) on the object grid for a (h, w) frame."""
-    from physinv.solvers import gaussian_posterior, tikhonov, tv
-
-    shape = (g.shape[-2] * camera.factor, g.shape[-1] * camera.factor)
-    op = camera.operator(shape)
-    y = g.to(torch.float64)[None, None]
-    if net is not None:
-        x = ir.net_restore(net.for_operator(op) if tuple(net.op.in_shape) != shape else net, y)
-        post = gaussian_posterior(y, op)
-        return x, post.variance, f"network {type(net).__name__}; variance: Gaussian posterior"
-    if method not in METHODS:
-        raise InputError("method", method, f"one of {METHODS} or --net RUN")
-    if method == "bicubic":
-        return ir.upsample(y, camera), None, "cubic-spline interpolation"
-    if method == "tikhonov":
-        result = tikhonov(y, op, lam="gcv" if lam is None else lam)
-        return result.x, None, f"Tikhonov λ={result.params['lam']:.3g}"
-    if method == "tv":
-        value = 1e-3 * op.norm() ** 2 if lam is None else lam
-        return tv(y, op, lam=value, n_iter=300).x, None, f"TV λ={value:.3g}"
-    post = gaussian_posterior(y, op)
-    return post.x, post.variance, f"Gaussian posterior ({post.params['hyper']})"
-
-
-def segment(x: torch.Tensor, variance: torch.Tensor | None, detect: float = ir.DETECT_K):
-    """(labels, probability of a local contrast above ``detect`` K or None)."""
-    if detect <= 0:
-        raise InputError("detect", detect, "a positive contrast in K")
-    return ir.threshold_segment(x, variance, detect)
-
-
 def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> Path:
-    """raw / restored / standard deviation / labels, colour bars in °C."""
+    """A PNG of the frame: raw / restored / standard deviation / labels, colour bars in °C.
+
+    Colour scales span the 0.5–99.5 percentiles (a dead pixel must not set the scale).
+
+    Parameters
+    ----------
+    path : Path
+        The PNG (written atomically).
+    raw : torch.Tensor, shape (h, w)
+        Raw frame, K.
+    x : torch.Tensor, shape (1, 1, H, W)
+        Restored temperature, K.
+    variance : torch.Tensor, shape (1, 1, H, W), or None
+        Its variance, K² (panel omitted when None).
+    labels : torch.Tensor, shape (H, W), or None
+        Defect map (panel omitted when None).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,9 +288,49 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> 
 
 def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=None,
         net_path: Path | None = None, unit: str = "K", gain=None, offset=None, flats=None,
-        detect: float = ir.DETECT_K, segment_too: bool = True, suffix: str = ".tif",
+        detect: float = DETECT_K, segment_too: bool = True, suffix: str = ".tif",
         destripe: bool = False) -> dict:
-    """The whole pipeline on one frame; returns what was written and a short summary."""
+    """The whole pipeline on one frame — ``physinv ir restore`` / ``segment``.
+
+    read (``read_raw``) → correct (``correct``) → restore (``restore``, or the network of
+    ``net_path``) → segment (``segment``) → write temperature / variance / labels /
+    probability maps (``suffix``, K), figure.png and summary.json to ``out``.
+
+    Parameters
+    ----------
+    frame_path : Path
+        The raw frame (.tif counts, .csv, .npy).
+    out : Path
+        Output folder (created).
+    camera : Camera
+        The camera that took the frame.
+    method : {"bicubic", "tikhonov", "tv", "bayes"}, optional
+        The restoration (without ``net_path``).
+    lam : float, optional
+        λ for tikhonov / tv.
+    net_path : Path, optional
+        A run folder of ``train_network``.
+    unit : {"K", "C"}, optional
+        Unit of the frame's values.
+    gain, offset : float, optional
+        TIFF: unit per count and value at 0 counts.
+    flats : (Path, Path, float, float), optional
+        (flat_lo, flat_hi, t_lo K, t_hi K) for the two-point NUC.
+    detect : float, optional
+        Defect contrast threshold, K.
+    segment_too : bool, optional
+        Segment the restored map.
+    suffix : str, optional
+        Format of the maps (``.tif`` lossless float, ``.npy``).
+    destripe : bool, optional
+        Without flats: remove column offsets scene-based.
+
+    Returns
+    -------
+    dict
+        ``written`` (list of Path) and ``summary`` (method, frame, shape, min_k, max_k,
+        defect_pixels, mean_std_k — also in summary.json).
+    """
     raw = read_raw(frame_path, camera, unit, gain, offset)
     flat_lo = flat_hi = t_lo = t_hi = None
     if flats is not None:
@@ -219,10 +366,43 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
                   n_train: int = 16, epochs: int = 100, budget: float | None = None,
                   seed: int = 0, resume: bool = False, overwrite: bool = False,
                   device: str = "auto", shape: int | None = None):
-    """Train ``net_name`` for ``camera`` on ``n_train`` simulated scenes (normalised
-    temperatures (T − 300 K) / 20 K, NETD noise), kept in ``out`` like ``physinv train``;
-    λ of the initialisation tuned on four training acquisitions."""
-    from physinv.data.thermal import ThermalScenes
+    """A network trained for ``camera``, kept in a run folder — ``physinv ir train``.
+
+    Trained on ``n_train`` simulated scenes of ``shape``² (normalised temperatures
+    (T − 300 K) / 20 K, NETD noise) like ``physinv train`` (checkpoints, resume, config.json
+    recording the camera); λ of the Tikhonov initialisation tuned on four training
+    acquisitions corrected by the camera's NUC.
+
+    Parameters
+    ----------
+    out : Path
+        Run folder.
+    camera : Camera
+        The camera.
+    net_name : str, optional
+        A network of ``physinv.nets.registry``.
+    n_train : int, optional
+        Simulated training scenes.
+    epochs : int, optional
+        Epochs.
+    budget : float, optional
+        Training time limit, s.
+    seed : int, optional
+        Seed.
+    resume, overwrite : bool, optional
+        Continue or replace the run in ``out``.
+    device : str, optional
+        ``"auto"``, ``"cpu"``, ``"cuda[:N]"``.
+    shape : int, optional
+        Scene side (default 128 with decimation, 64 without); a multiple of the factor.
+
+    Returns
+    -------
+    net : PhysicsNet
+        The trained network (on normalised temperatures).
+    result : FitResult
+        What ``fit`` reports.
+    """
     from physinv.nets.registry import build
     from physinv.noise import Gaussian
     from physinv.train import Measurements, fit
@@ -230,16 +410,16 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
     side = shape or (128 if camera.factor > 1 else 64)
     if side % camera.factor:
         raise InputError("shape", side, f"a multiple of the factor {camera.factor}")
-    task = ir.IRTask("custom", "physinv ir train", Scene(shape=(side, side)), camera)
-    nuc = ir.calibration(camera, (side // camera.factor, side // camera.factor))
-    lam_rel = ir.tune(ir.tikhonov_k, ir.TIK_GRID, ir.training_pairs(task, n_train, nuc))
-    scenes = ThermalScenes(n_train, task.scene, camera, seed=ir.TRAIN_SEED)
+    task = IRTask("custom", "physinv ir train", Scene(shape=(side, side)), camera)
+    nuc = calibration(camera, (side // camera.factor, side // camera.factor))
+    lam_rel = tune(tikhonov_k, TIK_GRID, training_pairs(task, n_train, nuc))
+    scenes = ThermalScenes(n_train, task.scene, camera, seed=TRAIN_SEED)
     torch.manual_seed(seed)
     net = build(net_name, scenes.op, lam_rel * scenes.op.norm() ** 2)
-    data = Measurements(ir.normalise(scenes.apparent).float(), scenes.op,
-                        Gaussian(camera.netd / ir.SCALE))
+    data = Measurements(normalise(scenes.apparent).float(), scenes.op,
+                        Gaussian(camera.netd / SCALE))
     info = {"source": "ir", "net": net_name, "camera": asdict(camera),
-            "kelvin": {"center": ir.CENTER, "scale": ir.SCALE}, "lam_rel": lam_rel}
+            "kelvin": {"center": CENTER, "scale": SCALE}, "lam_rel": lam_rel}
     result = fit(net, data, epochs=epochs, max_time=budget, seed=seed, norm="log",
                  patience=20, out=out, resume=resume, overwrite=overwrite, device=device,
                  run_info=info, progress=True)
@@ -247,8 +427,27 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
 
 
 def load_network(run: Path, camera: Camera | None = None):
-    """(network, camera) of a run trained by ``train_network`` (the camera recorded there
-    unless one is given; the network refuses a camera with other physics)."""
+    """A network trained by ``train_network``, with its camera.
+
+    Parameters
+    ----------
+    run : Path
+        The run folder.
+    camera : Camera, optional
+        The camera to use (default: the one recorded in the run); the network refuses a
+        camera with other physics.
+
+    Returns
+    -------
+    net : PhysicsNet
+        The network, on CPU, for the camera's operator.
+    camera : Camera
+
+    Raises
+    ------
+    InputError
+        If ``run`` is not a run of ``physinv ir train`` or the camera differs.
+    """
     from physinv.train import load
 
     config_path = Path(run) / "config.json"

@@ -27,7 +27,30 @@ UNITS = {"K": 0.0, "C": 273.15}
 
 
 def check_temperatures(name: str, kelvin: torch.Tensor) -> torch.Tensor:
-    """Finite, above 0 K and below 5000 K — or an error naming the worst value."""
+    """Finite, above 0 K and below 5000 K (``ABSURD_K``) — or an error naming the worst value.
+
+    Parameters
+    ----------
+    name : str
+        What the values are (named in the error, e.g. the file).
+    kelvin : torch.Tensor, any shape
+        Temperatures, K.
+
+    Returns
+    -------
+    torch.Tensor
+        ``kelvin`` itself.
+
+    Raises
+    ------
+    InputError
+        If a value is not finite, not above 0 K or above 5000 K.
+
+    Examples
+    --------
+    >>> float(check_temperatures("frame", torch.tensor([300.0]))[0])
+    300.0
+    """
     if not bool(torch.isfinite(kelvin).all()):
         raise InputError(name, "non-finite values", "finite temperatures")
     low, high = float(kelvin.min()), float(kelvin.max())
@@ -41,7 +64,37 @@ def check_temperatures(name: str, kelvin: torch.Tensor) -> torch.Tensor:
 
 
 def read_radiometric_tiff(path, gain: float, offset: float, unit: str = "K") -> torch.Tensor:
-    """16-bit radiometric TIFF: temperature = offset + gain · counts (in ``unit``) → kelvin."""
+    """A 16-bit radiometric TIFF of counts, in kelvin: T = offset + gain · counts (in ``unit``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A single-frame 16-bit unsigned TIFF.
+    gain : float
+        ``unit`` per count.
+    offset : float
+        Value at 0 counts, in ``unit``.
+    unit : {"K", "C"}, optional
+        Unit of ``offset + gain · counts``.
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W), float64
+        Temperatures, K.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not 16-bit unsigned, not 2-D, or gives implausible temperatures.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, tifffile
+    >>> tiff = pathlib.Path(tempfile.mkdtemp()) / "f.tif"
+    >>> tifffile.imwrite(tiff, np.full((2, 2), 30000, np.uint16))
+    >>> float(read_radiometric_tiff(tiff, gain=0.01, offset=0.0)[0, 0])
+    300.0
+    """
     import tifffile
 
     path = Path(path)
@@ -60,8 +113,38 @@ def read_radiometric_tiff(path, gain: float, offset: float, unit: str = "K") -> 
 
 
 def read_csv_temperatures(path, unit: str = "C") -> torch.Tensor:
-    """CSV export, one temperature per cell (``unit`` 'C' or 'K'); header lines that hold no
-    number (no cell that parses) are skipped, anything else must be a full row of numbers."""
+    """A CSV temperature export, one temperature per cell, in kelvin.
+
+    Cells are separated by ``,`` ``;`` or tabs, with a decimal point or comma; header lines
+    that hold no number (no cell that parses) are skipped, anything else must be a full row of
+    numbers as wide as the first.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (UTF-8, with or without BOM).
+    unit : {"C", "K"}, optional
+        Unit of the cells.
+
+    Returns
+    -------
+    torch.Tensor, shape (rows, columns), float64
+        Temperatures, K.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, a cell is not a number or a row is ragged (naming the
+        line), or the temperatures are implausible.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = csv.write_text("Frame 1\\n20.5,21\\n22,23\\n")
+    >>> read_csv_temperatures(csv, unit="C").shape
+    torch.Size([2, 2])
+    """
     path = Path(path)
     if unit not in UNITS:
         raise InputError("unit", unit, "'K' or 'C'")
@@ -105,8 +188,38 @@ def _is_number(text: str) -> bool:
 
 def read_frame(path, unit: str = "K", gain: float | None = None,
                offset: float | None = None) -> torch.Tensor:
-    """Any supported frame → kelvin: ``.tif`` (radiometric, needs ``gain``/``offset``),
-    ``.csv`` (``unit``), ``.npy`` (values in ``unit``)."""
+    """Any supported frame, in kelvin, chosen by the file's suffix.
+
+    ``.tif`` / ``.tiff``: radiometric counts (``read_radiometric_tiff``, needs ``gain`` and
+    ``offset``); ``.csv``: ``read_csv_temperatures``; ``.npy``: a 2-D numeric array in ``unit``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The frame.
+    unit : {"K", "C"}, optional
+        Unit of the values (of offset + gain · counts for a TIFF).
+    gain, offset : float, optional
+        TIFF only: unit per count and value at 0 counts.
+
+    Returns
+    -------
+    torch.Tensor, shape (H, W), float64
+        Temperatures, K.
+
+    Raises
+    ------
+    InputError
+        For an unsupported suffix, a TIFF without gain/offset, or what the readers refuse.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> npy = pathlib.Path(tempfile.mkdtemp()) / "f.npy"
+    >>> np.save(npy, np.full((2, 3), 27.0))
+    >>> float(read_frame(npy, unit="C")[0, 0])
+    300.15
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
