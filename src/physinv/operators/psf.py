@@ -50,7 +50,29 @@ def _bin(values: np.ndarray, shape: tuple[int, int], oversample: int) -> np.ndar
 
 
 def normalize(psf) -> torch.Tensor:
-    """Return ``psf`` as a float64 tensor scaled to sum 1 (validated: 2-D, finite, sum > 0)."""
+    """A PSF scaled to sum 1, validated: h / Σh.
+
+    Parameters
+    ----------
+    psf : array_like or torch.Tensor, shape (h, w)
+        Single-channel, finite, with a positive sum.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64, on the CPU
+
+    Raises
+    ------
+    InputError
+        For a colour, non-2-D or non-finite array, or a sum ≤ 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from physinv.operators import psf
+    >>> psf.normalize(np.ones((2, 2))).tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
     k = torch.as_tensor(np.asarray(psf) if not isinstance(psf, torch.Tensor) else psf)
     k = k.detach().to(torch.float64).cpu()
     if k.dim() == 3 and k.shape[-1] in (3, 4):
@@ -67,7 +89,27 @@ def normalize(psf) -> torch.Tensor:
 
 
 def gaussian(sigma: float, size=None) -> torch.Tensor:
-    """Isotropic Gaussian exp(−r²/2σ²), σ in pixels; default size 2⌈3σ⌉+1."""
+    """Isotropic Gaussian PSF h(r) ∝ exp(−r² / 2σ²), sampled at the pixel centres.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation σ > 0 in pixels.
+    size : int or tuple of int, optional
+        Support (h, w) in pixels, or one integer for a square; default 2⌈3σ⌉ + 1 (±3σ).
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        Sums to 1, centred at (h // 2, w // 2).
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> k = psf.gaussian(1.0)
+    >>> tuple(k.shape), round(float(k.sum()), 12), bool(k[3, 3] == k.max())
+    ((7, 7), 1.0, True)
+    """
     sigma = check_positive("sigma", sigma)
     shape = _size(size, 2 * math.ceil(3 * sigma) + 1)
     y, x = _grid(shape)
@@ -75,7 +117,26 @@ def gaussian(sigma: float, size=None) -> torch.Tensor:
 
 
 def box(width: int, size=None) -> torch.Tensor:
-    """Uniform ``width × width`` box (moving average), centred in a ``size`` support."""
+    """Uniform ``width`` × ``width`` box PSF (a moving average), centred in its support.
+
+    Parameters
+    ----------
+    width : int
+        Box side in pixels, ≥ 1 and at most the support.
+    size : int or tuple of int, optional
+        Support (h, w) in pixels, or one integer for a square; default ``width``.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        1/width² inside the box, 0 outside.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> [round(v, 4) for v in psf.box(3, size=5)[2].tolist()]
+    [0.0, 0.1111, 0.1111, 0.1111, 0.0]
+    """
     width = check_int("width", width)
     shape = _size(size, width)
     if width > min(shape):
@@ -88,7 +149,32 @@ def box(width: int, size=None) -> torch.Tensor:
 
 
 def disk(radius: float, size=None, oversample: int = 8) -> torch.Tensor:
-    """Uniform disk of ``radius`` pixels (geometric defocus), anti-aliased by supersampling."""
+    """Uniform disk PSF of ``radius`` pixels: geometric defocus (a pillbox).
+
+    Each pixel holds the fraction of its area inside the disk r ≤ radius, estimated on an
+    ``oversample`` × ``oversample`` sub-grid (anti-aliased edges).
+
+    Parameters
+    ----------
+    radius : float
+        Disk radius > 0 in pixels.
+    size : int or tuple of int, optional
+        Support (h, w) in pixels, or one integer for a square; default 2⌈radius⌉ + 1.
+    oversample : int, default 8
+        Sub-samples per pixel and axis.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        Sums to 1.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> k = psf.disk(2.0)
+    >>> tuple(k.shape), float(k[0, 0]), bool(k[2, 2] == k.max())
+    ((5, 5), 0.0, True)
+    """
     radius = check_positive("radius", radius)
     shape = _size(size, 2 * math.ceil(radius) + 1)
     y, x = _grid(shape, oversample)
@@ -97,10 +183,34 @@ def disk(radius: float, size=None, oversample: int = 8) -> torch.Tensor:
 
 
 def motion(length: float, angle: float = 0.0, size=None, oversample: int = 8) -> torch.Tensor:
-    """Linear motion blur: a segment of ``length`` pixels at ``angle`` degrees, rasterised.
+    """Linear motion-blur PSF: a segment of ``length`` pixels at ``angle`` degrees.
 
-    The angle is counter-clockwise from the +x axis (columns), with rows pointing down as in an
-    image. The segment is centred on the PSF centre and drawn with sub-pixel (bilinear) weights.
+    The segment is centred on the PSF centre and rasterised with sub-pixel (bilinear) weights
+    from ``⌈length · oversample⌉ + 1`` points along it. The angle is counter-clockwise from
+    the +x axis (columns), with rows pointing down as in an image.
+
+    Parameters
+    ----------
+    length : float
+        Segment length > 0 in pixels.
+    angle : float, default 0.0
+        Direction in degrees (0: horizontal, 90: vertical).
+    size : int or tuple of int, optional
+        Support (h, w) in pixels, or one integer for a square; default 2⌈length / 2⌉ + 1.
+    oversample : int, default 8
+        Points per pixel of length.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        Sums to 1.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> k = psf.motion(5, angle=0)
+    >>> tuple(k.shape), round(float(k[3].sum()), 12)  # all of it in the centre row
+    ((7, 7), 1.0)
     """
     length = check_positive("length", length)
     try:
@@ -130,11 +240,46 @@ def motion(length: float, angle: float = 0.0, size=None, oversample: int = 8) ->
 def airy(first_zero: float | None = None, size=None, *, wavelength: float | None = None,
          f_number: float | None = None, pixel_pitch: float | None = None,
          oversample: int = 5) -> torch.Tensor:
-    """Airy pattern (2 J₁(v)/v)² of a diffraction-limited circular aperture.
+    """Airy PSF of a diffraction-limited circular aperture.
 
-    Give the radius of the first dark ring in pixels (``first_zero``), or the optics:
-    ``wavelength`` and ``pixel_pitch`` in the same unit (e.g. µm) and ``f_number``, from which
-    ``first_zero = 1.22 λ N / pitch``. Integrated over each pixel by supersampling.
+    .. math::
+
+        h(r) ∝ (2 J₁(v) / v)²,   v = 3.8317 r / r₀,   r₀ = 1.22 λ N / pitch
+
+    with J₁ the Bessel function of the first kind and r₀ the radius of the first dark ring in
+    pixels; integrated over each pixel on an ``oversample`` × ``oversample`` sub-grid.
+
+    Parameters
+    ----------
+    first_zero : float, optional
+        r₀ in pixels; or give ``wavelength``, ``f_number`` and ``pixel_pitch`` instead.
+    size : int or tuple of int, optional
+        Support (h, w) in pixels, or one integer for a square; default 2⌈3 r₀⌉ + 1.
+    wavelength : float, optional
+        λ, in the unit of ``pixel_pitch`` (e.g. µm: 10 for thermal infrared).
+    f_number : float, optional
+        N, the focal ratio of the lens.
+    pixel_pitch : float, optional
+        Detector pixel pitch, in the unit of ``wavelength``.
+    oversample : int, default 5
+        Sub-samples per pixel and axis.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+        Sums to 1.
+
+    Raises
+    ------
+    InputError
+        Without ``first_zero`` and without all three optics parameters.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> k = psf.airy(wavelength=10.0, f_number=1.0, pixel_pitch=12.2)  # r₀ = 1 pixel
+    >>> tuple(k.shape), round(float(k.sum()), 12)
+    ((7, 7), 1.0)
     """
     if first_zero is None:
         if wavelength is None or f_number is None or pixel_pitch is None:
@@ -152,7 +297,33 @@ def airy(first_zero: float | None = None, size=None, *, wavelength: float | None
 
 
 def load(path) -> torch.Tensor:
-    """Read a PSF from PNG / TIFF / NPY (single channel), normalised to sum 1."""
+    """Read a PSF from a PNG / TIFF / NPY file (single channel), normalised to sum 1.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file; its values are used as given (linear), then scaled to sum 1.
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+
+    Raises
+    ------
+    InputError
+        For a colour image or an invalid PSF (see ``normalize``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from physinv.operators import psf
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "psf.npy"
+    ...     np.save(path, np.ones((3, 3)))
+    ...     round(float(psf.load(path).sum()), 12)
+    1.0
+    """
     from physinv.io import read_image
 
     img = read_image(path, as_gray=False)
@@ -169,11 +340,52 @@ GENERATORS = {"gaussian": gaussian, "box": box, "disk": disk, "motion": motion, 
 
 
 def from_name(name: str, **params) -> torch.Tensor:
-    """Build a PSF by generator name (``gaussian``, ``box``, ``disk``, ``motion``, ``airy``)."""
+    """Build a PSF by generator name, as the operator specs do.
+
+    Parameters
+    ----------
+    name : {"gaussian", "box", "disk", "motion", "airy"}
+        The generator.
+    **params
+        Its keyword arguments (e.g. ``sigma=2, size=25``).
+
+    Returns
+    -------
+    torch.Tensor, shape (h, w), float64
+
+    Raises
+    ------
+    InputError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> tuple(psf.from_name("disk", radius=1.5).shape)
+    (5, 5)
+    """
     if name not in GENERATORS:
         raise InputError("psf", name, f"one of {sorted(GENERATORS)} or a file path")
     return GENERATORS[name](**params)
 
 
 def is_file(name: str) -> bool:
+    """Whether ``name`` reads as an image file (by its suffix) rather than a generator name.
+
+    Parameters
+    ----------
+    name : str
+        A PSF name from a spec, e.g. ``gaussian`` or ``kernels/psf.npy``.
+
+    Returns
+    -------
+    bool
+        True for the suffixes .png, .npy, .tif, .tiff, .jpg, .jpeg.
+
+    Examples
+    --------
+    >>> from physinv.operators import psf
+    >>> psf.is_file("kernels/psf.npy"), psf.is_file("gaussian")
+    (True, False)
+    """
     return Path(name).suffix.lower() in {".png", ".npy", ".tif", ".tiff", ".jpg", ".jpeg"}

@@ -47,10 +47,39 @@ def _psf(words, params, spec):
 
 
 def from_spec(spec: str, shape, record: str | None = None) -> LinearOperator:
-    """Build the operator described by ``spec`` for images of ``shape`` (H, W).
+    """Build the operator described by a spec string for images of ``shape``.
 
-    The operator remembers its spec (``op.spec``; ``record`` if given, e.g. the spec with a
-    file name relative to a run folder) so that checkpoints can rebuild it."""
+    The operator remembers its spec (``op.spec``) so that checkpoints can rebuild it. The
+    mini-language is in the module docstring and ``physinv.specs``.
+
+    Parameters
+    ----------
+    spec : str
+        E.g. ``identity``, ``blur:gaussian:sigma=2``, ``sr:gaussian:sigma=1,factor=2``,
+        ``decimate:factor=2``, ``mask:ratio=0.5``, ``radon:angles=60``; a PSF or mask may be
+        a file path.
+    shape : tuple of int
+        Image shape (H, W).
+    record : str, optional
+        What ``op.spec`` records instead of ``spec`` (e.g. the spec with a file name
+        relative to a run folder).
+
+    Returns
+    -------
+    LinearOperator
+
+    Raises
+    ------
+    InputError
+        For an unknown kind, a missing PSF, or parameters the kind or PSF does not take.
+
+    Examples
+    --------
+    >>> from physinv.operators.spec import from_spec
+    >>> op = from_spec("sr:gaussian:sigma=1,factor=2", (16, 16))
+    >>> type(op).__name__, op.out_shape, op.spec
+    ('SuperResolution', (8, 8), 'sr:gaussian:sigma=1,factor=2')
+    """
     op = _build(spec, shape)
     op.spec = record if record is not None else spec
     return op
@@ -93,8 +122,34 @@ def _build(spec: str, shape) -> LinearOperator:
 
 
 def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
-    """The image shape (H, W) that ``spec`` implies for a measurement of ``measurement_shape``
-    (×factor for ``sr`` / ``decimate``; N×N for a sinogram of N detector bins)."""
+    """The image shape that ``spec`` implies for a measurement of ``measurement_shape``.
+
+    Parameters
+    ----------
+    spec : str
+        An operator spec (see ``from_spec``).
+    measurement_shape : tuple of int
+        The measurement's (h, w): an image, or a sinogram (n_detectors, n_angles).
+
+    Returns
+    -------
+    tuple of int
+        (H, W): ×factor for ``sr`` and ``decimate``, N × N for a sinogram of N detector bins,
+        the measurement's shape otherwise.
+
+    Raises
+    ------
+    InputError
+        For ``radon`` with ``circle=false`` (the image size is not determined).
+
+    Examples
+    --------
+    >>> from physinv.operators.spec import image_shape
+    >>> image_shape("sr:gaussian:sigma=1,factor=2", (8, 8))
+    (16, 16)
+    >>> image_shape("radon:angles=30", (16, 30))
+    (16, 16)
+    """
     kind, _, params = parse_spec(spec, "op")
     h, w = (int(s) for s in measurement_shape)
     if kind in ("sr", "decimate"):
