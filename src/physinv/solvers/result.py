@@ -133,6 +133,16 @@ def check_x0(x0, y, op) -> torch.Tensor:
     -------
     torch.Tensor, shape (y.shape[0], y.shape[1], *op.in_shape)
         In the dtype and on the device of ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Decimation
+    >>> from physinv.solvers.result import check_x0
+    >>> y = torch.ones(2, 1, 4, 4, dtype=torch.float64)
+    >>> x0 = check_x0(None, y, Decimation((8, 8), 2))
+    >>> tuple(x0.shape), x0.dtype, float(x0.abs().sum())
+    ((2, 1, 8, 8), torch.float64, 0.0)
     """
     if x0 is None:
         return torch.zeros(*y.shape[:2], *op.in_shape, dtype=y.dtype, device=y.device)
