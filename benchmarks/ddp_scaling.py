@@ -27,7 +27,7 @@ import numpy as np
 from safetensors.torch import load_file
 from timing import save_result
 
-from physinv.experiments.bench import environment
+from physinv.io import environment
 
 CONFIGS = {"1 process × 2 threads": (1, 2), "1 process × 1 thread": (1, 1),
            "2 processes × 1 thread": (2, 1)}

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from timing import interleaved_medians, save_result
 
-from physinv.experiments.bench import environment
+from physinv.io import environment
 from physinv.nets import FourierNet
 from physinv.operators import Convolution, psf
 

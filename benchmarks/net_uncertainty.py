@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from timing import save_result
 
-from physinv.experiments.bench import environment
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
+from physinv.io import environment
 from physinv.metrics import coverage, psnr, rmse
 from physinv.nets import TikhonovResidual
 from physinv.nets.uncertainty import ensemble, mc_dropout

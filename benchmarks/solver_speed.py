@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from timing import interleaved_medians, median_seconds, save_result
 
-from physinv.experiments.bench import environment
 from physinv.experiments.protocol import evaluation_pairs, get_task
+from physinv.io import environment
 from physinv.metrics import psnr
 from physinv.operators import Convolution, psf
 from physinv.solvers import tikhonov, tv

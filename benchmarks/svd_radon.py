@@ -23,7 +23,7 @@ from timing import save_result
 
 from physinv.data import patches
 from physinv.data.phantoms import circle_mask
-from physinv.experiments.bench import environment
+from physinv.io import environment
 from physinv.metrics import psnr
 from physinv.nets import DecomposedNet, SVDNet
 from physinv.noise import RelativeGaussian, simulate

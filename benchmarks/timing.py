@@ -3,12 +3,13 @@ run's JSON under ``benchmarks/results/``."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from physinv.io import write_json
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -40,6 +41,6 @@ def save_result(name: str, result: dict, path: Path | None = None) -> Path:
     out = path or Path(__file__).parent / "results" / (
         f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result, with_environment=True)
     print(f"wrote {out}")
     return out

@@ -452,7 +452,8 @@ def bench(
     physinv bench --suite nets --tasks deblur_gauss --n-train 1,4,16 --json nets.json
     (writes nets-<task>.png next to the JSON)
     """
-    from physinv.experiments.bench import run_suite, write_json
+    from physinv.experiments.bench import run_suite
+    from physinv.io import write_json
 
     task_list = [t.strip() for t in tasks.split(",")] if tasks else None
     method_list = [m.strip() for m in methods.split(",")] if methods else None
@@ -468,7 +469,7 @@ def bench(
     with console.status("benchmark") as status:
         result = run_suite(suite, tasks=task_list, n_train=sizes[0], n_images=images,
                            methods=method_list, progress=lambda text: status.update(text))
-    path = write_json(result, json_path)
+    path = write_json(json_path, result)
     table = Table(title=f"{suite} suite ({result['seconds']:.0f} s)")
     for col in ("task", "method", "library", "PSNR", "SSIM", "ms/image", "tuned"):
         table.add_column(col)
@@ -490,8 +491,8 @@ def _int_list(name: str, text: str) -> list[int]:
 
 
 def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
-    from physinv.experiments.bench import write_json
     from physinv.experiments.ir import run_ir
+    from physinv.io import write_json
     from physinv.thermal import IR_TASKS
 
     if len(sizes) != 1:
@@ -500,7 +501,7 @@ def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
         result = run_ir(tasks=task_list or tuple(IR_TASKS), n_train=sizes[0],
                         n_images=images or 8, budget_s=budget, networks=method_list,
                         progress=lambda text: status.update(text))
-    path = write_json(result, json_path)
+    path = write_json(json_path, result)
     table = Table(title=f"ir suite ({result['seconds']:.0f} s)")
     for col in ("task", "method", "class", "RMSE K", "PSNR", "coverage", "Dice", "IoU"):
         table.add_column(col)
@@ -517,14 +518,14 @@ def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
 
 
 def _bench_nets(task_list, sizes, method_list, images, budget, json_path):
-    from physinv.experiments.bench import write_json
     from physinv.experiments.nets_bench import NETS_TASKS, plot_nets, run_nets
+    from physinv.io import write_json
 
     with console.status("benchmark") as status:
         result = run_nets(tasks=task_list or NETS_TASKS, n_trains=sizes, networks=method_list,
                           budget_s=budget, n_images=images,
                           progress=lambda text: status.update(text))
-    path = write_json(result, json_path)
+    path = write_json(json_path, result)
     figures = plot_nets(result, lambda task: path.with_name(f"{path.stem}-{task}.png"))
     table = Table(title=f"nets suite ({result['seconds']:.0f} s)")
     for col in ("task", "method", "class", "N", "PSNR", "SSIM", "train s", "trainable"):

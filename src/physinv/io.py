@@ -4,8 +4,10 @@
 to [0, 1] (unless ``raw=True``, which keeps counts, e.g. radiometric 16-bit TIFF), float data
 (TIFF / NPY) is returned unchanged, in its physical units. ``write_image`` chooses the format
 from the suffix: NPY and TIFF are lossless float32/float64, PNG/JPEG are clipped [0, 1]
-previews. Every write goes to a temporary file in the same folder, is fsync-ed and renamed,
-so a failed write never leaves a half-written file or destroys an earlier result.
+previews. ``write_json`` is the one JSON writer (sorted keys, optionally the machine's
+``environment()``) of checkpoints, benchmarks and the demo. Every write goes to a temporary
+file in the same folder, is fsync-ed and renamed, so a failed write never leaves a
+half-written file or destroys an earlier result.
 
 Layer: the ground floor (it imports only ``physinv.errors``), so that every layer — operators
 reading a PSF or a mask file, checkpoints, reports — may read and write files.
@@ -13,6 +15,7 @@ reading a PSF or a mask file, checkpoints, reports — may read and write files.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -163,3 +166,59 @@ def write_with_preview(path, x) -> list[Path]:
     if path.suffix.lower() in LOSSLESS:
         written.append(write_image(path.with_suffix(".png"), x))
     return written
+
+
+def environment() -> dict:
+    """The machine and library versions a result was computed with (recorded in every
+    benchmark and demo JSON): physinv, torch, NumPy, SciPy, scikit-image, Python, the CPU model,
+    the number of torch threads."""
+    import platform
+
+    import scipy
+    import skimage
+
+    import physinv
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"physinv": physinv.__version__, "torch": torch.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "skimage": skimage.__version__,
+            "python": platform.python_version(), "machine": platform.machine(), "cpu": cpu,
+            "threads": torch.get_num_threads(), "device": "cpu"}
+
+
+def write_json(path, data: dict, *, with_environment: bool = False) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically: keys sorted, one-space indent, NaN and
+    infinities kept (as JSON5-style ``NaN``), values JSON does not know written as text.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (its folder must exist).
+    data : dict
+        JSON-like values.
+    with_environment : bool
+        Add ``"environment": environment()`` unless ``data`` has it already.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> path = write_json(Path(tempfile.mkdtemp()) / "r.json", {"b": 1, "a": [0.5]})
+    >>> path.read_text()
+    '{\\n "a": [\\n  0.5\\n ],\\n "b": 1\\n}\\n'
+    """
+    if with_environment and "environment" not in data:
+        data = {**data, "environment": environment()}
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=True, default=str) + "\n"
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -14,22 +14,17 @@ as the best of two runs), ``nets`` (``experiments.nets_bench``).
 
 from __future__ import annotations
 
-import json
-import platform
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
-import torch
 
-import physinv
-from physinv.data.io import atomic_write
 from physinv.errors import InputError
 from physinv.experiments import peers
 from physinv.experiments.protocol import TASKS, evaluation_pairs, get_task, training_pairs
 from physinv.experiments.rows import Row, summarize
+from physinv.io import environment
 from physinv.operators import fbp
 from physinv.solvers import (
     fista,
@@ -46,24 +41,6 @@ from physinv.solvers.tuning import grid_search, mean_score
 SUITES = ("classical", "nets", "peers")
 # our rows beside the other libraries in the peers suite (same protocol, same tuning)
 PEER_REFERENCES = ("tikhonov-tuned", "tv", "fista-wavelet", "wiener", "fbp")
-
-
-def environment() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import scipy
-    import skimage
-
-    return {"physinv": physinv.__version__, "torch": torch.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "skimage": skimage.__version__,
-            "python": platform.python_version(), "machine": platform.machine(), "cpu": cpu,
-            "threads": torch.get_num_threads(), "device": "cpu"}
 
 
 def _ours(task_name: str) -> list[tuple[str, Callable, list | None]]:
@@ -176,8 +153,3 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
     return {"suite": suite, "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "seconds": time.perf_counter() - started, "n_train": n_train,
         "environment": env, "rows": rows, "summary": summarize(rows)}
-
-
-def write_json(result: dict, path) -> Path:
-    text = json.dumps(result, indent=2, default=str) + "\n"
-    return atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))

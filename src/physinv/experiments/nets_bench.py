@@ -111,7 +111,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
              epochs: int = 60, n_images: int | None = None, seed: int = 0,
              progress: Callable | None = None) -> dict:
     """Run the suite; returns ``{"environment", "rows", "summary", ...}`` like ``run_suite``."""
-    from physinv.experiments.bench import environment
+    from physinv.io import environment
 
     n_trains = [check_int("n_train", n) for n in n_trains]
     if networks is not None:

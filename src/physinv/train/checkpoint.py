@@ -164,11 +164,6 @@ def prepare_folder(out, resume: bool, overwrite: bool, main: bool) -> Path | Non
     return out
 
 
-def write_json(path, data) -> Path:
-    text = json.dumps(data, indent=2, allow_nan=True) + "\n"
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-
-
 def _write_tensors(path, tensors: dict, metadata: dict) -> Path:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"format": FORMAT, "physinv": json.dumps(metadata)}

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from physinv.errors import InputError
+from physinv.io import write_json
 from physinv.metrics import psnr
 from physinv.train import checkpoint as ckpt
 from physinv.train.config import TrainConfig
@@ -173,7 +174,7 @@ class Trainer:
                               "val": state.best_score, "lr": self.cfg.lr, "seconds": 0.0})
         if self.folder is not None:
             if self.ctx.main:
-                ckpt.write_json(self.folder / ckpt.CONFIG, self.config)
+                write_json(self.folder / ckpt.CONFIG, self.config)
             self.save_best()
             self.save_last()
 
@@ -361,7 +362,7 @@ class Trainer:
                            n_steps=state.step, split=self.split_note,
                            resumed_from=self.resumed_from)
         if self.folder is not None and ctx.main:
-            ckpt.write_json(self.folder / "summary.json", result.summary(ctx.world))
+            write_json(self.folder / "summary.json", result.summary(ctx.world))
         if ctx.distributed:  # the DDP reducer, its gradient buckets and pending work go first
             self.net.zero_grad(set_to_none=True)
             del self.model
