@@ -7,8 +7,8 @@ T_app = L⁻¹(L_app). With ``radiometry="linear"`` the linearised form
 T_app = ε T + (1 − ε) T_refl is used (accurate to ~0.1 K within ±15 K of T_refl, worse beyond —
 say which one you use).
 
->>> round(float(apparent_temperature(330.0, 0.9, 293.15)), 2)
-327.11
+>>> round(float(apparent_temperature(330.0, 0.9, 293.15)), 2)  # ε < 1 reads colder
+326.77
 """
 
 from __future__ import annotations

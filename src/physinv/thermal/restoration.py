@@ -110,10 +110,11 @@ def tune(fn: Callable, grid, pairs) -> float:
 def tikhonov_k(g, op, rel):
     r"""Tikhonov on a frame in kelvin with λ relative to ‖H‖².
 
-    .. math:: \hat f = \arg\min_f \tfrac12 \|H f - g\|^2
-              + \tfrac{\lambda}{2} \|f\|^2, \qquad \lambda = \text{rel}\,\|H\|^2
+    .. math:: \hat f = \arg\min_f \|g - H f\|^2 + \lambda \|D f\|^2,
+              \qquad \lambda = \text{rel}\,\|H\|^2
 
-    (``physinv.solvers.tikhonov``, tolerance 1e-8, at most 300 iterations where it iterates).
+    with D the image gradient (``physinv.solvers.tikhonov``, tolerance 1e-8, at most 300
+    iterations where it iterates): a uniform frame stays uniform.
 
     Parameters
     ----------
@@ -134,7 +135,7 @@ def tikhonov_k(g, op, rel):
     >>> from physinv.operators import Identity
     >>> g = torch.full((1, 1, 4, 4), 300.0, dtype=torch.float64)
     >>> round(float(tikhonov_k(g, Identity((4, 4)), 1e-3).mean()), 3)
-    299.7
+    300.0
     """
     return tikhonov(g, op, lam=rel * op.norm() ** 2, tol=1e-8, max_iter=300).x
 
@@ -142,7 +143,7 @@ def tikhonov_k(g, op, rel):
 def tv_k(g, op, rel):
     r"""Total-variation restoration of a frame in kelvin with λ relative to ‖H‖².
 
-    .. math:: \hat f = \arg\min_f \tfrac12 \|H f - g\|^2 + \lambda\,\text{TV}(f),
+    .. math:: \hat f = \arg\min_f \tfrac12 \|g - H f\|^2 + \lambda\,\text{TV}(f),
               \qquad \lambda = \text{rel}\,\|H\|^2
 
     (``physinv.solvers.tv``, 200 iterations).
