@@ -284,9 +284,10 @@ def choose_lambda_iterative(solve, y, op, reg_op, rule: str, noise_sigma=None, t
     >>> op = Radon((16, 16), torch.arange(0, 180, 15.0))
     >>> y = simulate(x, op, Gaussian(0.1), seed=0)
     >>> def solve(g, lam):
-    ...     return cg(g, op, lam=lam, n_iter=50, tol=1e-6).x
-    >>> found = choose_lambda_iterative(solve, y, op, Identity((16, 16)), "gcv")
-    >>> found["rule"], found["trace_probes"], found["lam"] > 0
+    ...     return cg(g, op, lam=lam, n_iter=20).x
+    >>> grid = [1.0, 10.0, 100.0]
+    >>> found = choose_lambda_iterative(solve, y, op, Identity((16, 16)), "gcv", grid=grid)
+    >>> found["rule"], found["trace_probes"], found["lam"] in grid
     ('gcv', 3, True)
     """
     if rule not in RULES:

@@ -160,7 +160,7 @@ def studentt(y, op, method: str = "vba", domain: str = "gradient", n_iter: int =
     >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
     >>> y = simulate(x, op, Gaussian(0.01), seed=0)
     >>> from physinv.solvers import studentt
-    >>> r = studentt(y, op)
+    >>> r = studentt(y, op, n_iter=10)
     >>> r.params["method"], r.variance.shape, bool(psnr(r.x, x) > psnr(y, x))
     ('vba', torch.Size([1, 1, 16, 16]), True)
     >>> 0 < r.params["noise_var"] < 1e-3
