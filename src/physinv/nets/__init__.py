@@ -6,6 +6,11 @@ Structure classes: analytic (``AnalyticNet``), transform-domain (``FourierNet``,
 (``UnrolledLandweber``, ``LISTA``, ``UnrolledHQS``); black-box baselines (``UNet``, ``DnCNN``);
 uncertainty by MC-dropout or ensembles (``physinv.nets.uncertainty``); a registry by name
 (``physinv.nets.registry``).
+
+Every network is a ``PhysicsNet``: its ``forward(y)`` checks ``y`` against the operator and
+calls the network's ``_reconstruct(y)``, and its ``config`` is recorded from the constructor's
+signature. A new network subclasses it, implements ``__init__(self, op, ...)`` and
+``_reconstruct``, and gets an entry in ``registry.NETWORKS``.
 """
 
 from physinv.nets.analytic import AnalyticNet

@@ -18,7 +18,54 @@ from physinv.solvers.spectral import reg_power_half
 
 
 class AnalyticNet(PhysicsNet):
-    """One learnable linear layer initialised at the Tikhonov inverse."""
+    """One learnable linear layer initialised at the Tikhonov inverse of H.
+
+    .. math::
+
+        x̂ = B g,   B₀ = (H'H + λD'D)⁻¹ H'
+
+    For a Fourier-diagonal H (a circular convolution, the identity), B is a circular
+    convolution whose kernel — the impulse response of the filter
+    conj(ĥ)/(|ĥ|² + λ|d̂|²) on the image grid — is the learnable parameter; for a ``Dense`` H,
+    B is a learnable matrix. Untrained, the network is ``tikhonov(y, op, lam, reg)``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H: Fourier-diagonal or ``Dense``.
+    lam : float, default 0.01
+        Regularisation weight λ ≥ 0 of the initialisation.
+    reg : {"gradient", "identity"}, default "gradient"
+        The regulariser D of the initialisation: circular finite differences or the identity.
+
+    Raises
+    ------
+    InputError
+        For an operator that is neither Fourier-diagonal nor ``Dense``, a negative λ or an
+        unknown regulariser.
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape). The kernel form
+    moves to another grid through ``for_operator`` (zero-padded or cropped around its
+    centre); the matrix form is tied to its matrix. Parameters: H·W (kernel) or
+    n_in·n_out (matrix).
+
+    References
+    ----------
+    .. [1] A. N. Tikhonov, V. Y. Arsenin, "Solutions of Ill-Posed Problems", Winston, 1977.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers import tikhonov
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = AnalyticNet(op, lam=0.01)
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), tikhonov(y, op, lam=0.01).x))
+    (256, True)
+    """
 
     def __init__(self, op, lam: float = 0.01, reg: str = "gradient"):
         super().__init__(op)

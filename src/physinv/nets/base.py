@@ -215,6 +215,7 @@ class PhysicsNet(nn.Module):
         return {}
 
     def extra_repr(self) -> str:
+        """What ``print(net)`` shows besides the submodules: fixed and trainable counts."""
         return (f"fixed={self.fixed_parameters()} (operator {type(self.op).__name__}), "
                 f"trainable={self.trainable_parameters()}")
 

@@ -30,7 +30,37 @@ INPUTS = ("auto", "measurement", "adjoint", "fbp")
 
 
 class NetInput(nn.Module):
-    """Forms the network input on the object grid from the measurement."""
+    """The input of the black-box networks: the measurement brought to the object grid.
+
+    .. math::
+
+        z = g  (``"measurement"``),   z = H'g / p(0)  (``"adjoint"``),   z = FBP(g)  (``"fbp"``)
+
+    with p(0) the DC gain of H'H (so that a ×2 super-resolution input keeps the image's
+    intensity). ``"auto"`` picks FBP for the Radon transform, the measurement when it is
+    already an image of the object's shape, the normalised back-projection otherwise.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H.
+    kind : {"auto", "measurement", "adjoint", "fbp"}
+        How to form z.
+
+    Raises
+    ------
+    InputError
+        For an unknown kind, ``"fbp"`` without a ``Radon`` operator, or ``"measurement"``
+        when the measurement's shape is not the object's.
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, SuperResolution, psf
+    >>> NetInput(Convolution(psf.gaussian(1.0, 7), (16, 16)), "auto").kind
+    'measurement'
+    >>> NetInput(SuperResolution(psf.gaussian(1.0, 7), (16, 16), 2), "auto").kind
+    'adjoint'
+    """
 
     def __init__(self, op, kind: str):
         super().__init__()
@@ -50,6 +80,18 @@ class NetInput(nn.Module):
             if kind == "adjoint" else 1.0
 
     def forward(self, y):
+        """The network input z for measurements ``y``.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, C, *op.out_shape)
+            Measurements.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, *op.in_shape)
+            z: ``y`` itself, H'y / p(0), or FBP(y).
+        """
         if self.kind == "measurement":
             return y
         if self.kind == "fbp":
@@ -58,7 +100,49 @@ class NetInput(nn.Module):
 
 
 class DnCNN(PhysicsNet):
-    """Residual CNN (Zhang et al. 2017) without batch normalisation: f̂ = z + CNN(z)."""
+    """A residual CNN on the measurement brought to the object grid (DnCNN).
+
+    .. math::
+
+        x̂ = z + CNN(z),   z = ``NetInput``(g)  (g, H'g / p(0) or FBP(g))
+
+    ``depth`` 3×3 convolutions with ReLUs and ``width`` channels, without batch normalisation
+    (every state is a parameter; nothing depends on the batch), the last layer zero at init:
+    the untrained network returns its input. No physics beyond forming z.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H (used only to form the input).
+    width : int, default 32
+        Channels of the hidden layers.
+    depth : int, default 8
+        Convolution layers (≥ 2).
+    dropout : float, default 0.0
+        Dropout before the last layer (for ``mc_dropout``).
+    input : {"auto", "measurement", "adjoint", "fbp"}, default "auto"
+        How to form z (``NetInput``).
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape); the CNN runs on
+    each channel, in float32, on any image size.
+
+    References
+    ----------
+    .. [1] K. Zhang, W. Zuo, Y. Chen, D. Meng, L. Zhang, "Beyond a Gaussian denoiser: residual
+           learning of deep CNN for image denoising", IEEE Trans. Image Process. 26(7),
+           3142–3155, 2017.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> net = DnCNN(Identity((16, 16)), width=8, depth=3)
+    >>> y = torch.rand(1, 1, 16, 16)
+    >>> net.trainable_parameters(), bool(torch.equal(net(y), y))  # untrained: its input
+    (737, True)
+    """
 
     def __init__(self, op, width: int = 32, depth: int = 8, dropout: float = 0.0,
                  input: str = "auto"):  # noqa: A002 - the field's word
@@ -77,7 +161,28 @@ def _block(cin, cout):
 
 
 class UNetBody(nn.Module):
-    """The U-Net trunk: 1 channel in, 1 out (last layer zero), ``levels`` poolings."""
+    """The U-Net trunk: an encoder–decoder with skip connections, 1 channel in and out.
+
+    ``levels`` 2×2 max-poolings on the way down (two 3×3 convolutions + ReLU per level,
+    ``width · 2^i`` channels), transposed convolutions and concatenated skips on the way up,
+    then a 1×1 convolution initialised at zero (so a residual U-Net starts as the identity).
+
+    Parameters
+    ----------
+    width : int
+        Channels of the first level.
+    levels : int
+        Number of poolings; image sides are padded to a multiple of 2^levels by ``run``.
+    dropout : float
+        Channel dropout before the head (for ``mc_dropout``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> body = UNetBody(width=4, levels=2, dropout=0.0)
+    >>> tuple(body.run(torch.rand(1, 1, 10, 12)).shape)  # padded to 12×12 inside
+    (1, 1, 10, 12)
+    """
 
     def __init__(self, width, levels, dropout):
         super().__init__()
@@ -95,6 +200,8 @@ class UNetBody(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, x):
+        """The trunk on (N, 1, H, W) images, H and W multiples of 2^levels (``run`` takes any
+        size and channels)."""
         skips = []
         for i, block in enumerate(self.down):
             x = block(x if i == 0 else nn.functional.max_pool2d(x, 2))
@@ -105,8 +212,19 @@ class UNetBody(nn.Module):
         return self.head(self.drop(x))
 
     def run(self, z: torch.Tensor) -> torch.Tensor:
-        """The trunk on (B, C, H, W) images of any size: reflect-padded to a multiple of
-        2^levels, run channel by channel in float32, cropped back."""
+        """The trunk on images of any size and channels.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (B, C, H, W)
+            Images, any float dtype.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, H, W)
+            The trunk's output, in ``z``'s dtype: reflect-padded to a multiple of 2^levels,
+            run channel by channel in float32, cropped back.
+        """
         h, w = z.shape[-2:]
         m = 2**self.levels
         ph, pw = (-h) % m, (-w) % m
@@ -115,9 +233,51 @@ class UNetBody(nn.Module):
 
 
 class UNet(PhysicsNet):
-    """U-Net (Ronneberger et al. 2015), residual on its input: f̂ = z + U(z). With the default
-    width 16 and 3 levels it has 0.48 M parameters; image sides must divide by 2^levels
-    (inputs are reflect-padded to the next multiple and cropped back)."""
+    """A residual U-Net on the measurement brought to the object grid.
+
+    .. math::
+
+        x̂ = z + U(z),   z = ``NetInput``(g)  (g, H'g / p(0) or FBP(g))
+
+    with U the U-Net trunk (``UNetBody``), its last layer zero at init: the untrained network
+    returns its input. With the default width 16 and 3 levels it has 0.48 M parameters. On
+    FBP input this is FBPConvNet's scheme.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H (used only to form the input).
+    width : int, default 16
+        Channels of the first level (doubled at each level).
+    levels : int, default 3
+        Poolings; inputs are reflect-padded to a multiple of 2^levels and cropped back.
+    dropout : float, default 0.0
+        Channel dropout before the head (for ``mc_dropout``).
+    input : {"auto", "measurement", "adjoint", "fbp"}, default "auto"
+        How to form z (``NetInput``).
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape); the trunk runs
+    on each channel, in float32, on any image size.
+
+    References
+    ----------
+    .. [1] O. Ronneberger, P. Fischer, T. Brox, "U-Net: convolutional networks for biomedical
+           image segmentation", Proc. MICCAI, LNCS 9351, 234–241, 2015.
+    .. [2] K. H. Jin, M. T. McCann, E. Froustey, M. Unser, "Deep convolutional neural network
+           for inverse problems in imaging", IEEE Trans. Image Process. 26(9), 4509–4522,
+           2017.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> net = UNet(Identity((16, 16)))
+    >>> y = torch.rand(1, 1, 16, 16)
+    >>> net.trainable_parameters(), bool(torch.equal(net(y), y))  # untrained: its input
+    (481745, True)
+    """
 
     def __init__(self, op, width: int = 16, levels: int = 3, dropout: float = 0.0,
                  input: str = "auto"):  # noqa: A002

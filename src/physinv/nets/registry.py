@@ -66,7 +66,13 @@ class Entry:
 
     @property
     def physics(self) -> bool:
-        """Whether the operator is inside the network (every family but black-box)."""
+        """Whether the operator is inside the network (every family but black-box).
+
+        Returns
+        -------
+        bool
+            ``family != "black-box"``.
+        """
         return self.family != "black-box"
 
 
@@ -131,7 +137,26 @@ def _reason(entry: Entry, op) -> str | None:
 
 
 def available(op) -> dict[str, str | None]:
-    """{name: None if the network applies to ``op``, else the reason it does not}."""
+    """Which networks an operator allows, and why the others are not offered.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The forward operator the networks would be built around.
+
+    Returns
+    -------
+    dict of str to (str or None)
+        For every name of ``NETWORKS``, in registry order: None when the network applies to
+        ``op``, else the reason it does not (e.g. it needs a Fourier-diagonal operator).
+
+    Examples
+    --------
+    >>> from physinv.operators import SuperResolution, psf
+    >>> offered = available(SuperResolution(psf.gaussian(1.0, 7), (16, 16), 2))
+    >>> offered["decomposed"], offered["fourier"]
+    (None, 'needs a Fourier-diagonal operator (convolution, identity)')
+    """
     return {name: _reason(entry, op) for name, entry in NETWORKS.items()}
 
 
@@ -145,6 +170,24 @@ def names(*, family: str | None = None, linear: bool | None = None, cost: str | 
           physics: bool | None = None) -> list[str]:
     """Network names whose registry entry matches every given fact, in registry order.
 
+    Parameters
+    ----------
+    family : str, optional
+        ``"analytic"``, ``"transform"``, ``"decomposed"``, ``"unrolled"`` or ``"black-box"``.
+    linear : bool, optional
+        Whether the map y ↦ x̂ is linear.
+    cost : str, optional
+        ``"cheap"`` or ``"cnn"``.
+    physics : bool, optional
+        Whether the operator is inside the network.
+
+    Returns
+    -------
+    list of str
+        The names of ``NETWORKS`` whose entry has every fact given (all names when none is).
+
+    Examples
+    --------
     >>> names(cost="cnn", physics=True)
     ['decomposed-cnn', 'tikhonov-residual', 'unrolled-hqs']
     """
@@ -154,14 +197,63 @@ def names(*, family: str | None = None, linear: bool | None = None, cost: str | 
 
 
 def network_class(name: str):
-    """The network class called ``name`` (as a checkpoint records it)."""
+    """The network class called ``name``, as a checkpoint records it.
+
+    Parameters
+    ----------
+    name : str
+        A class name: those of the registry's entries and of the segmentation heads.
+
+    Returns
+    -------
+    type
+        The ``PhysicsNet`` subclass.
+
+    Raises
+    ------
+    InputError
+        For a name that is not a known network class.
+
+    Examples
+    --------
+    >>> network_class("UnrolledHQS").__name__
+    'UnrolledHQS'
+    """
     if name not in CLASSES:
         raise InputError("network", name, f"one of {sorted(CLASSES)}")
     return CLASSES[name]
 
 
 def build(name: str, op, lam: float = 0.01):
-    """The network ``name`` for ``op``, at its analytic initialisation."""
+    """The network ``name`` for ``op``, at its analytic initialisation.
+
+    Parameters
+    ----------
+    name : str
+        A name of ``NETWORKS`` (``physinv nets`` lists them).
+    op : LinearOperator
+        The forward operator H the network holds.
+    lam : float, default 0.01
+        The Tikhonov λ (gradient regulariser) the network starts from; unrolled and HQS
+        networks scale it to their own parameters (LISTA: λ‖H‖²/10, HQS: μ = 10λ).
+
+    Returns
+    -------
+    PhysicsNet
+        The untrained network: its classical solver until it is trained.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, or a network the operator does not allow (with the reason).
+
+    Examples
+    --------
+    >>> from physinv.operators import Convolution, psf
+    >>> net = build("unrolled-hqs", Convolution(psf.gaussian(1.0, 7), (16, 16)), lam=0.01)
+    >>> type(net).__name__, round(net.config["mu"], 6)
+    ('UnrolledHQS', 0.1)
+    """
     if name not in NETWORKS:
         raise InputError("net", name, f"one of {sorted(NETWORKS)}")
     reason = _reason(NETWORKS[name], op)

@@ -39,7 +39,64 @@ STRUCTURES = ("table", "radial", "parametric")
 
 
 class FourierNet(PhysicsNet):
-    """Learnable Fourier diagonal for a Fourier-diagonal operator; see the module docstring."""
+    """A learnable Fourier-domain filter Λ for a Fourier-diagonal operator.
+
+    .. math::
+
+        x̂ = F⁻¹ Λ F g,   Λ₀ = conj(ĥ) / (|ĥ|² + λ|d̂|²)
+
+    held three ways (``structure``): one complex value per frequency (``"table"``); the
+    Wiener form Λ = conj(ĥ) / (|ĥ|² + λ|d̂|² exp(s(|ω|))) with s a learned piecewise-linear
+    radial profile (``"radial"``, s = 0 at init); or Λ = conj(ĥ) / (|ĥ|² + λ|d̂|² e^a
+    (ω₀² + |ω|²)^γ), a power-law prior spectrum with a knee (``"parametric"``, a = γ = 0 at
+    init). With ``init="tikhonov"`` the untrained network is ``tikhonov(y, op, lam, reg)``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Fourier-diagonal forward operator H (``Convolution``, ``Identity``; for
+        super-resolution or CT use ``DecomposedNet``).
+    init : {"tikhonov", "zeros"}, default "tikhonov"
+        Initial Λ: the Tikhonov filter, or zero (``structure="table"`` only).
+    lam : float, default 0.01
+        Regularisation weight λ ≥ 0 of the Tikhonov filter.
+    reg : {"gradient", "identity"}, default "gradient"
+        The regulariser D (|d̂|² its power spectrum).
+    structure : {"table", "radial", "parametric"}, default "table"
+        How Λ is held: H·(W//2 + 1)·2 parameters, ``n_knots`` or 3.
+    n_knots : int, default 16
+        Knots of the radial profile (``structure="radial"``).
+
+    Raises
+    ------
+    InputError
+        For an operator that is not Fourier-diagonal, an unknown ``init``, ``reg`` or
+        ``structure``, ``init="zeros"`` with a structured form, or a negative λ.
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.in_shape) (Fourier-diagonal: the same as out_shape),
+    output of the same shape and dtype. The structured forms are defined continuously in
+    frequency and apply to any image size; the table moves to another grid through its
+    spatial kernel (``for_operator``). ``fit_closed_form`` gives the table its least-squares
+    value over training pairs in one pass.
+
+    References
+    ----------
+    .. [1] N. Wiener, "Extrapolation, Interpolation, and Smoothing of Stationary Time Series",
+           MIT Press, 1949.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers import tikhonov
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = FourierNet(op, lam=0.01, structure="radial")
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), tikhonov(y, op, lam=0.01).x))
+    (16, True)
+    """
 
     def __init__(self, op, init: str = "tikhonov", lam: float = 0.01, reg: str = "gradient",
                  structure: str = "table", n_knots: int = 16):
@@ -82,7 +139,19 @@ class FourierNet(PhysicsNet):
             self.exponent = nn.Parameter(torch.zeros((), dtype=torch.float64))
 
     def regulariser_spectrum(self) -> torch.Tensor:
-        """r(ω) in Λ = conj(ĥ) / (|ĥ|² + r(ω)) (structured forms; ``rfft2`` layout)."""
+        """The learned regulariser spectrum r(ω) in Λ = conj(ĥ) / (|ĥ|² + r(ω)).
+
+        Returns
+        -------
+        torch.Tensor, shape (H, W//2 + 1)
+            r(ω) ≥ 0, float64, ``rfft2`` layout: λ|d̂|² exp(s(|ω|)) (radial) or
+            λ|d̂|² e^a (ω₀² + |ω|²)^γ (parametric).
+
+        Raises
+        ------
+        InputError
+            For ``structure="table"``, which has no regulariser spectrum.
+        """
         if self.structure == "radial":
             return self.reg_power * torch.exp(self.profile(self.rho))
         if self.structure == "parametric":
@@ -92,7 +161,13 @@ class FourierNet(PhysicsNet):
         raise InputError("structure", self.structure, "'radial' or 'parametric'")
 
     def filter(self) -> torch.Tensor:
-        """Λ (complex, ``rfft2`` layout)."""
+        """The filter Λ the network applies, x̂ = F⁻¹ Λ F g.
+
+        Returns
+        -------
+        torch.Tensor, shape (H, W//2 + 1)
+            Λ, complex128, ``rfft2`` layout (differentiable in the parameters).
+        """
         if self.structure == "table":
             return torch.complex(self.real, self.imag)
         denom = (self.power + self.regulariser_spectrum()).clamp_min(
@@ -125,7 +200,50 @@ class FourierNet(PhysicsNet):
 
     @torch.no_grad()
     def fit_closed_form(self, ys: torch.Tensor, xs: torch.Tensor, ridge: float = 1e-12):
-        """Per-frequency least squares over training pairs (ys, xs); returns ``self``."""
+        """The table Λ that fits training pairs best in mean square error, in one pass.
+
+        .. math::
+
+            Λ(ω) = Σₙ conj(Ŷₙ(ω)) X̂ₙ(ω) / (Σₙ |Ŷₙ(ω)|² + ε max_ω Σₙ |Ŷₙ(ω)|²)
+
+        the empirical LMMSE (Wiener) filter of the pairs, ε = ``ridge``. Exact least squares
+        per frequency: it over-fits at small N (one complex value per frequency).
+
+        Parameters
+        ----------
+        ys : torch.Tensor, shape (N, C, *op.out_shape)
+            Measurements.
+        xs : torch.Tensor, shape (N, C, *op.in_shape)
+            The true images, paired with ``ys``.
+        ridge : float, default 1e-12
+            Relative ridge ε that keeps frequencies without energy at Λ = 0.
+
+        Returns
+        -------
+        FourierNet
+            ``self``, with Λ set.
+
+        Raises
+        ------
+        InputError
+            For ``structure`` other than ``"table"``, tensors that do not match the operator
+            (named ``ys`` / ``xs``), or unpaired batches.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from physinv.operators import Convolution, psf
+        >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> xs = torch.rand(8, 1, 16, 16, generator=gen, dtype=torch.float64)
+        >>> ys = op(xs) + 0.01 * torch.randn(xs.shape, generator=gen, dtype=torch.float64)
+        >>> net = FourierNet(op, lam=0.01)
+        >>> with torch.no_grad():
+        ...     tikhonov_error = ((net(ys) - xs) ** 2).mean()
+        ...     fitted_error = ((net.fit_closed_form(ys, xs)(ys) - xs) ** 2).mean()
+        >>> bool(fitted_error < tikhonov_error)  # least squares on these pairs
+        True
+        """
         if self.structure != "table":
             raise InputError("structure", self.structure,
                              "'table' for fit_closed_form (the structured forms are trained)")
@@ -144,8 +262,38 @@ class FourierNet(PhysicsNet):
 
 
 class SVDNet(PhysicsNet):
-    """SVD-domain network: 4 layers g → H' → V' → Λ → V (Λ = 1/(δᵢ + λ), H'H = V diag(δ) V'),
-    or 3 layers g → U' → Λ → V (Λ = σᵢ/(σᵢ² + λ)); only Λ is learnable.
+    """A learnable diagonal in the singular basis of H: a spectral filter with free factors.
+
+    .. math::
+
+        x̂ = V Λ V' H' g,   Λ₀ = 1 / (δᵢ + λ)      (4 layers, H'H = V diag(δ) V')
+
+        x̂ = V Λ U' g,      Λ₀ = σᵢ / (σᵢ² + λ)    (3 layers, H = U diag(σ) V')
+
+    only Λ is learnable; untrained, both are Tikhonov with the regulariser ``reg``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Fourier-diagonal (``Convolution``, ``Identity``) or ``Dense`` forward operator H.
+    lam : float, default 0.01
+        Regularisation weight λ ≥ 0 of the initialisation.
+    layers : {4, 3}, default 4
+        g → H' → V' → Λ → V, or g → U' → Λ → V.
+    reg : {"identity", "gradient"}, default "identity"
+        The regulariser D of the initialisation (``"gradient"``: Fourier-diagonal operators
+        only, δᵢ + λ|d̂ᵢ|²).
+
+    Raises
+    ------
+    InputError
+        For an operator without an SVD, an unknown ``layers`` or ``reg``, ``reg="gradient"``
+        with a ``Dense`` operator, or a negative λ.
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape). One parameter
+    per singular value: H·(W//2 + 1) for a convolution, min(n_in, n_out) for a matrix.
 
     For ``Dense`` operators V, U come from the cached SVD (D = I); for Fourier-diagonal
     operators V, V' are the inverse / forward unitary DFT and the regulariser may be the
@@ -157,6 +305,23 @@ class SVDNet(PhysicsNet):
     and a per-frequency Λ is not its SVD; ``DecomposedNet`` (H' then a learned filter on the
     stationary part of H'H) is the structured network for it. Fourier-kind Λ moves to another
     grid through its spatial kernel (``for_operator``); the dense kind is tied to its matrix.
+
+    References
+    ----------
+    .. [1] P. C. Hansen, "Discrete Inverse Problems: Insight and Algorithms", SIAM, 2010
+           (spectral filtering, filter factors).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers import tikhonov
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = SVDNet(op, lam=0.01)
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> x = tikhonov(y, op, lam=0.01, reg="identity").x
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), x))
+    (144, True)
     """
 
     def __init__(self, op, lam: float = 0.01, layers: int = 4, reg: str = "identity"):
@@ -219,13 +384,48 @@ class SVDNet(PhysicsNet):
 
 
 class WaveletNet(PhysicsNet):
-    """Wavelet transform → learnable per-sub-band shrinkage → inverse transform.
+    """Tikhonov, then a learnable shrinkage per wavelet sub-band.
 
-    f̂ = W' S(W u), u = (H'H + λD'D)⁻¹H'g the fixed Tikhonov layer (g itself for denoising),
-    S acting per sub-band b as c ↦ gain_b · sign(c) max(|c| − |θ_b|, 0). At init θ_b = 0 and
-    gain_b = 1, so the untrained network is Tikhonov; the thresholds learn how much of each
-    scale and orientation is noise. The sub-bands depend on the level (up to 3 by default, then
-    kept in ``config``), not on the image size, so the network applies to any size.
+    .. math::
+
+        x̂ = W' S(W u),   u = (H'H + λD'D)⁻¹ H'g,
+        S(c)_b = gain_b · sign(c) max(|c| − |θ_b|, 0)   for c in sub-band b
+
+    with W an orthogonal wavelet transform, u the fixed Tikhonov layer (``TikhonovLayer``; g
+    itself for denoising) and 2 parameters per sub-band. At init θ_b = 0 and gain_b = 1, so
+    the untrained network is Tikhonov; the thresholds learn how much of each scale and
+    orientation is noise. The sub-bands depend on the level (up to 3 by default, then kept in
+    ``config``), not on the image size, so the network applies to any size.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H (any; ``Identity`` skips the Tikhonov layer).
+    lam : float, default 0.01
+        Regularisation weight λ ≥ 0 of the fixed Tikhonov layer.
+    wavelet : str, default "db2"
+        An orthogonal wavelet (``physinv.operators.Wavelet``).
+    level : int, optional
+        Decomposition levels; default as many as the image allows, at most 3.
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape);
+    2 · (1 + 3 · level) parameters.
+
+    References
+    ----------
+    .. [1] D. L. Donoho, I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage",
+           Biometrika 81(3), 425–455, 1994.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> net = WaveletNet(Identity((16, 16)), level=2)
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), y))  # untrained: the data
+    (14, True)
     """
 
     def __init__(self, op, lam: float = 0.01, wavelet: str = "db2", level: int | None = None):

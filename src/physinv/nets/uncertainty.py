@@ -23,7 +23,52 @@ def _dropouts(net: nn.Module) -> list[nn.Module]:
 @torch.no_grad()
 def mc_dropout(net: nn.Module, y: torch.Tensor, n_samples: int = 16,
                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, variance) over ``n_samples`` forward passes with dropout on."""
+    """Mean and variance of a network's output over passes with its dropout layers active.
+
+    .. math::
+
+        μ = (1/S) Σₛ f_θₛ(g),   σ² = (1/(S − 1)) Σₛ (f_θₛ(g) − μ)²
+
+    with θₛ the weights under the s-th dropout mask (everything else in eval mode): an
+    approximate posterior mean and variance. The random state is restored afterwards.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        A network built with ``dropout > 0``.
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurements.
+    n_samples : int, default 16
+        Number of passes S ≥ 2.
+    seed : int, default 0
+        Seed of the dropout masks.
+
+    Returns
+    -------
+    mean, variance : torch.Tensor, shape (B, C, *op.in_shape)
+        Per-pixel mean and (unbiased) variance of the samples.
+
+    Raises
+    ------
+    InputError
+        For a network without dropout layers or fewer than 2 samples.
+
+    References
+    ----------
+    .. [1] Y. Gal, Z. Ghahramani, "Dropout as a Bayesian approximation: representing model
+           uncertainty in deep learning", Proc. ICML, PMLR 48, 1050–1059, 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.nets import DnCNN
+    >>> from physinv.operators import Identity
+    >>> net = DnCNN(Identity((16, 16)), width=8, depth=3, dropout=0.2)
+    >>> _ = torch.nn.init.normal_(net.cnn[-1].weight, std=0.1)  # as if trained
+    >>> mean, var = mc_dropout(net, torch.rand(1, 1, 16, 16), n_samples=4)
+    >>> tuple(mean.shape), bool(var.max() > 0)
+    ((1, 1, 16, 16), True)
+    """
     n_samples = check_int("n_samples", n_samples, minimum=2)
     layers = _dropouts(net)
     if not layers:
@@ -45,7 +90,48 @@ def mc_dropout(net: nn.Module, y: torch.Tensor, n_samples: int = 16,
 
 @torch.no_grad()
 def ensemble(nets, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, variance) over the members' outputs (at least two)."""
+    """Mean and variance over the outputs of independently trained networks.
+
+    .. math::
+
+        μ = (1/M) Σₘ f_m(g),   σ² = (1/(M − 1)) Σₘ (f_m(g) − μ)²
+
+    each member run in eval mode (and left in the mode it was in).
+
+    Parameters
+    ----------
+    nets : iterable of torch.nn.Module
+        The members, M ≥ 2 (typically one network trained from several seeds).
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        Measurements.
+
+    Returns
+    -------
+    mean, variance : torch.Tensor, shape (B, C, *op.in_shape)
+        Per-pixel mean and (unbiased) variance over the members.
+
+    Raises
+    ------
+    InputError
+        For fewer than two members.
+
+    References
+    ----------
+    .. [1] B. Lakshminarayanan, A. Pritzel, C. Blundell, "Simple and scalable predictive
+           uncertainty estimation using deep ensembles", Advances in Neural Information
+           Processing Systems 30, 2017.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.nets import FourierNet
+    >>> from physinv.operators import Convolution, psf
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> mean, var = ensemble([FourierNet(op, lam=0.01), FourierNet(op, lam=0.1)],
+    ...                      torch.rand(1, 1, 16, 16))
+    >>> tuple(mean.shape), bool(var.max() > 0)
+    ((1, 1, 16, 16), True)
+    """
     nets = list(nets)
     if len(nets) < 2:
         raise InputError("nets", len(nets), "at least two ensemble members")

@@ -37,7 +37,57 @@ def _layer_values(value: float, n_layers: int, tied: bool) -> nn.Parameter:
 
 
 class UnrolledLandweber(PhysicsNet):
-    """K Landweber layers with learnable step sizes α_k and weights λ_k (optionally clamped ≥ 0)."""
+    """K Landweber iterations as layers, with learnable step sizes α_k and weights λ_k.
+
+    .. math::
+
+        x⁽ᵏ⁺¹⁾ = φ(x⁽ᵏ⁾ + α_k H'(g − Hx⁽ᵏ⁾) − α_k λ_k x⁽ᵏ⁾),   k = 0, …, K − 1
+
+    the gradient step on ½‖g − Hx‖² + ½λ_k‖x‖², with φ the identity or, with
+    ``positivity=True``, the projection onto x ≥ 0. Untrained (α_k = ``step``, λ_k = ``lam``)
+    it equals ``landweber(y, op, n_iter=K, step=step, lam=lam, tol=None).x``; on the singular
+    vectors of H it is the filter σ(1 − (1 − α(σ² + λ))ᴷ)/(σ² + λ).
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H.
+    n_layers : int
+        Number of layers K.
+    step : float, optional
+        Initial step α > 0; default 1/‖H‖² (recorded in ``config`` as resolved).
+    lam : float, default 0.0
+        Initial weight λ ≥ 0 of the ½λ‖x‖² term.
+    tied : bool, default False
+        One α and one λ shared by all layers (2 parameters instead of 2K).
+    positivity : bool, default False
+        Clamp every iterate at 0.
+
+    Notes
+    -----
+    ``net(y, x0)`` starts from ``x0`` of shape (B, C, *op.in_shape) (default zeros); input
+    ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape).
+
+    References
+    ----------
+    .. [1] L. Landweber, "An iteration formula for Fredholm integral equations of the first
+           kind", American Journal of Mathematics 73(3), 615–624, 1951.
+    .. [2] V. Monga, Y. Li, Y. C. Eldar, "Algorithm unrolling: interpretable, efficient deep
+           learning for signal and image processing", IEEE Signal Processing Magazine 38(2),
+           18–44, 2021.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers import landweber
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = UnrolledLandweber(op, n_layers=5)
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> x = landweber(y, op, n_iter=5, tol=None).x
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), x))
+    (10, True)
+    """
 
     def __init__(self, op, n_layers: int, step: float | None = None, lam: float = 0.0,
                  tied: bool = False, positivity: bool = False):
@@ -66,7 +116,68 @@ class UnrolledLandweber(PhysicsNet):
 
 
 class LISTA(PhysicsNet):
-    """K ISTA layers with learnable steps α_k and thresholds θ_k (pixel or wavelet domain)."""
+    """K ISTA iterations as layers, with learnable steps α_k and thresholds θ_k.
+
+    .. math::
+
+        c⁽ᵏ⁺¹⁾ = S_θk(c⁽ᵏ⁾ − α_k W H'(HW'c⁽ᵏ⁾ − g)),   x̂ = W'c⁽ᴷ⁾,
+        S_θ(c) = sign(c) max(|c| − θ, 0)
+
+    the proximal-gradient step on ½‖g − HW'c‖² + λ‖c‖₁, with W the identity
+    (``basis="pixel"``) or an orthogonal wavelet transform (``basis="wavelet"``: the
+    approximation band is not thresholded). Untrained (α_k = ``step``, θ_k = ``step · lam``)
+    it equals ``ista(y, op, lam=lam, n_iter=K, step=step, basis=basis, tol=None).x``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H.
+    n_layers : int
+        Number of layers K.
+    lam : float
+        The ℓ1 weight λ > 0 of the initialisation.
+    step : float, optional
+        Initial step α > 0; default 1/‖H‖² (recorded in ``config`` as resolved).
+    basis : {"pixel", "wavelet"}, default "pixel"
+        Where the image is sparse.
+    wavelet : str, default "db2"
+        Orthogonal wavelet of ``basis="wavelet"``.
+    level : int, optional
+        Its levels; default as many as the image allows, at most 3.
+    tied : bool, default False
+        One α and one θ shared by all layers.
+
+    Raises
+    ------
+    InputError
+        For ``n_layers`` < 1, λ ≤ 0, a non-positive step or an unknown basis.
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape); 2K parameters
+    (2 when tied). Unlike Gregor and LeCun's LISTA, the matrices H' and W stay fixed: only
+    the scalars are learned, so the network keeps the physics.
+
+    References
+    ----------
+    .. [1] K. Gregor, Y. LeCun, "Learning fast approximations of sparse coding", Proc. 27th
+           International Conference on Machine Learning (ICML), 399–406, 2010.
+    .. [2] I. Daubechies, M. Defrise, C. De Mol, "An iterative thresholding algorithm for
+           linear inverse problems with a sparsity constraint", Communications on Pure and
+           Applied Mathematics 57(11), 1413–1457, 2004.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.solvers import ista
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = LISTA(op, n_layers=4, lam=0.01, basis="wavelet")
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> x = ista(y, op, lam=0.01, n_iter=4, basis="wavelet", tol=None).x
+    >>> net.trainable_parameters(), bool(torch.allclose(net(y), x))
+    (8, True)
+    """
 
     def __init__(self, op, n_layers: int, lam: float, step: float | None = None,
                  basis: str = "pixel", wavelet: str = "db2", level: int | None = None,
@@ -104,13 +215,56 @@ class LISTA(PhysicsNet):
 
 
 class UnrolledHQS(PhysicsNet):
-    """Half-quadratic splitting with a learned proximal step (MoDL-style, Aggarwal et al. 2019).
+    """Half-quadratic splitting unrolled, with a learned CNN as the proximal step (MoDL).
 
-    x⁽⁰⁾ = (H'H + μ₀I)⁻¹H'g, then K times: z = x + CNN_k(x) (a residual CNN, zero at init, so
-    the prox starts as the identity), x = (H'H + μ_k I)⁻¹(H'g + μ_k z). The data-consistency
-    step is the closed form for Fourier-diagonal operators and ``cg_steps`` conjugate-gradient
-    steps (warm-started at z) otherwise. Learnable: the CNN (shared by all layers when
-    ``tied``) and log μ_k, initialised at ``mu``.
+    .. math::
+
+        x⁽⁰⁾ = (H'H + μ₀I)⁻¹ H'g,  then for k = 1, …, K:
+        z⁽ᵏ⁾ = x⁽ᵏ⁻¹⁾ + CNN_k(x⁽ᵏ⁻¹⁾),   x⁽ᵏ⁾ = (H'H + μ_k I)⁻¹ (H'g + μ_k z⁽ᵏ⁾)
+
+    the alternation between a denoising step (a residual CNN, zero at init, so the prox starts
+    as the identity) and a data-consistency step — the closed form for Fourier-diagonal
+    operators, ``cg_steps`` conjugate-gradient steps warm-started at z otherwise. Learnable:
+    the CNN (shared by all layers when ``tied``) and log μ_k, initialised at ``mu``; untrained,
+    the network is Tikhonov (D = I, λ = μ) iterated K + 1 times.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Forward operator H.
+    n_layers : int, default 5
+        Number of denoise + data-consistency layers K.
+    mu : float, default 0.01
+        Initial penalty weight μ > 0 of every layer.
+    tied : bool, default True
+        One CNN shared by all layers (else one per layer).
+    width, depth : int, default 32, 5
+        Channels and 3×3 convolution layers of the CNN.
+    cg_steps : int, default 10
+        Conjugate-gradient steps of the data-consistency step without closed form.
+    dropout : float, default 0.0
+        Dropout before the CNN's last layer (for ``mc_dropout``).
+
+    Notes
+    -----
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape).
+
+    References
+    ----------
+    .. [1] D. Geman, C. Yang, "Nonlinear image recovery with half-quadratic regularization",
+           IEEE Trans. Image Process. 4(7), 932–946, 1995.
+    .. [2] K. Zhang, W. Zuo, S. Gu, L. Zhang, "Learning deep CNN denoiser prior for image
+           restoration", Proc. IEEE CVPR, 3929–3938, 2017.
+    .. [3] H. K. Aggarwal, M. P. Mani, M. Jacob, "MoDL: model-based deep learning architecture
+           for inverse problems", IEEE Trans. Medical Imaging 38(2), 394–405, 2019.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Convolution, psf
+    >>> net = UnrolledHQS(Convolution(psf.gaussian(1.0, 7), (16, 16)), n_layers=2, width=8)
+    >>> tuple(net(torch.rand(1, 1, 16, 16)).shape)
+    (1, 1, 16, 16)
     """
 
     def __init__(self, op, n_layers: int = 5, mu: float = 0.01, tied: bool = True,
@@ -128,7 +282,22 @@ class UnrolledHQS(PhysicsNet):
 
     def data_consistency(self, rhs: torch.Tensor, mu: torch.Tensor,
                          start: torch.Tensor | None) -> torch.Tensor:
-        """(H'H + μI)⁻¹ rhs."""
+        """The data-consistency step (H'H + μI)⁻¹ rhs.
+
+        Parameters
+        ----------
+        rhs : torch.Tensor, shape (B, C, *op.in_shape)
+            Right-hand side H'g + μz.
+        mu : torch.Tensor
+            Penalty weight μ > 0 (a scalar tensor).
+        start : torch.Tensor, optional
+            Warm start of the conjugate gradients (ignored by the closed form).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, *op.in_shape)
+            The solution: exact for Fourier-diagonal H, ``cg_steps`` CG steps otherwise.
+        """
         if self.op.has_fourier_diagonal:
             _, power = self.op.rfft_diagonal(rhs.dtype, rhs.device)
             return torch.fft.irfft2(torch.fft.rfft2(rhs) / (power + mu), s=self.op.in_shape)
