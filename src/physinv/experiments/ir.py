@@ -32,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from physinv.experiments.rows import Row, summarize
 from physinv.metrics import coverage, dice, iou, psnr
 from physinv.operators import Identity
 from physinv.solvers import gaussian_posterior
@@ -73,28 +74,29 @@ def _rmse(x, truth) -> float:
 
 
 def _row(task, method, family, seed, x=None, truth=None, variance=None, labels=None,
-         truth_labels=None, ms=0.0, train_s=0.0, trainable=0, extra=None):
-    row = {"task": task.name, "method": method, "family": family, "image": seed,
-           "infer_ms": ms, "train_s": train_s, "params_trainable": trainable,
-           "params_fixed": 0, "n_train": None}
+         truth_labels=None, ms=0.0, train_s=0.0, trainable=0, extra=None) -> dict:
+    """One ``Row`` (as a dict) for a restoration (``x``: RMSE in K, PSNR over the scene's
+    range, coverage with a variance) or a segmentation (``labels``: Dice, IoU)."""
+    scores, p = {}, None
     if x is not None:
         span = float(truth.max() - truth.min())
-        row.update(rmse_k=_rmse(x, truth), psnr=float(psnr(x, truth, data_range=span)),
-                   ssim=None)
-        row["coverage"] = None if variance is None else float(
+        p = float(psnr(x, truth, data_range=span))
+        scores["rmse_k"] = _rmse(x, truth)
+        scores["coverage"] = None if variance is None else float(
             coverage(x, variance.sqrt(), truth))
     if labels is not None:
-        row.update(dice=float(dice(labels[None, None], truth_labels[None, None])),
-                   iou=float(iou(labels[None, None], truth_labels[None, None])))
-    row.update(extra or {})
-    return row
+        scores["dice"] = float(dice(labels[None, None], truth_labels[None, None]))
+        scores["iou"] = float(iou(labels[None, None], truth_labels[None, None]))
+    return Row(task.name, method, seed, family=family, n_train=None, psnr=p, infer_ms=ms,
+               train_s=train_s, params_trainable=trainable,
+               extra={**scores, **(extra or {})}).to_dict()
 
 
 def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_train: int = 16,
            n_images: int = 8, budget_s: float = 90.0, networks=None, seed: int = 0,
            progress: Callable | None = None) -> dict:
     """Every IR task and method side by side (see the module docstring); rows + summary."""
-    from physinv.experiments.bench import environment
+    from physinv.io import environment
 
     start = time.perf_counter()
     rows: list[dict] = []
@@ -218,14 +220,7 @@ def _segment_rows(task, frame, g, op, outputs, best_phys, head, raw_net, seed_i,
 
 
 def summarize_ir(rows) -> list[dict]:
-    """Mean over the test frames per (task, method)."""
-    keys = sorted({(r["task"], r["method"], r["family"]) for r in rows})
-    out = []
-    for task, method, family in keys:
-        group = [r for r in rows if (r["task"], r["method"]) == (task, method)]
-        entry = {"task": task, "method": method, "family": family, "n": len(group)}
-        for metric in ("rmse_k", "psnr", "coverage", "dice", "iou", "infer_ms", "train_s"):
-            values = [r[metric] for r in group if r.get(metric) is not None]
-            entry[metric] = float(np.mean(values)) if values else None
-        out.append(entry)
-    return out
+    """Mean over the test frames per (task, method), groups sorted."""
+    return summarize(rows, by=("task", "method", "family"),
+                     mean=("rmse_k", "psnr", "coverage", "dice", "iou", "infer_ms", "train_s"),
+                     median=(), first=(), count="n", sort=True)

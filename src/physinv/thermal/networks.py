@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import torch
 
-from physinv.nets.registry import build
 from physinv.noise import Gaussian
 from physinv.solvers import gaussian_posterior
 from physinv.thermal.acquisition import ThermalScenes, simulate
 from physinv.thermal.nuc import TwoPointNUC
 from physinv.thermal.tasks import NOISE_SEED, TRAIN_SEED, VAL_SEED, IRTask
-from physinv.train import Measurements, fit
+from physinv.train import Measurements
+from physinv.train.recipe import train_network
 
 CENTER, SCALE = 300.0, 20.0  # K: networks see (T − CENTER) / SCALE
 
@@ -74,8 +74,9 @@ def train_net(name: str, task: IRTask, n_train: int, lam_rel: float, budget_s: f
 
     The scenes are ``ThermalScenes(n_train, task.scene, task.camera, seed=TRAIN_SEED)``,
     normalised, measured through the camera with its NETD (normalised) as noise; the network
-    starts at Tikhonov with λ = ``lam_rel`` ‖H‖² and is fitted by ``physinv.train.fit``
-    (log-MSE, patience 20, 32 samples per epoch, batches of 4).
+    starts at Tikhonov with λ = ``lam_rel`` ‖H‖² and is trained by the recipe's ``default``
+    preset (``physinv.train.recipe``: log-MSE, 32 samples per epoch, batches of 4, early stop
+    after 15 epochs without progress).
 
     Parameters
     ----------
@@ -103,13 +104,10 @@ def train_net(name: str, task: IRTask, n_train: int, lam_rel: float, budget_s: f
     """
     scenes = ThermalScenes(n_train, task.scene, task.camera, seed=TRAIN_SEED)
     op = scenes.op
-    torch.manual_seed(seed)
-    net = build(name, op, lam_rel * op.norm() ** 2)
     data = Measurements(normalise(scenes.apparent).float(), op,
                         Gaussian(task.camera.netd / SCALE))
-    result = fit(net, data, epochs=epochs, max_time=budget_s, seed=seed, norm="log",
-                 patience=20, samples_per_epoch=32, batch_size=4)
-    return net, result
+    return train_network(name, data, lam_rel * op.norm() ** 2, "default", epochs=epochs,
+                         max_time=budget_s, seed=seed)
 
 
 def net_restore(net, g: torch.Tensor) -> torch.Tensor:

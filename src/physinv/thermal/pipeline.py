@@ -403,9 +403,9 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
     result : FitResult
         What ``fit`` reports.
     """
-    from physinv.nets.registry import build
     from physinv.noise import Gaussian
-    from physinv.train import Measurements, fit
+    from physinv.train import Measurements
+    from physinv.train.recipe import train_network as recipe_train
 
     side = shape or (128 if camera.factor > 1 else 64)
     if side % camera.factor:
@@ -414,16 +414,14 @@ def train_network(out: Path, camera: Camera, net_name: str = "tikhonov-residual"
     nuc = calibration(camera, (side // camera.factor, side // camera.factor))
     lam_rel = tune(tikhonov_k, TIK_GRID, training_pairs(task, n_train, nuc))
     scenes = ThermalScenes(n_train, task.scene, camera, seed=TRAIN_SEED)
-    torch.manual_seed(seed)
-    net = build(net_name, scenes.op, lam_rel * scenes.op.norm() ** 2)
     data = Measurements(normalise(scenes.apparent).float(), scenes.op,
                         Gaussian(camera.netd / SCALE))
     info = {"source": "ir", "net": net_name, "camera": asdict(camera),
             "kelvin": {"center": CENTER, "scale": SCALE}, "lam_rel": lam_rel}
-    result = fit(net, data, epochs=epochs, max_time=budget, seed=seed, norm="log",
-                 patience=20, out=out, resume=resume, overwrite=overwrite, device=device,
-                 run_info=info, progress=True)
-    return net, result
+    return recipe_train(net_name, data, lam_rel * scenes.op.norm() ** 2, "default",
+                        out=out, resume=resume, overwrite=overwrite, run_info=info,
+                        progress=True, epochs=epochs, max_time=budget, seed=seed,
+                        device=device)
 
 
 def load_network(run: Path, camera: Camera | None = None):

@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from physinv.errors import InputError
 from physinv.solvers import gaussian_posterior, tikhonov, tv
+from physinv.solvers.tuning import grid_search, mean_score
 from physinv.thermal.camera import Camera
 from physinv.thermal.networks import net_restore
 
@@ -103,8 +104,9 @@ def tune(fn: Callable, grid, pairs) -> float:
     >>> tune(lambda g, op, v: g * v, [2.0, 0.5, 1.0], [(truth, truth + 1, Identity((4, 4)))])
     0.5
     """
-    scores = [np.mean([_rmse(fn(g, op, v), x) for x, g, op in pairs]) for v in grid]
-    return grid[int(np.argmin(scores))]
+    best, _ = grid_search(lambda v: -mean_score(lambda g, op: fn(g, op, v), pairs, _rmse),
+                          grid)
+    return best
 
 
 def tikhonov_k(g, op, rel):

@@ -25,7 +25,8 @@ from scipy.special import erf
 
 from physinv.errors import InputError
 from physinv.nets.segment import SegmentationUNet
-from physinv.train import Pairs, fit
+from physinv.train import Pairs
+from physinv.train.recipe import train_network
 
 DETECT_K = 1.0  # a blob is a defect candidate where its local contrast exceeds 1 K ...
 CLUTTER = 4.0  # ... or 4 robust standard deviations of the contrast map (training scenes)
@@ -217,6 +218,6 @@ def train_segmenter(inputs: torch.Tensor, labels: torch.Tensor, op, budget_s: fl
     torch.manual_seed(seed)
     net = SegmentationUNet(op, width=16, levels=2, input=input_kind)
     data = Pairs(inputs.float(), labels.float(), op)
-    fit(net, data, loss="segmentation", epochs=1000, max_time=budget_s, seed=seed, lr=2e-3,
-        patience=1000, samples_per_epoch=16, batch_size=4, val_fraction=0.25)
+    train_network(None, data, 0.0, "quick", net=net, loss="segmentation", epochs=1000,
+                  max_time=budget_s, seed=seed, lr=2e-3)
     return net
