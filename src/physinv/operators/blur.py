@@ -207,7 +207,14 @@ class Convolution(LinearOperator):
         return self.boundary == "circular"
 
     def fourier_diagonal(self) -> torch.Tensor:
-        """ĥ (complex128, full ``fft2`` layout, on the operator's device)."""
+        """ĥ, the DFT of the centred PSF on the image grid (circular boundaries).
+
+        Returns
+        -------
+        torch.Tensor, shape (H, W), complex128
+            Full ``fft2`` layout, on the operator's device; ``"reflect"`` raises
+            ``NotImplementedError``.
+        """
         if self.boundary != "circular":
             return super().fourier_diagonal()
         return torch.fft.fft2(embed_centered(self.psf.cpu(), self.grid)).to(self.psf.device)
@@ -218,7 +225,13 @@ class Convolution(LinearOperator):
         return self.otf
 
     def svd(self) -> SpectralDecomposition:
-        """H = U diag(|ĥ|) V^H with V = unitary DFT⁻¹ and U = V diag(ĥ/|ĥ|) (complex maps)."""
+        """H = U diag(|ĥ|) V^H with V = unitary DFT⁻¹ and U = V diag(ĥ/|ĥ|) (complex maps).
+
+        Returns
+        -------
+        SpectralDecomposition
+            ``s = |ĥ|`` of shape (H, W); ``"reflect"`` raises ``NotImplementedError``.
+        """
         if self.boundary != "circular":
             return super().svd()
         otf = self.fourier_diagonal()

@@ -82,7 +82,14 @@ class Dense(LinearOperator):
         return (flat @ self._mat(y).conj()).reshape(*lead, *self.in_shape)
 
     def svd_matrices(self):
-        """Cached thin SVD ``(U, s, Vh)`` of the matrix, float64, on the operator's device."""
+        """The thin SVD A = U diag(s) Vh of the matrix, computed once and cached.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``(U, s, Vh)`` as ``torch.linalg.svd(A, full_matrices=False)``: float64, on the
+            operator's device, s in decreasing order.
+        """
         if self._svd_cache is None or self._svd_cache[1].device != self.matrix.device:
             self._svd_cache = torch.linalg.svd(self.matrix, full_matrices=False)
         return self._svd_cache

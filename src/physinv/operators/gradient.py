@@ -79,7 +79,23 @@ class Gradient(LinearOperator):
         return (torch.roll(dy, 1, dims=-2) - dy) + (torch.roll(dx, 1, dims=-1) - dx)
 
     def fourier_power(self, rfft: bool = False) -> torch.Tensor:
-        """``|d̂|²`` summed over both directions (circular only), full or rfft layout, float64."""
+        """``|d̂|² = |d̂_y|² + |d̂_x|²``, the Fourier diagonal of D'D (circular boundaries only).
+
+        Parameters
+        ----------
+        rfft : bool, default False
+            ``rfft2`` layout (H, W // 2 + 1) instead of the full ``fft2`` layout (H, W).
+
+        Returns
+        -------
+        torch.Tensor, float64
+            4 sin²(ω_y/2) + 4 sin²(ω_x/2), 0 at the zero frequency, at most 8.
+
+        Raises
+        ------
+        NotImplementedError
+            For ``boundary="neumann"``.
+        """
         if self.boundary != "circular":
             raise NotImplementedError("the Neumann gradient is not Fourier-diagonal")
         h, w = self.in_shape

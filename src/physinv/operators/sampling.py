@@ -137,6 +137,17 @@ class SuperResolution(LinearOperator):
 
         Decimation by ``s`` folds the ``s × s`` frequencies ω + (k·H/s, l·W/s) onto ω, so
         ``H H' = F⁻¹ diag((1/s²) Σ_aliases |ĥ|²) F`` on the coarse grid.
+
+        Returns
+        -------
+        torch.Tensor, shape (H // s, W // s), float64
+            (1/s²) Σ_aliases |ĥ|² in full ``fft2`` layout of the coarse grid; its maximum is
+            ‖H‖².
+
+        Raises
+        ------
+        NotImplementedError
+            For ``boundary="reflect"``.
         """
         if self.conv.boundary != "circular":
             raise NotImplementedError("the polyphase structure needs circular boundaries")
