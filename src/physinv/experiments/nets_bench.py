@@ -187,7 +187,7 @@ def plot_nets(result: dict, path_for_task: Callable, n_images: int = 4) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from physinv.data.io import atomic_write
+    from physinv.io import atomic_write
 
     written = []
     summary = result["summary"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from physinv.data.io import atomic_write
+from physinv.io import atomic_write
 
 STYLE = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }

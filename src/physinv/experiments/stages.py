@@ -19,8 +19,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from physinv.data.io import atomic_write
 from physinv.errors import InputError
+from physinv.io import atomic_write
 from physinv.train.checkpoint import differences
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from physinv.data import patches
-from physinv.data.io import READABLE, read_image
 from physinv.errors import InputError, check_int
+from physinv.io import READABLE, read_image
 from physinv.noise import from_spec as noise_from_spec
 from physinv.noise import simulate
 from physinv.operators.spec import from_spec, image_shape
