@@ -26,7 +26,7 @@ from physinv.experiments.protocol import evaluation_pairs, get_task, training_pa
 from physinv.experiments.rows import Row, summarize
 from physinv.nets.registry import NETWORKS, available
 from physinv.solvers import tikhonov, tv, wiener
-from physinv.solvers.tuning import grid_search, tune_tikhonov, tune_tv
+from physinv.solvers.tuning import grid_search
 from physinv.train import Measurements
 from physinv.train.recipe import train_network as recipe_train
 
@@ -35,28 +35,12 @@ N_TRAINS = (1, 4, 16, 64)
 HINDSIGHT_GRID = [float(v) for v in np.logspace(-5, 0, 41)]  # λ / ‖H‖², per test image
 
 
-def score(task, est, x) -> tuple[float, float]:  # the demo's name for it, until it calls task.score
-    return task.score(est, x)
-
-
-def choose_lambda(task, train) -> float:
-    """Tikhonov λ (absolute) with the best mean protocol PSNR on (≤ 4 of) the training pairs
-    [(x, y, op)] — ``physinv.solvers.tuning.tune_tikhonov`` with the task's scoring."""
-    return tune_tikhonov(train, score=task.psnr)
-
-
-def choose_tv(task, train, norm2: float | None = None) -> float:
-    """TV's λ / ‖H‖² on the task's grid with the best mean protocol PSNR on (≤ 4 of) the
-    training pairs (``norm2``: the ‖H‖² the weight will be applied with)."""
-    return tune_tv(train, task.tv_grid, task.psnr, norm2, positivity=task.positivity)
-
-
 def _references(task, tests, train, lam) -> list[Row]:
     """Rows for the classical references and (deblurring) the linear limit."""
     rows = []
     norm2 = tests[0][3].norm() ** 2
     t0 = time.perf_counter()
-    tv_best = choose_tv(task, train, norm2)
+    tv_best = task.tv_weight(train, norm2)
     tv_s = time.perf_counter() - t0
     for name, x, y, op in tests:
         entries = [("tikhonov-tuned", lambda y=y, op=op: tikhonov(y, op, lam=lam).x,
@@ -99,7 +83,7 @@ def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, s
     if train is None:
         train = training_pairs(task, n_train, dtype=torch.float64)
     if lam is None:
-        lam = choose_lambda(task, train)
+        lam = task.tikhonov_lambda(train)
     crops = torch.cat([x for x, _, _ in train]).float()
     data = Measurements(crops, train[0][2], task.noise())
     net, result = recipe_train(name, data, lam, "default", epochs=epochs, max_time=budget_s,
@@ -125,7 +109,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
         tests = evaluation_pairs(task, n_images, dtype=torch.float32)
         tests64 = evaluation_pairs(task, n_images)
         ref_train = training_pairs(task, 4)
-        lam_ref = choose_lambda(task, ref_train)
+        lam_ref = task.tikhonov_lambda(ref_train)
         if progress is not None:
             progress(f"{task_name}: references")
         rows += _references(task, tests64, ref_train, lam_ref)
@@ -133,7 +117,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
         names = [n for n in allowed if networks is None or n in networks]
         for n_train in n_trains:
             train = training_pairs(task, n_train)
-            lam = choose_lambda(task, train)
+            lam = task.tikhonov_lambda(train)
             for name in names:
                 if progress is not None:
                     progress(f"{task_name}: {name}, N = {n_train}")

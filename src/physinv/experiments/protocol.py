@@ -19,6 +19,7 @@ from physinv.metrics import psnr, ssim
 from physinv.noise import Gaussian, NoiseModel, RelativeGaussian, simulate
 from physinv.operators.base import LinearOperator
 from physinv.operators.spec import from_spec
+from physinv.solvers.tuning import tune_tikhonov, tune_tv
 
 TEST_SEED = 1234
 OPERATOR_SPECS = {
@@ -90,6 +91,16 @@ class Task:
         domain (``restrict``), clipped to [−1, 2] (SSIM on [0, 1])."""
         est = self.restrict(estimate.to(truth.dtype)).clamp(-1, 2)
         return float(psnr(est, truth)), float(ssim(est.clamp(0, 1), truth))
+
+    def tikhonov_lambda(self, train) -> float:
+        """Tikhonov's λ (absolute) with the best mean protocol PSNR on (≤ 4 of) the training
+        pairs [(x, y, op)]: ``physinv.solvers.tuning.tune_tikhonov`` scored by ``psnr``."""
+        return tune_tikhonov(train, score=self.psnr)
+
+    def tv_weight(self, train, norm2: float | None = None) -> float:
+        """TV's λ / ‖H‖² on ``tv_grid`` with the best mean protocol PSNR on (≤ 4 of) the
+        training pairs (``norm2``: the ‖H‖² the weight will be applied with)."""
+        return tune_tv(train, self.tv_grid, self.psnr, norm2, positivity=self.positivity)
 
     def noise(self) -> NoiseModel:
         """The task's noise model (CT: σ = 1 % of each sinogram's maximum)."""

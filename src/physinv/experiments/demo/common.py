@@ -1,8 +1,10 @@
 """What every stage of the demo shares: the ``Stage`` record, the ``Context`` a stage runs in,
 the one function that trains a network (``train``), timing, and the deblur_gauss set-up.
 
-The benchmark helpers the stages use (``choose_lambda``, ``choose_tv``, ``plot_nets``,
-``score``) are imported here and only here, so that they are changed in one line if they move.
+Scores and hyper-parameters come from the protocol's tasks (``task.score``,
+``task.tikhonov_lambda``, ``task.tv_weight``: tuned on training crops only); networks are
+trained by the one recipe (``physinv.train.recipe``, preset ``quick``: a fixed number of
+epochs, so the seed alone fixes the weights).
 
 >>> letters(["deblur", "data", "depth"])
 {'a': 'deblur', 'b': 'data', 'c': 'depth'}
@@ -23,16 +25,16 @@ import numpy as np
 import torch
 
 from physinv.experiments.demo.settings import DemoSettings
-from physinv.experiments.nets_bench import choose_lambda, choose_tv, plot_nets, score
+from physinv.experiments.nets_bench import plot_nets
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.experiments.report import Report, png_bytes
 from physinv.io import atomic_write
-from physinv.nets.registry import NETWORKS, build
-from physinv.train import Measurements, fit
+from physinv.nets.registry import NETWORKS
+from physinv.train import Measurements
+from physinv.train.recipe import train_network
 
-__all__ = ["Context", "Stage", "choose_lambda", "choose_tv", "deblur_problem", "epochs_for",
-           "estimate", "letters", "mean_rows", "no_checks", "plot_nets", "score", "select",
-           "timed", "train"]
+__all__ = ["Context", "Stage", "deblur_problem", "epochs_for", "estimate", "letters",
+           "mean_rows", "no_checks", "plot_nets", "select", "timed", "train"]
 
 
 @dataclass
@@ -124,11 +126,8 @@ def train(name: str, op, crops: torch.Tensor, noise, lam: float, epochs: int, se
     """(net trained for ``epochs`` fixed epochs — no time budget, so the seed fixes the
     weights —, FitResult). Every network the demo trains itself is trained here; ``net``
     replaces ``build(name, op, lam)`` (e.g. another depth)."""
-    torch.manual_seed(seed)
-    net = build(name, op, lam) if net is None else net
-    result = fit(net, Measurements(crops.float(), op, noise), epochs=epochs, seed=seed,
-                 norm="log", patience=max(epochs, 1), samples_per_epoch=16, batch_size=4)
-    return net, result
+    return train_network(name, Measurements(crops.float(), op, noise), lam, "quick",
+                         epochs=epochs, seed=seed, net=net)
 
 
 def estimate(net, y):
@@ -153,4 +152,4 @@ def deblur_problem(settings: DemoSettings):
     tests = evaluation_pairs(task, settings.test_images)
     train_set = training_pairs(task, settings.n_train)
     crops = torch.cat([x for x, _, _ in train_set])
-    return task, tests, train_set, crops, train_set[0][2], choose_lambda(task, train_set)
+    return task, tests, train_set, crops, train_set[0][2], task.tikhonov_lambda(train_set)

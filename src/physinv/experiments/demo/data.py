@@ -11,11 +11,9 @@ import torch
 from physinv.experiments.demo.common import (
     Context,
     Stage,
-    choose_lambda,
     epochs_for,
     estimate,
     plot_nets,
-    score,
     select,
     train,
 )
@@ -49,10 +47,10 @@ def _task_rows(ctx: Context, task_name: str, train_s: dict) -> list[dict]:
     def lam_for(n):  # choose_lambda looks at ≤ 4 crops
         key = min(n, 4)
         if key not in lams:
-            lams[key] = choose_lambda(task, training_pairs(task, key))
+            lams[key] = task.tikhonov_lambda(training_pairs(task, key))
         return lams[key]
 
-    ref = [score(task, tikhonov(y, op, lam=lam_for(4)).x, x)[0] for _, x, y, op in tests]
+    ref = [task.score(tikhonov(y, op, lam=lam_for(4)).x, x)[0] for _, x, y, op in tests]
     rows = [{"task": task_name, "method": "tikhonov-tuned", "family": "classical",
              "n_train": 0, "psnr": float(np.mean(ref))}]
     allowed = available(tests[0][3])
@@ -68,7 +66,7 @@ def _task_rows(ctx: Context, task_name: str, train_s: dict) -> list[dict]:
             net, result = train(name, train_set[0][2], crops, task.noise(), lam_for(n),
                                 epochs, ctx.seed)
             train_s[f"{task_name}/{name}/{n}"] = result.train_s
-            per = [score(task, estimate(net.for_operator(op), y), x) for _, x, y, op in tests]
+            per = [task.score(estimate(net.for_operator(op), y), x) for _, x, y, op in tests]
             rows.append({"task": task_name, "method": name, "family": NETWORKS[name].family,
                          "n_train": n, "psnr": float(np.mean([p for p, _ in per])),
                          "ssim": float(np.mean([s for _, s in per])),

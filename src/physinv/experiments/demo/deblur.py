@@ -18,12 +18,10 @@ import torch
 from physinv.experiments.demo.common import (
     Context,
     Stage,
-    choose_tv,
     deblur_problem,
     epochs_for,
     estimate,
     mean_rows,
-    score,
     timed,
     train,
 )
@@ -69,7 +67,7 @@ def run(ctx: Context) -> dict:
     ctx.describe("deblur: tuning λ on training crops")
     task, tests, train_set, crops, op_train, lam = deblur_problem(settings)
     norm2 = tests[0][3].norm() ** 2
-    tv_rel = choose_tv(task, train_set)
+    tv_rel = task.tv_weight(train_set)
     ctx.advance()
     tuned = Tuned(lam, tv_rel * norm2, task.noise().variance(None))
     times, shown, stds = {}, {}, {}
@@ -110,7 +108,7 @@ def _classical_rows(ctx, task, tests, tuned, times, shown, stds) -> list[dict]:
                 extra["coverage_95"] = float(coverage(est, std, x))
                 if i == 0:
                     stds[method] = std
-            p, s = score(task, est, x)
+            p, s = task.score(est, x)
             per.append({"image": image, "psnr": p, "ssim": s, **extra})
             times.setdefault(method, []).append(1e3 * secs)
             if i == 0:
@@ -135,7 +133,7 @@ def _network_row(ctx, name, task, tests, training, times, shown, train_s) -> dic
     for i, (image, x, y, op) in enumerate(tests):
         test_net = net.for_operator(op)
         est, secs = timed(lambda n=test_net, y=y: estimate(n, y), 2)
-        p, s = score(task, est, x)
+        p, s = task.score(est, x)
         per.append({"image": image, "psnr": p, "ssim": s})
         times.setdefault(name, []).append(1e3 * secs)
         if i == 0:

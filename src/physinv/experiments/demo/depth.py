@@ -13,7 +13,6 @@ from physinv.experiments.demo.common import (
     Stage,
     deblur_problem,
     estimate,
-    score,
     select,
     timed,
     train,
@@ -25,7 +24,7 @@ from physinv.solvers import landweber, tikhonov
 def run(ctx: Context) -> dict:
     settings = ctx.settings
     task, tests, _, crops, op_train, lam = deblur_problem(settings)
-    ref = float(np.mean([score(task, tikhonov(y, op, lam=lam).x, x)[0]
+    ref = float(np.mean([task.score(tikhonov(y, op, lam=lam).x, x)[0]
                          for _, x, y, op in tests]))
     rows, timings = [], {}
     for k in settings.depths:
@@ -54,10 +53,10 @@ def _depth_row(ctx, k, task, tests, op_train, crops, lam):
             gap = max(gap, float((fixed(y) - it).abs().max()))
         _, secs = timed(lambda n=fixed, y=y: estimate(n, y), 2)  # same code path as net
         ms_plain.append(1e3 * secs)
-        plain.append(score(task, it, x)[0])
+        plain.append(task.score(it, x)[0])
         est, secs = timed(lambda n=net.for_operator(op), y=y: estimate(n, y), 2)
         ms_net.append(1e3 * secs)
-        trained.append(score(task, est, x)[0])
+        trained.append(task.score(est, x)[0])
     row = {"K": k, "psnr_iterations": float(np.mean(plain)),
            "psnr_unrolled": float(np.mean(trained)),
            "operator_applications": 2 * k, "params_trainable":

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from physinv.experiments.demo.common import Context, Stage, choose_lambda, select, train
+from physinv.experiments.demo.common import Context, Stage, select, train
 from physinv.experiments.protocol import get_task, training_pairs
 from physinv.nets import FourierNet
 from physinv.nets.layers import rfft_radius
@@ -55,7 +55,7 @@ def run(ctx: Context) -> dict:
     train_set = training_pairs(task, settings.fourier_n)
     crops = torch.cat([x for x, _, _ in train_set])
     op = train_set[0][2]
-    lam = choose_lambda(task, train_set)
+    lam = task.tikhonov_lambda(train_set)
     target = wiener_filter(op, crops, task.noise().variance(None))
     filters = {"Tikhonov (initial Λ)": FourierNet(op, lam=lam).filter().detach(),
                "Wiener (training spectrum)": target}
