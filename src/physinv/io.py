@@ -195,7 +195,8 @@ def environment() -> dict:
 
 def write_json(path, data: dict, *, with_environment: bool = False) -> Path:
     """Write ``data`` as JSON to ``path`` atomically: keys sorted, one-space indent, NaN and
-    infinities kept (as JSON5-style ``NaN``), values JSON does not know written as text.
+    infinities kept (as ``NaN`` / ``Infinity``, which Python's json reads back); a value JSON
+    does not know (a tensor, a path) is a ``TypeError``, never silently turned into text.
 
     Parameters
     ----------
@@ -220,5 +221,5 @@ def write_json(path, data: dict, *, with_environment: bool = False) -> Path:
     """
     if with_environment and "environment" not in data:
         data = {**data, "environment": environment()}
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=True, default=str) + "\n"
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=True) + "\n"
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -36,11 +36,6 @@ from physinv.experiments.rows import Row, summarize
 from physinv.metrics import coverage, dice, iou, psnr
 from physinv.operators import Identity
 from physinv.solvers import gaussian_posterior
-
-# The thermal library the runner uses. Library names the demo's ir stage still reaches through
-# this module (ir.get_ir_task, calibration, training_pairs, tune, tikhonov_k, TIK_GRID,
-# train_net, calibrate_sigma, acquire, TEST_SEED, upsample, net_restore, threshold_segment,
-# potts_segment); to be imported from physinv.thermal directly.
 from physinv.thermal import (
     TEST_SEED,
     TIK_GRID,

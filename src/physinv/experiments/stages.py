@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from physinv.errors import InputError
-from physinv.io import atomic_write
+from physinv.io import write_json
 from physinv.train.checkpoint import differences
 
 
@@ -56,8 +56,7 @@ class Stages:
                 raise InputError("out", str(self.out), "the configuration of the run it holds "
                                  "(or a new folder)", "differs: " + "; ".join(diffs))
         else:
-            text = json.dumps(self.config, indent=2)
-            atomic_write(saved, lambda tmp: Path(tmp).write_text(text))
+            write_json(saved, self.config)
 
     def done(self, name: str) -> bool:
         return (self.folder / f"{name}.json").exists()
@@ -71,10 +70,8 @@ class Stages:
             raise InputError("stage", name, f"one of {', '.join(self.names)}")
         if self.done(name):
             return self.load(name)
-        result = work()
-        text = json.dumps(result, indent=1, allow_nan=True)
-        atomic_write(self.folder / f"{name}.json", lambda tmp: Path(tmp).write_text(text))
-        return json.loads(text)
+        write_json(self.folder / f"{name}.json", work())
+        return self.load(name)
 
     def pending(self) -> list[str]:
         return [n for n in self.selected if not self.done(n)]

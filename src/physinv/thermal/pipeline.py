@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from physinv.errors import InputError
-from physinv.io import atomic_write, write_image
+from physinv.io import atomic_write, write_image, write_json
 from physinv.thermal.acquisition import ThermalScenes, simulate
 from physinv.thermal.camera import Camera, flat_fields
 from physinv.thermal.networks import CENTER, SCALE, normalise
@@ -150,8 +150,7 @@ def simulate_to(folder: Path, task: str = "ir_sr_x4", seed: int = 0,
     cam = asdict(camera) | {"gain": camera.kelvin_per_count, "offset": camera.t_min,
                             "flat_temperatures": list(FLAT_TEMPERATURES)}
     for name, data in (("camera.json", cam), ("scene.json", frame.describe())):
-        text = json.dumps(data, indent=2)
-        written.append(atomic_write(folder / name, lambda tmp, t=text: Path(tmp).write_text(t)))
+        written.append(write_json(folder / name, data))
     return written
 
 
@@ -357,8 +356,7 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
                "min_k": float(x.min()), "max_k": float(x.max()),
                "defect_pixels": None if labels is None else int(labels.sum()),
                "mean_std_k": None if variance is None else float(variance.sqrt().mean())}
-    text = json.dumps(summary, indent=2)
-    written.append(atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(text)))
+    written.append(write_json(out / "summary.json", summary))
     return {"written": written, "summary": summary}
 
 

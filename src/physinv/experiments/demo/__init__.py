@@ -40,19 +40,16 @@ epochs).
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import physinv
 from physinv.errors import InputError
-from physinv.experiments.bench import environment
 from physinv.experiments.demo import data, deblur, depth, fourier, ir
 from physinv.experiments.demo.common import Context, Stage, letters
 from physinv.experiments.demo.report import write_report
 from physinv.experiments.demo.settings import MODES, DemoSettings
 from physinv.experiments.stages import Stages
-from physinv.io import atomic_write
+from physinv.io import environment, write_json
 
 __all__ = ["MODES", "STAGES", "STAGE_NAMES", "DemoSettings", "Stage", "checks", "mode_of",
            "parse_stages", "run", "units", "write_report"]
@@ -123,8 +120,8 @@ def run(out, mode: str = "default", stages: list[str] | None = None, seed: int =
     timings = {"stages": {n: s["timings"] for n, s in finished.items()},
                "stage_seconds": {n: s.get("seconds") for n, s in finished.items()},
                "this_run_seconds": time.perf_counter() - started}
-    _write_json(out / "results.json", results)
-    _write_json(out / "timings.json", timings)
+    write_json(out / "results.json", results)
+    write_json(out / "timings.json", timings)
     write_report(out / "report.html", results, timings, out, STAGES)
     return results
 
@@ -161,7 +158,3 @@ def _run_pending(runner: Stages, settings: DemoSettings, seed: int, progress: bo
             runner.run(name, work)
             bars.update(task, description=f"{name}: done", completed=bars.tasks[task].total)
 
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=1, sort_keys=False) + "\n"
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))

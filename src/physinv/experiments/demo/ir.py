@@ -1,15 +1,16 @@
 """Stage ``ir``: thermal super-resolution ×4 through the camera model — restoration, the
 posterior standard deviation, calibrated intervals and defect segmentation.
 
-Everything thermal comes from ``physinv.experiments.ir`` (called as ``ir.<name>``), which
-trains its network with its own recipe (``ir.train_net``): the stage only assembles.
+Everything thermal comes from the infrared library ``physinv.thermal`` (its network is trained
+by ``thermal.train_net``: the recipe's ``default`` preset on simulated scenes); the stage only
+assembles.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from physinv.experiments import ir
+from physinv import thermal
 from physinv.experiments.demo.common import Context, Stage, timed
 from physinv.metrics import coverage, dice, iou
 from physinv.solvers import gaussian_posterior
@@ -17,23 +18,23 @@ from physinv.solvers import gaussian_posterior
 
 def run(ctx: Context) -> dict:
     settings = ctx.settings
-    task = ir.get_ir_task("ir_segment")
+    task = thermal.get_ir_task("ir_segment")
     op = task.operator()
-    nuc = ir.calibration(task.camera, tuple(op.out_shape))
+    nuc = thermal.calibration(task.camera, tuple(op.out_shape))
     ctx.describe("ir: tuning λ on training scenes")
-    pairs = ir.training_pairs(task, settings.ir_n_train, nuc)
-    lam_rel = ir.tune(ir.tikhonov_k, ir.TIK_GRID, pairs)
+    pairs = thermal.training_pairs(task, settings.ir_n_train, nuc)
+    lam_rel = thermal.tune(thermal.tikhonov_k, thermal.TIK_GRID, pairs)
     ctx.advance()
     ctx.describe(f"ir: training {settings.ir_net}")
-    net, result = ir.train_net(settings.ir_net, task, settings.ir_n_train, lam_rel, None,
-                               ctx.seed, epochs=settings.ir_epochs)
-    k_sigma = ir.calibrate_sigma(net, task, nuc)
+    net, result = thermal.train_net(settings.ir_net, task, settings.ir_n_train, lam_rel,
+                                    None, ctx.seed, epochs=settings.ir_epochs)
+    k_sigma = thermal.calibrate_sigma(net, task, nuc)
     ctx.advance()
     per, times, shown = [], {}, None
     for i in range(settings.ir_frames):
         ctx.describe(f"ir: test frame {i + 1}")
         row, frame_times, figure_data = _frame(settings.ir_net, task, op, nuc, net, lam_rel,
-                                               k_sigma, ir.TEST_SEED + i)
+                                               k_sigma, thermal.TEST_SEED + i)
         for method, secs in frame_times.items():
             times.setdefault(method, []).append(1e3 * secs)
         per.append(row)
@@ -62,18 +63,18 @@ def run(ctx: Context) -> dict:
 
 def _frame(net_name, task, op, nuc, net, lam_rel, k_sigma, seed):
     """One test frame: (row of scores, {method: seconds}, what the figure shows)."""
-    frame, g = ir.acquire(task, seed, nuc)
+    frame, g = thermal.acquire(task, seed, nuc)
     truth = frame.apparent[None, None]
     post, secs_post = timed(lambda: gaussian_posterior(g, op))
-    outputs = {"bicubic": timed(lambda: ir.upsample(g, task.camera)),
-               "tikhonov": timed(lambda: ir.tikhonov_k(g, op, lam_rel)),
+    outputs = {"bicubic": timed(lambda: thermal.upsample(g, task.camera)),
+               "tikhonov": timed(lambda: thermal.tikhonov_k(g, op, lam_rel)),
                "bayes-gauss": (post.x, secs_post),
-               net_name: timed(lambda: ir.net_restore(net, g))}
+               net_name: timed(lambda: thermal.net_restore(net, g))}
     var = {"bayes-gauss": post.variance, net_name: k_sigma**2 * post.variance}
-    labels, prob = ir.threshold_segment(outputs[net_name][0], var[net_name])
+    labels, prob = thermal.threshold_segment(outputs[net_name][0], var[net_name])
     found = {f"threshold on {net_name}": labels,
-             "threshold on tikhonov": ir.threshold_segment(outputs["tikhonov"][0])[0],
-             "potts": ir.potts_segment(g, op, outputs["tikhonov"][0])}
+             "threshold on tikhonov": thermal.threshold_segment(outputs["tikhonov"][0])[0],
+             "potts": thermal.potts_segment(g, op, outputs["tikhonov"][0])}
     row = {"frame": seed, "methods": {}}
     for method, (x, _) in outputs.items():
         rmse = float(((x - truth) ** 2).mean().sqrt())
