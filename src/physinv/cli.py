@@ -32,13 +32,22 @@ NOISE_HELP = ("Noise spec: none | gaussian:sigma=0.01 | poisson:photons=100 | "
 # placeholders of help texts that list a registry's entries (see ``_RegistryHelp``)
 METHODS_LIST = "{methods}"
 NETWORKS_LIST = "{networks}"
+TASKS_LIST = "{tasks}"
+IR_TASKS_LIST = "{ir_tasks}"
+STAGES_LIST = "{stages}"
 
 
 def _registry_lists() -> dict[str, str]:
+    from physinv.experiments.demo import STAGES, letters
+    from physinv.experiments.protocol import TASKS
     from physinv.nets.registry import names
     from physinv.solvers.registry import METHODS
+    from physinv.thermal import IR_TASKS
 
-    return {METHODS_LIST: " | ".join(METHODS), NETWORKS_LIST: ", ".join(names())}
+    marks = letters(list(STAGES))
+    return {METHODS_LIST: " | ".join(METHODS), NETWORKS_LIST: ", ".join(names()),
+            TASKS_LIST: ", ".join(TASKS), IR_TASKS_LIST: ", ".join(IR_TASKS),
+            STAGES_LIST: ", ".join(f"{name} ({mark})" for mark, name in marks.items())}
 
 
 class _RegistryHelp(TyperCommand):
@@ -326,8 +335,7 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run folder: config.json, model.safetensors, "
                              "last.safetensors, metrics.csv / .jsonl."),
     task: str | None = typer.Option(None, "--task", help="Train on a protocol task's crops, "
-                                    "operator and noise: deblur_gauss, deblur_motion, denoise, "
-                                    "sr_x2, ct_sparse."),
+                                    f"operator and noise: {TASKS_LIST}."),
     images: Path | None = typer.Option(None, "--images", help="Or: a folder of clean images "
                                        "(same size), measured through --op with --noise."),
     measured: Path | None = typer.Option(None, "--measured", help="Or: a folder of measured "
@@ -431,14 +439,13 @@ def nets(
     console.print(table)
 
 
-@app.command()
+@app.command(cls=_RegistryHelp)
 def bench(
     suite: str = typer.Option("classical", "--suite", help="classical, nets, ir or peers "
                               "(scikit-image and, with the [compare] extra, DeepInverse)."),
     json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
-                                     "deblur_gauss, deblur_motion, denoise, sr_x2, ct_sparse "
-                                     "(ir: ir_denoise, ir_deconvolve, ir_sr_x4, ir_segment)."),
+                                     f"{TASKS_LIST} (ir: {IR_TASKS_LIST})."),
     n_train: str = typer.Option("4", "--n-train", help="Training crops for hyper-parameters "
                                 "(classical); comma-separated sizes N for nets (default "
                                 "1,4,16,64)."),
@@ -538,7 +545,7 @@ def _bench_nets(task_list, sizes, method_list, images, budget, json_path):
     console.print(f"wrote {path} and {', '.join(str(f) for f in figures)}")
 
 
-@app.command()
+@app.command(cls=_RegistryHelp)
 def demo(
     out: Path = typer.Option(Path("physinv-demo"), "--out", help="Output folder (an "
                              "interrupted demo resumes there from its finished stages)."),
@@ -546,8 +553,8 @@ def demo(
                                "few epochs."),
     full: bool = typer.Option(False, "--full", help="Every network, larger training sets, "
                               "more epochs."),
-    stage: str | None = typer.Option(None, "--stage", help="Comma-separated stages to run: "
-                                     "deblur, data, depth, fourier, ir (or a–e); default all."),
+    stage: str | None = typer.Option(None, "--stage", help="Comma-separated stages to run, "
+                                     f"by name or letter: {STAGES_LIST}; default all."),
     seed: int = typer.Option(0, "--seed", help="Seed of network initialisation and training "
                              "draws (the test data follow the protocol's seeds)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars."),
