@@ -33,15 +33,33 @@ MAX_TUNE_IMAGES = 4
 def clipped_psnr(estimate: torch.Tensor, truth: torch.Tensor) -> float:
     """PSNR (dB) of ``estimate`` clipped to [−1, 2] against ``truth`` (peak 1).
 
+    .. math::
+
+        PSNR = 10 log₁₀( 1 / MSE(clip(x̂, −1, 2), x) )
+
+    The clipping bounds the error of a diverging estimate, so that one bad candidate cannot
+    dominate a ``mean_score``.
+
     Parameters
     ----------
-    estimate, truth : torch.Tensor
-        (B, C, H, W) images; ``estimate`` is cast to ``truth``'s dtype.
+    estimate, truth : torch.Tensor, shape (1, C, H, W)
+        One image and its ground truth, intensities in [0, 1]; ``estimate`` is cast to
+        ``truth``'s dtype. ``physinv.metrics.psnr`` gives one value per image and ``float``
+        converts a single one, so a batch of several images is refused (``ValueError``).
 
     Returns
     -------
     float
-        The mean PSNR over the batch.
+        The PSNR of the image, in dB.
+
+    Examples
+    --------
+    >>> import torch
+    >>> truth = torch.zeros(1, 1, 16, 16)
+    >>> estimate = truth.clone()
+    >>> estimate[..., 0, 0] = 1e6  # clipped to 2: MSE = 4 / 256
+    >>> round(clipped_psnr(estimate, truth), 2)
+    18.06
     """
     return float(psnr(estimate.to(truth.dtype).clamp(-1, 2), truth))
 
@@ -59,7 +77,20 @@ def grid_search(objective: Callable[[object], float], grid: Sequence) -> tuple[o
     Returns
     -------
     (value, score)
-        The best value and its objective.
+        The best value and its objective (``-inf`` if no score beat ``-inf``, in which case
+        the value is ``grid[0]``).
+
+    Raises
+    ------
+    InputError
+        For an empty grid.
+
+    Examples
+    --------
+    >>> grid_search(lambda v: -abs(v - 3), [1, 2, 4, 5])  # 2 and 4 tie: the first wins
+    (2, -1)
+    >>> grid_search(lambda v: float("nan"), [0.1, 1.0])
+    (0.1, -inf)
     """
     if len(grid) == 0:
         raise InputError("grid", list(grid), "at least one value")
@@ -82,12 +113,23 @@ def mean_score(reconstruct: Callable, pairs, score: Callable = clipped_psnr) -> 
         ``reconstruct(y, op) -> estimate``.
     pairs : list of (x, y, op)
         Ground truth, measurement and operator of each training image.
-    score : callable
+    score : callable, default clipped_psnr
         ``score(estimate, x) -> float``, higher is better.
 
     Returns
     -------
     float
+        The mean score (``nan`` for no pairs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> op = Identity((16, 16))
+    >>> x = torch.zeros(1, 1, 16, 16)
+    >>> pairs = [(x, x + 0.1, op), (x, x + 0.01, op)]  # PSNR 20 dB and 40 dB
+    >>> round(mean_score(lambda y, op: y, pairs), 3)
+    30.0
     """
     return float(np.mean([score(reconstruct(y, op), x) for x, y, op in pairs]))
 
@@ -103,10 +145,11 @@ def tune_tikhonov(pairs, grid: Sequence[float] = LAM_GRID, score: Callable = cli
     Parameters
     ----------
     pairs : list of (x, y, op)
-        Training images, their measurements and operator (the first one's ‖H‖ is used).
-    grid : sequence of float
-        Relative weights r = λ / ‖H‖².
-    score : callable
+        Training images, their measurements and operator (only the first 4 are used; the
+        first one's ‖H‖ is used).
+    grid : sequence of float, default LAM_GRID
+        Relative weights r = λ / ‖H‖² (``LAM_GRID``: 9 values from 10⁻⁴ to 1, log-spaced).
+    score : callable, default clipped_psnr
         ``score(estimate, x) -> float``.
 
     Returns
@@ -142,23 +185,35 @@ def tune_tv(pairs, grid: Sequence[float], score: Callable = clipped_psnr,
     Parameters
     ----------
     pairs : list of (x, y, op)
-        Training images, measurements and operator.
+        Training images, measurements and operator; only the first 4 are used.
     grid : sequence of float
-        Relative weights r.
-    score : callable
+        Relative weights r, tried in order (the first wins a tie).
+    score : callable, default clipped_psnr
         ``score(estimate, x) -> float``.
     norm2 : float, optional
-        ‖H‖² that r is relative to (default: the training operator's); pass the test grid's
-        ‖H‖² when the weight is applied there.
-    positivity : bool
+        ‖H‖² that r is relative to (default: the first training operator's); pass the test
+        grid's ‖H‖² when the weight is applied there.
+    positivity : bool, default False
         Constrain the estimate to f ≥ 0.
-    n_iter : int
+    n_iter : int, default 500
         Iterations of the TV solver.
 
     Returns
     -------
     float
         The best relative weight r (multiply by ‖H‖² for λ).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.noise import Gaussian, simulate
+    >>> from physinv.operators import Convolution, psf
+    >>> x = torch.zeros(1, 1, 16, 16, dtype=torch.float64)
+    >>> x[..., 4:12, 4:12] = 1.0
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> y = simulate(x, op, Gaussian(0.05), seed=0)
+    >>> tune_tv([(x, y, op)], grid=[1e-4, 1e-2, 1.0], n_iter=50)
+    0.01
     """
     pairs = pairs[:MAX_TUNE_IMAGES]
     norm2 = pairs[0][2].norm() ** 2 if norm2 is None else norm2
