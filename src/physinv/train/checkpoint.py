@@ -54,6 +54,19 @@ RESUMABLE = {"training.device", "training.max_time", "training.progress", "versi
 
 # --------------------------------------------------------------------------- descriptions
 def versions() -> dict:
+    """The versions a run records in its configuration (``config["versions"]``).
+
+    Returns
+    -------
+    dict
+        ``physinv``, ``torch``, ``numpy`` and ``python`` version strings. A change of version
+        alone does not refuse a resume or a ``load``.
+
+    Examples
+    --------
+    >>> sorted(versions())
+    ['numpy', 'physinv', 'python', 'torch']
+    """
     import physinv
 
     return {"physinv": physinv.__version__, "torch": torch.__version__,
@@ -89,6 +102,28 @@ def describe_operator(op) -> dict:
 
 
 def describe_network(net) -> dict:
+    """The network as the configuration records it: its class name and constructor arguments.
+
+    Parameters
+    ----------
+    net : PhysicsNet
+        The network; ``net.config`` holds its constructor arguments but ``op``.
+
+    Returns
+    -------
+    dict
+        ``{"class": name, "config": arguments}``: ``load`` rebuilds the network as
+        ``network_class(name)(op, **arguments)``.
+
+    Examples
+    --------
+    >>> from physinv.nets import FourierNet
+    >>> from physinv.operators import Convolution, psf
+    >>> net = FourierNet(Convolution(psf.gaussian(1.0, 7), (16, 16)), lam=0.01)
+    >>> record = describe_network(net)
+    >>> record["class"], record["config"]["lam"]
+    ('FourierNet', 0.01)
+    """
     return {"class": type(net).__name__, "config": dict(net.config)}
 
 
@@ -225,6 +260,25 @@ def _py_state(state):
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore this process's random states (torch CPU and CUDA, NumPy, Python).
+
+    Parameters
+    ----------
+    state : dict
+        As ``rng_state`` returns it: ``torch`` (a uint8 tensor), ``cuda`` (a list of tensors,
+        one per device; restored up to the devices present, ignored without CUDA),
+        ``numpy`` (``key``, ``pos``, ``has_gauss``, ``cached`` of MT19937) and ``python``
+        (``[version, internal state list, gauss]``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> state = rng_state()
+    >>> a = torch.rand(3)
+    >>> set_rng_state(state)
+    >>> torch.equal(torch.rand(3), a)
+    True
+    """
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         for i, s in enumerate(state["cuda"][: torch.cuda.device_count()]):
