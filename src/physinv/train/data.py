@@ -89,7 +89,49 @@ def _d4(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class Measurements:
-    """Clean images (N, C, H, W) + operator + noise → on-the-fly (g, f) pairs."""
+    """Clean images (N, C, H, W) + operator + noise → on-the-fly (g, f) pairs.
+
+    .. math::
+
+        g = n(H T f),   T a random symmetry of the square,  n a noise draw
+
+    each sample drawn from its own generator, seeded by (seed, epoch, position in the epoch).
+
+    Parameters
+    ----------
+    clean : torch.Tensor, shape (N, C, *op.in_shape)
+        The clean images f, finite, in the image's units (e.g. [0, 1] intensities).
+    op : LinearOperator
+        The forward operator H on the full image grid.
+    noise : NoiseModel
+        The noise model n, e.g. ``physinv.noise.Gaussian(0.01)``.
+    augment : bool, default True
+        Draw one of the 8 symmetries of the square (flips, quarter turns) per sample; ignored
+        (no augmentation) when the operator's input grid is not square.
+    patch : int, optional
+        Train on random ``patch``×``patch`` crops (≥ 8, at most the smaller image side)
+        measured through ``operator_for((patch, patch))``; validation uses central crops.
+    operator_for : callable, optional
+        ``shape -> LinearOperator``, the same physics on another grid (e.g.
+        ``task.operator``); required with ``patch``.
+
+    Raises
+    ------
+    InputError
+        For an ``op`` that is not a ``LinearOperator``, a ``noise`` that is not a noise model,
+        ``clean`` that is not a finite (N, C, *op.in_shape) tensor, or a bad ``patch``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.noise import Gaussian
+    >>> from physinv.operators import Convolution, psf
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> data = Measurements(torch.rand(4, 1, 16, 16), op, Gaussian(0.01))
+    >>> batch = next(data.batches(epoch=0, n_samples=4, batch_size=3, seed=0))
+    >>> batch.index, tuple(batch.y.shape), batch.n_global
+    (0, (3, 1, 16, 16), 3)
+    """
 
     supervised = True
 
@@ -120,6 +162,18 @@ class Measurements:
         return self.clean.shape[0]
 
     def subset(self, index) -> Measurements:
+        """The same data (operator, noise, patch) on the images ``clean[index]``.
+
+        Parameters
+        ----------
+        index : slice, list of int or torch.Tensor of int
+            Which images to keep (a 1-D selection: the result keeps the N axis).
+
+        Returns
+        -------
+        Measurements
+            A shallow copy sharing everything but ``clean``.
+        """
         new = Measurements.__new__(Measurements)
         new.__dict__.update(self.__dict__)
         new.clean = self.clean[index]
@@ -133,6 +187,20 @@ class Measurements:
         return self.subset(slice(0, n))
 
     def measure(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Simulate the measurement g = n(H x) of images ``x``, without gradients.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, C, *self.op.in_shape)
+            Images on the operator's grid (the patch grid with ``patch``); not checked.
+        generator : torch.Generator
+            The source of the noise draw.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, *self.op.out_shape)
+            The noisy measurement.
+        """
         with torch.no_grad():
             return self.noise(self.op(x, check=False), generator)
 
@@ -178,7 +246,36 @@ class Measurements:
 
 
 class Pairs:
-    """Fixed measured / true pairs (ys: (N, C, *op.out_shape), xs: (N, C, *op.in_shape))."""
+    """Fixed measured / true pairs (ys: (N, C, *op.out_shape), xs: (N, C, *op.in_shape)).
+
+    No augmentation and no new noise: every epoch draws the same pairs in a seeded order.
+
+    Parameters
+    ----------
+    ys : torch.Tensor, shape (N, C, *op.out_shape)
+        The measurements g (checked finite and of the operator's output shape when that
+        shape is 2-D).
+    xs : torch.Tensor, shape (N, C, *op.in_shape), or None
+        The true images f, as many as ``ys``; None for measurements without ground truth
+        (then ``supervised`` is False: only losses that need no truth apply).
+    op : LinearOperator
+        The forward operator H that measured ``ys``.
+
+    Raises
+    ------
+    InputError
+        For an ``op`` that is not a ``LinearOperator``, or tensors of the wrong shape, count
+        or with non-finite values.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.operators import Identity
+    >>> xs = torch.rand(4, 1, 16, 16)
+    >>> pairs = Pairs(xs + 0.01, xs, Identity((16, 16)))
+    >>> len(pairs.take(3)), pairs.supervised, pairs.describe()["kind"]
+    (3, True, 'pairs')
+    """
 
     def __init__(self, ys: torch.Tensor, xs: torch.Tensor | None, op: LinearOperator):
         if not isinstance(op, LinearOperator):
@@ -196,9 +293,36 @@ class Pairs:
         return self.ys.shape[0]
 
     def subset(self, index) -> Pairs:
+        """The pairs ``ys[index]``, ``xs[index]`` with the same operator.
+
+        Parameters
+        ----------
+        index : slice, list of int or torch.Tensor of int
+            Which pairs to keep (a 1-D selection).
+
+        Returns
+        -------
+        Pairs
+        """
         return Pairs(self.ys[index], None if self.xs is None else self.xs[index], self.op)
 
     def take(self, n: int) -> Pairs:
+        """The first ``n`` pairs.
+
+        Parameters
+        ----------
+        n : int
+            How many, at most ``len(self)``.
+
+        Returns
+        -------
+        Pairs
+
+        Raises
+        ------
+        InputError
+            Named ``n_train``, for a non-integer ``n`` or more than there are.
+        """
         n = check_int("n_train", n)
         if n > len(self):
             raise InputError("n_train", n, f"at most {len(self)}, the pairs available")
@@ -217,10 +341,30 @@ class Pairs:
                         len(positions))
 
     def describe(self) -> dict:
+        """What the data is, for a checkpoint's configuration (with a fingerprint).
+
+        Returns
+        -------
+        dict
+            ``kind`` ("pairs"), ``n``, ``shape`` (of one measurement, (C, *out_shape)),
+            ``supervised`` and ``sha256`` (``fingerprint(ys, xs)``).
+        """
         return {"kind": "pairs", "n": len(self), "shape": list(self.ys.shape[1:]),
                 "supervised": self.supervised, "sha256": fingerprint(self.ys, self.xs)}
 
     def fixed(self, seed: int):
+        """The pairs themselves, for validation (as ``Measurements.fixed``).
+
+        Parameters
+        ----------
+        seed : int
+            Ignored: fixed pairs carry their noise.
+
+        Returns
+        -------
+        (ys, xs)
+            The measurements and the true images (None without ground truth).
+        """
         return self.ys, self.xs
 
 
