@@ -56,7 +56,25 @@ def launched() -> bool:
 
 @dataclass
 class Context:
-    """This process's place in the run: rank, world size, device; ``main`` logs and saves."""
+    """This process's place in the run: rank, world size, device; ``main`` logs and saves.
+
+    Parameters
+    ----------
+    rank : int, default 0
+        This process's global rank, 0 ≤ rank < world.
+    world : int, default 1
+        The number of processes of the run.
+    device : torch.device, default cpu
+        The device this process computes on.
+    owns_group : bool, default False
+        Whether this context initialised the process group (``close`` then destroys it).
+
+    Examples
+    --------
+    >>> ctx = Context()  # one process: the helpers return their input
+    >>> ctx.main, ctx.distributed, ctx.sum([1.0, 2.0]), ctx.max(3.0), ctx.gather("a")
+    (True, False, [1.0, 2.0], 3.0, ['a'])
+    """
 
     rank: int = 0
     world: int = 1
@@ -65,14 +83,38 @@ class Context:
 
     @property
     def main(self) -> bool:
+        """True on rank 0, the process that logs and writes files."""
         return self.rank == 0
 
     @property
     def distributed(self) -> bool:
+        """True when the run has more than one process."""
         return self.world > 1
 
     @classmethod
     def from_environment(cls, device=None) -> Context:
+        """This process's context from the environment torchrun sets.
+
+        Without a launcher (``WORLD_SIZE`` unset or 1) a one-process context on
+        ``resolve_device(device)``. Under torchrun, rank and world from ``RANK`` and
+        ``WORLD_SIZE``; a CUDA device without an index becomes ``cuda:LOCAL_RANK``; the
+        process group (NCCL on CUDA, gloo on CPU) is joined if it is not yet initialised,
+        and the context then owns it.
+
+        Parameters
+        ----------
+        device : str or torch.device, optional
+            ``"auto"`` (the default, also for None), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+        Returns
+        -------
+        Context
+
+        Raises
+        ------
+        InputError
+            For a device that is not valid or not present.
+        """
         if not launched():
             return cls(device=resolve_device(device))
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -109,6 +151,18 @@ class Context:
         return self.sum([float(flag)])[0] > 0
 
     def max(self, value: float) -> float:
+        """The maximum of ``value`` over processes (reduced in float64).
+
+        Parameters
+        ----------
+        value : float
+            This process's value.
+
+        Returns
+        -------
+        float
+            The same on every process; ``value`` itself in a one-process run.
+        """
         if not self.distributed:
             return value
         t = torch.tensor([value], dtype=torch.float64, device=self._comm_device())
@@ -124,6 +178,7 @@ class Context:
         return out
 
     def barrier(self) -> None:
+        """Wait until every process reaches this point (nothing in a one-process run)."""
         if self.distributed:
             dist.barrier()
 

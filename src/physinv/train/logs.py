@@ -27,7 +27,32 @@ def _clean(value):
 
 
 class RunLog:
-    """Writes the history of a run into ``folder`` (only on the main process)."""
+    """Writes the history of a run into ``folder`` (only on the main process).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The run folder (it must exist): ``metrics.csv``, ``metrics.jsonl`` and
+        ``tensorboard/`` go there.
+    tensorboard : bool, default True
+        Also write TensorBoard events, if ``torch.utils.tensorboard`` can be imported
+        (silently none otherwise).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> log = RunLog(folder, tensorboard=False)
+    >>> log.write([{"epoch": 0, "val": 20.5}, {"epoch": 1, "train_loss": 0.1, "val": 21.0}])
+    >>> log.close()
+    >>> print((folder / "metrics.csv").read_text(), end="")
+    epoch,step,train_loss,val,lr,seconds
+    0,,,20.5,,
+    1,,0.1,21.0,,
+    >>> import shutil
+    >>> shutil.rmtree(folder)
+    """
 
     def __init__(self, folder, tensorboard: bool = True):
         self.folder = Path(folder)
@@ -42,6 +67,18 @@ class RunLog:
                 self.writer = SummaryWriter(str(self.folder / "tensorboard"))
 
     def write(self, history: list[dict]) -> None:
+        """Rewrite the metrics files from the whole ``history``.
+
+        ``metrics.csv`` and ``metrics.jsonl`` are replaced atomically, one row per entry, with
+        the columns ``COLUMNS`` (a missing key or a non-finite float becomes empty / null);
+        TensorBoard receives ``train_loss``, ``val`` and ``lr`` of the epochs it has not seen.
+
+        Parameters
+        ----------
+        history : list of dict
+            One dict per epoch, with ``epoch`` (int) and any of ``step``, ``train_loss``,
+            ``val``, ``lr``, ``seconds``.
+        """
         rows = [{k: _clean(row.get(k)) for k in COLUMNS} for row in history]
         buffer = io.StringIO()
         table = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
@@ -62,6 +99,7 @@ class RunLog:
             self.writer.flush()
 
     def close(self) -> None:
+        """Close the TensorBoard writer, if there is one."""
         if self.writer is not None:
             self.writer.close()
 
