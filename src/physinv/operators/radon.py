@@ -243,6 +243,15 @@ class Radon(LinearOperator):
         canon, j_idx, signs = zip(*(_canonical(float(a)) for a in angles_np), strict=True)
         keys = np.round(np.asarray(canon), 9)
         uniq, ca = np.unique(keys, return_inverse=True)
+        self._register_indices(px, py, j_idx, signs, ca)
+        self._register_projector(px, py, uniq)
+        self._sparse_cache: dict = {}
+
+    def _register_indices(self, px, py, j_idx, signs, ca) -> None:
+        """The gather index (domain pixel q under each symmetry M_j → flat image index) and
+        the read-out index (requested angle, bin → canonical projection, bin, transform)."""
+        n, c = self.in_shape[0], self.center
+        n_det, det_center = self.out_shape[0], self._det_center
         used = sorted(set(j_idx))
         self._n_transforms = len(used)
         jpos = np.array([used.index(j) for j in j_idx])
@@ -266,7 +275,9 @@ class Radon(LinearOperator):
         readout = (ca[None, :] * self._n_bins + kk) * self._n_transforms + jpos[None, :]
         self.register_buffer("readout_index", torch.from_numpy(readout.reshape(-1)))
 
-        # Sparse projector for the canonical angles: rows (angle0, bin), columns domain pixels.
+    def _register_projector(self, px, py, uniq) -> None:
+        """The sparse projector of the canonical angles ``uniq`` (rows: angle, internal bin;
+        columns: domain pixels) and its transpose, as CSR buffers."""
         theta = np.deg2rad(uniq)
         t = px[:, None] * np.cos(theta)[None, :] - py[:, None] * np.sin(theta)[None, :]
         t = t + self._det_offset
@@ -286,7 +297,6 @@ class Radon(LinearOperator):
             self.register_buffer(f"{name}_crow", torch.from_numpy(mat.indptr.astype(np.int32)))
             self.register_buffer(f"{name}_col", torch.from_numpy(mat.indices.astype(np.int32)))
             self.register_buffer(f"{name}_val", torch.from_numpy(mat.data.astype(np.float64)))
-        self._sparse_cache: dict = {}
 
     # ----------------------------------------------------------------- sparse matrices
     def _matrices(self, dtype, device):
