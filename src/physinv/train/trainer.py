@@ -43,13 +43,65 @@ ADAM_EPS = 1e-12  # gradients of physics parameters can be ~1e-9: the default 1e
 
 def learned_state(net: nn.Module) -> dict:
     """A copy of the learned values only (the networks keep no learned buffers): the fixed
-    operator — for CT millions of projector entries — is not copied at each new best."""
+    operator — for CT millions of projector entries — is not copied at each new best.
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network.
+
+    Returns
+    -------
+    dict
+        ``{name: tensor}`` of ``net.named_parameters()``, detached clones on the
+        parameters' device; ``net.load_state_dict(state, strict=False)`` restores them.
+
+    Examples
+    --------
+    >>> from physinv.nets import UnrolledLandweber
+    >>> from physinv.operators import Convolution, psf
+    >>> net = UnrolledLandweber(Convolution(psf.gaussian(1.0, 5), (16, 16)), 3)
+    >>> {name: tuple(v.shape) for name, v in learned_state(net).items()}
+    {'step': (3,), 'lam': (3,)}
+    """
     return {name: p.detach().clone() for name, p in net.named_parameters()}
 
 
 def param_groups(net: nn.Module, cfg: TrainConfig) -> list[dict]:
     """AdamW groups: CNN weights (float32) at ``lr`` with weight decay; each physics parameter
-    (float64) alone at ``physics_lr`` × its initial RMS (1 when it starts at 0)."""
+    (float64) alone at ``physics_lr`` × its initial RMS (1 when it starts at 0).
+
+    .. math::
+
+        lr_p = physics_lr · √(mean p₀²)   for each float64 parameter p
+
+    so that a step size of 10⁻⁴ and a filter table of order 1 move by the same relative
+    amount. Parameters with ``requires_grad=False`` are left out. The RMS is taken as it is:
+    a parameter that starts at a tiny non-zero value (rounding noise) gets a tiny rate.
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network.
+    cfg : TrainConfig
+        Supplies ``lr``, ``weight_decay`` (CNN group) and ``physics_lr``.
+
+    Returns
+    -------
+    list of dict
+        ``{"params", "lr", "weight_decay"}`` groups for ``torch.optim.AdamW``: first the
+        non-float64 parameters together (if any), then one group per float64 parameter
+        (weight decay 0).
+
+    Examples
+    --------
+    >>> from physinv.nets import UnrolledLandweber
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.train import TrainConfig
+    >>> net = UnrolledLandweber(Convolution(psf.gaussian(1.0, 5), (16, 16)), 3)
+    >>> [(len(g["params"]), round(g["lr"], 6)) for g in param_groups(net, TrainConfig())]
+    [(1, 0.03), (1, 0.03)]
+    """
     cnn, physics = [], []
     for p in net.parameters():
         if p.requires_grad:
@@ -66,7 +118,35 @@ def param_groups(net: nn.Module, cfg: TrainConfig) -> list[dict]:
 
 def check_inputs(net: nn.Module, data, loss) -> None:
     """Refuse data of another kind or shape than the network's, a loss needing ground truth
-    on data without it, and a network with nothing to train."""
+    on data without it, and a network with nothing to train.
+
+    Parameters
+    ----------
+    net : PhysicsNet
+        The network; ``net.op`` gives the shapes the data must have.
+    data : Measurements or Pairs
+        The training data; ``data.op`` must have the network's input and output shapes.
+    loss : Loss
+        The training loss; one with ``uses_truth`` needs ``data.supervised``.
+
+    Raises
+    ------
+    InputError
+        Naming ``data``, ``loss`` or ``net`` and what was expected.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.nets import UnrolledLandweber
+    >>> from physinv.operators import Convolution, psf
+    >>> from physinv.train import Pairs, Supervised
+    >>> op = Convolution(psf.gaussian(1.0, 5), (16, 16))
+    >>> unlabelled = Pairs(torch.rand(2, 1, 16, 16), None, op)
+    >>> check_inputs(UnrolledLandweber(op, 3), unlabelled, Supervised(op))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: loss: got 'supervised', expected 'unsupervised' for data ...
+    """
     if not isinstance(data, (Measurements, Pairs)):
         raise InputError("data", type(data).__name__,
                          "physinv.train.Measurements(clean, op, noise) or Pairs(ys, xs, op)")
