@@ -33,43 +33,49 @@ class TrainConfig:
 
     Parameters
     ----------
-    loss : str or Loss
+    loss : str or Loss, default "supervised"
         ``"supervised"`` ‖f − f̂‖², ``"physics"`` (that + μ‖g − Hf̂‖²), ``"unsupervised"``
         ‖g − Hf̂‖² + λ‖Df̂‖², ``"segmentation"``, or a ``Loss`` instance.
-    loss_options : dict
+    loss_options : dict, default {}
         Keyword arguments of the loss (``norm="log"``, ``mu``, ``lam``, ``reg``...).
-    epochs : int
+    epochs : int, default 30
         Upper bound on the number of epochs.
-    samples_per_epoch : int
+    samples_per_epoch : int, default 32
         Training pairs drawn per epoch (fresh noise and symmetries for ``Measurements``).
-    batch_size : int
+    batch_size : int, default 4
         Global batch size (shared between the processes under torchrun).
-    lr : float
+    lr : float, default 1e-3
         AdamW learning rate of the CNN weights (float32 parameters).
-    physics_lr : float
+    physics_lr : float, default 3e-2
         Learning rate of the physics parameters (float64: step sizes, thresholds, filter
         tables), relative to each parameter's initial RMS.
-    weight_decay : float
+    weight_decay : float, default 1e-4
         AdamW weight decay of the CNN weights (none on physics parameters).
-    clip : float
+    clip : float, default 1.0
         Gradient-norm clipping threshold.
-    patience : int or None
+    patience : int or None, default 8
         Early stop after this many epochs without a better validation score; ``None``
         trains for exactly ``epochs`` epochs (the seed then fixes the weights).
-    val_fraction : float
+    val_fraction : float, default 0.25
         Share of the training images held out for validation (``physinv.train.data.split``).
-    max_time : float or None
+    max_time : float or None, default None
         Time budget in seconds, checked at each epoch end.
-    seed : int
+    seed : int, default 0
         Seed of the data order, the noise, the symmetries and dropout.
-    dtype : torch.dtype
-        Dtype of the tensors fed to the network.
-    precision : str
+    dtype : torch.dtype or {"float32", "float64"}, default torch.float32
+        Dtype of the tensors fed to the network (a name is converted).
+    precision : {"auto", "float32", "bf16"}, default "auto"
         ``"auto"`` (bf16 autocast on CUDA, float32 elsewhere), ``"float32"`` or ``"bf16"``.
-    device : str or None
+    device : str or None, default None
         ``None`` / ``"auto"`` (CUDA when there), ``"cpu"``, ``"cuda[:N]"``.
-    save_every : int or None
+    save_every : int or None, default None
         With a run folder, also save the resume state every this many steps.
+
+    Raises
+    ------
+    InputError
+        For an unknown loss name, precision or dtype, a non-positive integer count, or a
+        non-positive ``lr``, ``physics_lr``, ``clip`` or ``max_time``.
     """
 
     loss: str | Loss = "supervised"
@@ -123,13 +129,44 @@ class TrainConfig:
         return getattr(self.loss, "name", type(self.loss).__name__)
 
     def make_loss(self, op) -> Loss:
-        """The loss object for the operator ``op`` (a ``Loss`` instance is used as it is)."""
+        """The loss object for the operator ``op`` (a ``Loss`` instance is used as it is).
+
+        Parameters
+        ----------
+        op : LinearOperator
+            The forward operator of the training data.
+
+        Returns
+        -------
+        Loss
+            ``LOSSES[loss](op, **loss_options)`` for a name; the instance itself otherwise.
+
+        Examples
+        --------
+        >>> from physinv.operators import Identity
+        >>> loss = TrainConfig(loss="physics", loss_options={"mu": 0.5}).make_loss(
+        ...     Identity((16, 16)))
+        >>> type(loss).__name__, loss.mu
+        ('Physics', 0.5)
+        """
         if isinstance(self.loss, str):
             return LOSSES[self.loss](op, **self.loss_options)
         return self.loss
 
     def use_amp(self, device: torch.device) -> bool:
-        """Whether this run trains under bf16 autocast on ``device``."""
+        """Whether this run trains under bf16 autocast on ``device``.
+
+        Parameters
+        ----------
+        device : torch.device
+            The training device.
+
+        Returns
+        -------
+        bool
+            ``"auto"``: True on a CUDA device that supports bf16, False elsewhere;
+            ``"bf16"``: True; ``"float32"``: False.
+        """
         if self.precision == "auto":
             return device.type == "cuda" and torch.cuda.is_bf16_supported()
         return self.precision == "bf16"
@@ -163,9 +200,33 @@ class TrainConfig:
         return out
 
     def stops_early(self, epoch: int, best_epoch: int) -> bool:
-        """Whether ``patience`` epochs have passed since the best one."""
+        """Whether ``patience`` epochs have passed since the best one.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished.
+        best_epoch : int
+            The epoch of the best validation score so far.
+
+        Returns
+        -------
+        bool
+            ``epoch − best_epoch ≥ patience``; always False with ``patience=None``.
+        """
         return self.patience is not None and epoch - best_epoch >= self.patience
 
     def over_budget(self, seconds: float) -> bool:
-        """Whether the time budget (if any) is spent."""
+        """Whether the time budget (if any) is spent.
+
+        Parameters
+        ----------
+        seconds : float
+            Training time so far, in seconds.
+
+        Returns
+        -------
+        bool
+            ``seconds ≥ max_time``; always False with ``max_time=None``.
+        """
         return self.max_time is not None and seconds >= self.max_time

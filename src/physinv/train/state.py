@@ -77,11 +77,29 @@ class TrainState:
     @classmethod
     def from_dict(cls, info: dict, **in_memory) -> TrainState:
         """A state from ``to_dict()``'s output (other keys ignored) and the in-memory fields
-        given as keywords (``best_weights``, ``optimizer``, ``scheduler``)."""
+        given as keywords (``best_weights``, ``optimizer``, ``scheduler``).
+
+        Parameters
+        ----------
+        info : dict
+            Holds every saved field (``saved_fields()``); a missing one is a ``KeyError``.
+        **in_memory
+            Values of the fields that are not saved.
+
+        Returns
+        -------
+        TrainState
+        """
         return cls(**{name: info[name] for name in cls.saved_fields()}, **in_memory)
 
     def load(self, info: dict) -> None:
-        """Overwrite the saved fields from ``info`` (a checkpoint's metadata)."""
+        """Overwrite the saved fields from ``info`` (a checkpoint's metadata).
+
+        Parameters
+        ----------
+        info : dict
+            Holds every saved field (other keys ignored); the in-memory fields are kept.
+        """
         for name in self.saved_fields():
             setattr(self, name, info[name])
 
@@ -123,7 +141,20 @@ class FitResult:
     resumed_from: int | None = None
 
     def summary(self, world_size: int = 1) -> dict:
-        """The run folder's ``summary.json``."""
+        """The run folder's ``summary.json``.
+
+        Parameters
+        ----------
+        world_size : int, default 1
+            The number of processes the run trained with.
+
+        Returns
+        -------
+        dict
+            ``best_epoch``, ``best_score``, ``score_name``, ``stop_reason``, ``train_s``,
+            ``n_steps``, ``split``, ``epochs_run`` (the history's length less epoch 0) and
+            ``world_size``.
+        """
         return {"best_epoch": self.best_epoch, "best_score": self.best_score,
                 "score_name": self.score_name, "stop_reason": self.stop_reason,
                 "train_s": self.train_s, "n_steps": self.n_steps, "split": self.split,
