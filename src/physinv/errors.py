@@ -14,7 +14,29 @@ import torch
 
 
 class InputError(ValueError):
-    """Bad input to a public physinv function: argument, received value and expectation."""
+    """Bad input to a public physinv function: argument, received value and expectation.
+
+    A ``ValueError`` whose message reads ``"{argument}: got {value}, expected {expected}"``
+    and, with a hint, ``" ({hint})"`` after it. Tensors and arrays are shown by shape and
+    dtype, other values by a ``repr`` cut at 80 characters.
+
+    Parameters
+    ----------
+    argument : str
+        The name of the argument (or option) at fault.
+    value : object
+        The value received.
+    expected : str
+        What would have been accepted.
+    hint : str, optional
+        How to fix it.
+
+    Examples
+    --------
+    >>> err = InputError("sigma", -1.0, "a positive number", "the noise level")
+    >>> str(err), err.argument
+    ('sigma: got -1.0, expected a positive number (the noise level)', 'sigma')
+    """
 
     def __init__(self, argument: str, value: object, expected: str, hint: str | None = None):
         self.argument = argument
@@ -37,7 +59,31 @@ def _short(value: object) -> str:
 
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """Return ``float(value)`` if it is finite and > 0 (or >= 0 with ``allow_zero``)."""
+    """Return ``float(value)`` if it is finite and > 0 (or >= 0 with ``allow_zero``).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : float or object convertible by ``float``
+        The value to check.
+    allow_zero : bool, default False
+        Accept 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        For a value that is not a number, not finite, negative, or 0 without ``allow_zero``.
+
+    Examples
+    --------
+    >>> check_positive("lam", "0.5"), check_positive("mu", 0, allow_zero=True)
+    (0.5, 0.0)
+    """
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -50,7 +96,32 @@ def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
 
 
 def check_int(name: str, value: int, minimum: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``minimum``."""
+    """Return ``value`` if it is an integer >= ``minimum``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : int or integral number
+        The value to check; an integral float such as ``4.0`` is accepted and converted,
+        a bool is not an integer here.
+    minimum : int, default 1
+        The smallest value accepted.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        For a non-integral value or one below ``minimum``.
+
+    Examples
+    --------
+    >>> check_int("n_iter", 4.0), check_int("offset", 0, minimum=0)
+    (4, 0)
+    """
     if isinstance(value, bool) or not isinstance(value, int | torch.SymInt):
         try:
             if float(value) != int(value):
@@ -64,7 +135,29 @@ def check_int(name: str, value: int, minimum: int = 1) -> int:
 
 
 def check_shape(name: str, shape: Sequence[int]) -> tuple[int, int]:
-    """Return ``shape`` as a ``(H, W)`` tuple of positive integers."""
+    """Return ``shape`` as a ``(H, W)`` tuple of positive integers.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    shape : sequence of int
+        Two positive integral numbers.
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    InputError
+        For anything else (another length, a non-integral or non-positive entry).
+
+    Examples
+    --------
+    >>> check_shape("shape", [16, 12])
+    (16, 12)
+    """
     try:
         out = tuple(int(s) for s in shape)
     except TypeError:
@@ -77,9 +170,36 @@ def check_shape(name: str, shape: Sequence[int]) -> tuple[int, int]:
 def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
     """Raise if ``tensor`` holds NaN or inf.
 
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    tensor : torch.Tensor
+        Any shape and floating or complex dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        ``tensor`` itself.
+
+    Raises
+    ------
+    InputError
+        With the number of NaN or inf entries.
+
+    Notes
+    -----
     One reduction in the common case: a finite sum proves every entry finite (NaN and inf
     propagate); only when the sum is not finite (which huge finite values can also cause) are
     the entries scanned one by one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_finite("y", torch.tensor([1.0, float("nan")]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: y: got tensor of shape (2,) ..., expected finite values (1 NaN ...
     """
     total = tensor.sum()
     if bool(torch.isfinite(total)):
@@ -96,7 +216,36 @@ def check_image(
     shape: tuple[int, ...] | None = None,
     finite: bool = True,
 ) -> torch.Tensor:
-    """Validate a ``(B, C, H, W)`` floating tensor whose last two dims equal ``shape``."""
+    """Validate a ``(B, C, H, W)`` floating tensor whose last two dims equal ``shape``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    x : object
+        The value to check: a 4-D floating-point or complex ``torch.Tensor``.
+    shape : tuple of int, optional
+        The trailing dimensions ``x`` must have (usually (H, W)).
+    finite : bool, default True
+        Also refuse NaN and inf (``check_finite``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself.
+
+    Raises
+    ------
+    InputError
+        For a non-tensor, another number of dimensions, an integer dtype, other trailing
+        dimensions or non-finite values, with a hint for the first two.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_image("y", torch.zeros(2, 1, 16, 16), shape=(16, 16)).shape
+    torch.Size([2, 1, 16, 16])
+    """
     if not isinstance(x, torch.Tensor):
         raise InputError(name, x, "a torch.Tensor of shape (B, C, H, W)",
                          "convert with physinv.data.as_tensor")
@@ -113,7 +262,31 @@ def check_image(
 
 
 def promote_4d(name: str, x) -> torch.Tensor:
-    """An (H, W), (C, H, W) or (B, C, H, W) array or tensor as a 4-D tensor (dtype kept)."""
+    """An (H, W), (C, H, W) or (B, C, H, W) array or tensor as a 4-D tensor (dtype kept).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    x : array_like or torch.Tensor
+        The image(s); a NumPy array is converted without a copy where possible.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, H, W)
+        A view with leading axes of size 1 added.
+
+    Raises
+    ------
+    InputError
+        For fewer than 2 or more than 4 dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> promote_4d("x", np.zeros((16, 16))).shape
+    torch.Size([1, 1, 16, 16])
+    """
     import numpy as np
 
     t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x

@@ -23,7 +23,38 @@ def _value(text: str):
 
 
 def parse_spec(spec: str, argument: str) -> tuple[str, list[str], dict]:
-    """Split ``spec`` into (kind, positional words, keyword parameters)."""
+    """Split ``spec`` into (kind, positional words, keyword parameters).
+
+    The spec is ``kind[:word...][:key=value,...]``: parts separated by ``:``; a part holding
+    ``=`` is a comma-separated list of ``key=value`` pairs, any other part a positional word.
+    The kind is lower-cased, ``-`` in keys becomes ``_``, and values are parsed as bool
+    (``true``/``false``, any case), int, float, or kept as text.
+
+    Parameters
+    ----------
+    spec : str
+        The spec, e.g. ``"blur:gaussian:sigma=2"``.
+    argument : str
+        The name of the option it came from, for error messages.
+
+    Returns
+    -------
+    kind : str
+    words : list of str
+    params : dict
+
+    Raises
+    ------
+    InputError
+        For an empty or non-string spec, or a parameter part that is not ``key=value``.
+
+    Examples
+    --------
+    >>> parse_spec("blur:motion:length=9,angle=30.5", "op")
+    ('blur', ['motion'], {'length': 9, 'angle': 30.5})
+    >>> parse_spec("Mask:ratio=0.5,seed=0,circular=true", "op")
+    ('mask', [], {'ratio': 0.5, 'seed': 0, 'circular': True})
+    """
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(argument, spec, "a spec such as 'kind:key=value'")
     parts = spec.strip().split(":")
