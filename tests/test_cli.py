@@ -81,6 +81,7 @@ def test_console_script_no_traceback(tmp_path):
 
 @pytest.mark.parametrize("method, extra", [
     ("tikhonov", []), ("tikhonov", ["--lam", "evidence"]), ("wiener", []),
+    ("cg", ["--lam", "0.01", "--n-iter", "50"]),
     ("landweber", ["--n-iter", "20"]), ("fista", ["--lam", "0.001", "--basis", "wavelet"]),
     ("tv", ["--lam", "0.002"]), ("rl", ["--n-iter", "10"]), ("bayes-gauss", []),
     ("bayes-studentt", ["--n-iter", "5"]), ("potts", ["--classes", "2"]),

@@ -36,7 +36,7 @@ METHODS = {
     "fista": fista, "tv": tv, "rl": richardson_lucy, "bayes-gauss": gaussian_posterior,
     "bayes-studentt": studentt, "bayes-jmap": _jmap, "potts": potts, "fbp": _fbp,
 }
-ITERATIVE = {"cg", "landweber", "ista", "fista", "tv", "rl", "bayes-studentt", "bayes-jmap",
+ITERATIVE = {"landweber", "ista", "fista", "tv", "rl", "bayes-studentt", "bayes-jmap",
              "potts"}
 
 
