@@ -38,7 +38,46 @@ def _suffix(path: Path, allowed, argument: str) -> str:
 
 
 def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
-    """Read an image file into a ``(C, H, W)`` tensor (float32, or float64 for float64 NPY)."""
+    """Read an image file into a ``(C, H, W)`` tensor (float32, or float64 for float64 data).
+
+    8-bit and 16-bit (any integer) images are divided by their type's maximum, to [0, 1];
+    booleans become 0 / 1; float32 and float64 data (TIFF, NPY) are returned unchanged, in
+    their physical units (other floats become float32). An (H, W, C) array with 3 or 4
+    channels is moved to (C, H, W); an alpha channel is dropped.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff`` or ``.npy`` file (NPY read without
+        pickles).
+    as_gray : bool, default False
+        Convert an RGB image to one channel, 0.2125 R + 0.7154 G + 0.0721 B (as
+        scikit-image's ``rgb2gray``).
+    raw : bool, default False
+        Keep integer counts as they are (e.g. the digital numbers of a radiometric 16-bit
+        TIFF), as float32, instead of scaling them to [0, 1].
+
+    Returns
+    -------
+    torch.Tensor, shape (C, H, W)
+        C = 1 or 3; finite values.
+
+    Raises
+    ------
+    InputError
+        For another suffix, a missing file or a folder, an unreadable file, an array that is
+        not a 2-D or 3-D image, or NaN / inf values.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> path = Path(tempfile.mkdtemp()) / "counts.npy"
+    >>> np.save(path, np.full((16, 16), 255, dtype=np.uint8))
+    >>> x = read_image(path)
+    >>> tuple(x.shape), x.dtype, float(x.max()), float(read_image(path, raw=True).max())
+    ((1, 16, 16), torch.float32, 1.0, 255.0)
+    """
     path = Path(path)
     suffix = _suffix(path, READABLE, "path")
     if not path.exists():
@@ -104,7 +143,38 @@ def _as_hwc(x) -> np.ndarray:
 
 
 def atomic_write(path, write) -> Path:
-    """Call ``write(tmp_path)`` then fsync and rename onto ``path`` (same folder)."""
+    """Call ``write(tmp_path)`` then fsync and rename onto ``path`` (same folder).
+
+    The temporary file (``.<name>.<random><suffix>`` beside ``path``) is removed if
+    ``write`` or the rename fails, and the error is raised again: ``path`` is either its old
+    content or the whole new one, never half written.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to (over)write; its folder must exist and be writable.
+    write : callable
+        ``write(tmp)`` writes the whole content to the file named by the string ``tmp``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        Named ``output``, for a folder that does not exist or is not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "note.txt", lambda tmp: Path(tmp).write_text("done")).read_text()
+    'done'
+    >>> [p.name for p in folder.iterdir()]  # no temporary file is left
+    ['note.txt']
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
@@ -127,7 +197,44 @@ def atomic_write(path, write) -> Path:
 
 
 def write_image(path, x, bit_depth: int = 8) -> Path:
-    """Write ``x`` to ``path``: NPY / TIFF lossless float, PNG / JPEG a clipped [0, 1] preview."""
+    """Write ``x`` to ``path``: NPY / TIFF lossless float, PNG / JPEG a clipped [0, 1] preview.
+
+    The format follows the suffix. NPY stores the array as it is (dtype kept) and TIFF as
+    float32 or float64 (other dtypes as float32), both as (H, W) or (H, W, 3); PNG and JPEG
+    store round(clip(x, 0, 1) · (2^bit_depth − 1)) as unsigned integers. The write is
+    atomic (``atomic_write``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npy``, ``.tif``/``.tiff``, ``.png`` or ``.jpg``/``.jpeg`` file in an existing
+        folder.
+    x : torch.Tensor or array_like
+        One image of shape (H, W), (1 or 3, H, W) or with leading axes of size 1, e.g.
+        (1, 1, H, W); finite.
+    bit_depth : {8, 16}, default 8
+        Bits per channel of a preview (16 only for PNG); ignored for NPY and TIFF.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        For another suffix, a shape that is not one 1- or 3-channel image, NaN / inf values,
+        or a bad ``bit_depth``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import torch
+    >>> x = torch.linspace(-0.5, 1.5, 256).reshape(1, 1, 16, 16)
+    >>> path = write_image(Path(tempfile.mkdtemp()) / "x.png", x, bit_depth=16)
+    >>> float(read_image(path, raw=True).max()), float(read_image(path).min())
+    (65535.0, 0.0)
+    """
     path = Path(path)
     suffix = _suffix(path, LOSSLESS + PREVIEW, "output")
     arr = _as_hwc(x)
@@ -160,7 +267,30 @@ def write_image(path, x, bit_depth: int = 8) -> Path:
 
 
 def write_with_preview(path, x) -> list[Path]:
-    """Write ``x`` losslessly (NPY/TIFF) and a clipped PNG preview beside it; PNG only as is."""
+    """Write ``x`` losslessly (NPY/TIFF) and a clipped PNG preview beside it; PNG only as is.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (see ``write_image`` for the suffixes); for a ``.npy`` or TIFF file
+        the 8-bit preview goes to the same name with the suffix ``.png``. A PNG or JPEG path
+        is written alone.
+    x : torch.Tensor or array_like
+        One image (see ``write_image``).
+
+    Returns
+    -------
+    list of Path
+        The files written, the lossless one first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import torch
+    >>> paths = write_with_preview(Path(tempfile.mkdtemp()) / "x.tif", torch.rand(1, 16, 16))
+    >>> [p.name for p in paths]
+    ['x.tif', 'x.png']
+    """
     path = Path(path)
     written = [write_image(path, x)]
     if path.suffix.lower() in LOSSLESS:
