@@ -31,7 +31,34 @@ def _raw(name: str) -> np.ndarray:
 
 
 def load_array(name: str, gray: bool = True) -> np.ndarray:
-    """The bundled image as a float64 array in [0, 1]: (H, W) if gray, else (H, W[, 3])."""
+    """The bundled image as a float64 array in [0, 1]: (H, W) if gray, else (H, W[, 3]).
+
+    Integer images are divided by 255 (the bundled ones are 8-bit), booleans become 0 / 1,
+    an alpha channel is dropped, and with ``gray`` a colour image goes through
+    ``skimage.color.rgb2gray``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``NAMES`` (``TRAINING_POOL``, ``TEST_SET`` and ``EXTRA``).
+    gray : bool, default True
+        Convert colour images to one channel.
+
+    Returns
+    -------
+    numpy.ndarray, float64
+        (H, W), or (H, W, 3) for a colour image with ``gray=False``.
+
+    Raises
+    ------
+    InputError
+        For a name that is not bundled.
+
+    Examples
+    --------
+    >>> load_array("astronaut", gray=False).shape, load_array("astronaut").shape
+    ((512, 512, 3), (512, 512))
+    """
     arr = _raw(name)
     if arr.dtype == bool:
         arr = arr.astype(np.float64)
@@ -49,7 +76,32 @@ def load_array(name: str, gray: bool = True) -> np.ndarray:
 
 
 def load(name: str, gray: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The bundled image ``name`` as a ``(1, C, H, W)`` tensor in [0, 1]."""
+    """The bundled image ``name`` as a ``(1, C, H, W)`` tensor in [0, 1].
+
+    Parameters
+    ----------
+    name : str
+        One of ``NAMES``.
+    gray : bool, default True
+        Convert colour images to one channel (see ``load_array``).
+    dtype : torch.dtype, default torch.float32
+        The tensor's dtype.
+
+    Returns
+    -------
+    torch.Tensor, shape (1, C, H, W)
+        C = 1, or 3 for a colour image with ``gray=False``.
+
+    Raises
+    ------
+    InputError
+        For a name that is not bundled.
+
+    Examples
+    --------
+    >>> tuple(load("astronaut", gray=False).shape)
+    (1, 3, 512, 512)
+    """
     arr = load_array(name, gray)
     t = torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
     return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None].contiguous()

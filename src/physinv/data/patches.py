@@ -17,7 +17,36 @@ from physinv.errors import InputError, check_int
 
 
 def training_crops(n: int, size: int = 128, seed: int = 0) -> torch.Tensor:
-    """``(n, 1, size, size)`` float32 crops, round-robin over the training pool."""
+    """``(n, 1, size, size)`` float32 crops, round-robin over the training pool.
+
+    Crop i comes from ``images.TRAINING_POOL[i % 12]`` (gray, [0, 1]) at a position drawn
+    uniformly by ``numpy.random.default_rng(seed)``: the first ``n`` crops are the same
+    whatever ``n``.
+
+    Parameters
+    ----------
+    n : int
+        Number of crops, ≥ 1.
+    size : int, default 128
+        Side of a crop in pixels, at most the smallest pool image's side.
+    seed : int, default 0
+        Seed of the crop positions.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 1, size, size), float32
+
+    Raises
+    ------
+    InputError
+        For a non-positive ``n`` or ``size``, or a ``size`` larger than a pool image.
+
+    Examples
+    --------
+    >>> crops = training_crops(3, size=16)
+    >>> tuple(crops.shape), bool(crops.min() >= 0), bool(crops.max() <= 1)
+    ((3, 1, 16, 16), True, True)
+    """
     n = check_int("n", n)
     size = check_int("size", size)
     pool = [images.load_array(name) for name in images.TRAINING_POOL]
@@ -35,6 +64,33 @@ def training_crops(n: int, size: int = 128, seed: int = 0) -> torch.Tensor:
 
 
 def center_crop(arr: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size``×``size`` crop of an image array (a view).
+
+    The crop starts at row ``(H − size) // 2`` and column ``(W − size) // 2``.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray, shape (H, W) or (H, W, ...)
+        The image.
+    size : int
+        Side of the crop, at most min(H, W).
+
+    Returns
+    -------
+    numpy.ndarray, shape (size, size, ...)
+
+    Raises
+    ------
+    InputError
+        For a ``size`` larger than the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> center_crop(np.arange(36).reshape(6, 6), 2)
+    array([[14, 15],
+           [20, 21]])
+    """
     h, w = arr.shape[:2]
     if size > min(h, w):
         raise InputError("size", size, f"at most the image size {min(h, w)}")
@@ -43,7 +99,27 @@ def center_crop(arr: np.ndarray, size: int) -> np.ndarray:
 
 
 def test_images(size: int = 256) -> dict[str, torch.Tensor]:
-    """The public test set: name → ``(1, 1, size, size)`` float32 tensor."""
+    """The public test set: name → ``(1, 1, size, size)`` float32 tensor.
+
+    The centre crops of ``images.TEST_SET`` (gray, [0, 1]); retina is first resized to
+    512×512 with anti-aliasing.
+
+    Parameters
+    ----------
+    size : int, default 256
+        Side of the crops, at most 427 (rocket's height).
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        rocket, immunohistochemistry, hubble_deep_field, retina (in that order), each
+        (1, 1, size, size).
+
+    Examples
+    --------
+    >>> {name: tuple(x.shape) for name, x in test_images(16).items()}["retina"]
+    (1, 1, 16, 16)
+    """
     from skimage.transform import resize
 
     out = {}
@@ -58,7 +134,39 @@ def test_images(size: int = 256) -> dict[str, torch.Tensor]:
 
 def random_patches(stack: torch.Tensor, n: int, size: int,
                    generator: torch.Generator) -> torch.Tensor:
-    """``n`` random ``size``×``size`` patches from a ``(B, C, H, W)`` stack (reproducible)."""
+    """``n`` random ``size``×``size`` patches from a ``(B, C, H, W)`` stack (reproducible).
+
+    Each patch takes a uniformly drawn image of the stack and a uniformly drawn position, all
+    from ``generator``.
+
+    Parameters
+    ----------
+    stack : torch.Tensor, shape (B, C, H, W)
+        The images, H and W ≥ ``size``.
+    n : int
+        Number of patches, ≥ 1.
+    size : int
+        Side of a patch in pixels.
+    generator : torch.Generator
+        The source of the draws (a seeded one gives the same patches).
+
+    Returns
+    -------
+    torch.Tensor, shape (n, C, size, size)
+        Copies, the dtype of ``stack``.
+
+    Raises
+    ------
+    InputError
+        For a stack that is not 4-D or smaller than ``size``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> stack = torch.rand(2, 1, 16, 16)
+    >>> tuple(random_patches(stack, 5, 8, torch.Generator().manual_seed(0)).shape)
+    (5, 1, 8, 8)
+    """
     n, size = check_int("n", n), check_int("size", size)
     if stack.dim() != 4 or size > min(stack.shape[-2:]):
         raise InputError("stack", stack, f"a (B, C, H, W) stack with H, W >= {size}")
