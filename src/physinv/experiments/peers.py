@@ -24,29 +24,153 @@ def _t(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
 
 
 def sk_wiener(y, op, param):
+    """scikit-image's Wiener–Hunt deconvolution, ``restoration.wiener``.
+
+    .. math::
+
+        x̂ = F⁻¹[ conj(ĥ) ĝ / (|ĥ|² + balance · |l̂|²) ]
+
+    with l the Laplacian (scikit-image's default regulariser).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``Convolution``: its ``psf`` is handed to scikit-image.
+    param : float
+        ``balance``, the regularisation weight (tuned on ``PEERS``' grid).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate (clipped to [−1, 1] by scikit-image's default), in ``y``'s dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.experiments.protocol import get_task
+    >>> op = get_task("deblur_motion").operator((16, 16))
+    >>> y = op(torch.rand(1, 1, 16, 16, dtype=torch.float64))
+    >>> x = sk_wiener(y, op, 0.01)
+    >>> tuple(x.shape), x.dtype
+    ((1, 1, 16, 16), torch.float64)
+    """
     return _t(restoration.wiener(_np(y), op.psf.numpy(), balance=param), y)
 
 
 def sk_unsupervised_wiener(y, op, param):
+    """scikit-image's unsupervised Wiener–Hunt deconvolution (Gibbs sampling of the
+    noise and image precisions), ``restoration.unsupervised_wiener`` with ``rng=0``.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``Convolution``: its ``psf`` is handed to scikit-image.
+    param : None
+        Unused: nothing to tune.
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The posterior-mean estimate (clipped to [−1, 1] by scikit-image's default).
+    """
     est, _ = restoration.unsupervised_wiener(_np(y), op.psf.numpy(), rng=0)
     return _t(est, y)
 
 
 def sk_richardson_lucy(y, op, param):
+    """scikit-image's Richardson–Lucy deconvolution, ``restoration.richardson_lucy``.
+
+    .. math::
+
+        x_{k+1} = x_k · H'( g / (H x_k) ),   g = max(y, 0)
+
+    (the iterates are not clipped).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``Convolution``: its ``psf`` is handed to scikit-image.
+    param : int
+        The number of iterations (tuned on ``PEERS``' grid).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate, in ``y``'s dtype.
+    """
     return _t(restoration.richardson_lucy(np.clip(_np(y), 0, None), op.psf.numpy(),
                                           num_iter=int(param), clip=False), y)
 
 
 def sk_tv_chambolle(y, op, param):
+    """scikit-image's total-variation denoising (Chambolle), ``restoration.denoise_tv_chambolle``.
+
+    .. math::
+
+        x̂ = argmin_x ½‖x − y‖² + weight · TV(x)
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        Unused (the identity of the denoising task).
+    param : float
+        ``weight`` (tuned on ``PEERS``' grid).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate, in ``y``'s dtype.
+    """
     return _t(restoration.denoise_tv_chambolle(_np(y), weight=param), y)
 
 
 def sk_iradon(y, op, param):
+    """scikit-image's filtered back-projection, ``transform.iradon`` (``circle=True``).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``Radon``: its ``angles`` (degrees) are handed to scikit-image.
+    param : str
+        ``filter_name``: ramp, shepp-logan, cosine, hamming or hann (tuned).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate, in ``y``'s dtype.
+    """
     angles = op.angles.cpu().numpy()
     return _t(transform.iradon(_np(y), angles, circle=True, filter_name=param), y)
 
 
 def sk_iradon_sart(y, op, param):
+    """scikit-image's SART, ``transform.iradon_sart``, run ``param`` times, each pass
+    starting from the previous estimate.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``Radon``: its ``angles`` (degrees) are handed to scikit-image.
+    param : int
+        The number of SART passes (tuned on ``PEERS``' grid).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate, in ``y``'s dtype.
+    """
     angles = op.angles.cpu().numpy()
     est = None
     sino = _np(y)
@@ -56,6 +180,31 @@ def sk_iradon_sart(y, op, param):
 
 
 def sk_bicubic(y, op, param):
+    """Bicubic interpolation of the low-resolution image to the operator's input grid
+    (``transform.resize``, order 3, reflect mode): the super-resolution baseline.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, *op.out_shape)
+        The measurement (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        A ``SuperResolution``: only its ``in_shape`` is used.
+    param : None
+        Unused: nothing to tune.
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, *op.in_shape)
+        The estimate, in ``y``'s dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.experiments.protocol import get_task
+    >>> op = get_task("sr_x2").operator((16, 16))
+    >>> tuple(sk_bicubic(torch.rand(1, 1, 8, 8), op, None).shape)
+    (1, 1, 16, 16)
+    """
     return _t(transform.resize(_np(y), op.in_shape, order=3, mode="reflect"), y)
 
 
@@ -73,6 +222,26 @@ PEERS = {
 
 
 def peers_for(task_name: str):
+    """The scikit-image methods compared with physinv's on a protocol task.
+
+    Parameters
+    ----------
+    task_name : str
+        A protocol task name; both deblur tasks share the group ``"deblur"``.
+
+    Returns
+    -------
+    list of (str, callable, list or None)
+        ``(method name, fn(y, op, param), grid)`` from ``PEERS`` (grid None: nothing to
+        tune); [] for a task without peers.
+
+    Examples
+    --------
+    >>> [name for name, _, _ in peers_for("deblur_motion")]
+    ['skimage-wiener', 'skimage-unsupervised_wiener', 'skimage-richardson_lucy']
+    >>> peers_for("unknown")
+    []
+    """
     group = "deblur" if task_name.startswith("deblur") else task_name
     return PEERS.get(group, [])
 
@@ -104,10 +273,47 @@ def _dinv_solve(y, op, lam: float, prior: str, n_iter: int = 100):
 
 
 def dinv_tv(y, op, param):  # λ relative to ‖H‖², as for physinv's tv
+    """DeepInverse's proximal gradient with its TV prior, 100 iterations (see ``_dinv_solve``).
+
+    .. math:: x̂ = argmin_x ½‖Hx − y‖² + λ TV(x),   λ = param · ‖H‖²
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        The measurement.
+    op : LinearOperator
+        The forward operator, wrapped as DeepInverse's ``LinearPhysics``.
+    param : float
+        The weight relative to ‖H‖² (tuned on ``DEEPINV_GRIDS["tv"]``).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, *op.in_shape)
+        The estimate. Needs the optional extra ``[compare]`` (``deepinv``).
+    """
     return _dinv_solve(y, op, param * op.norm() ** 2, "tv")
 
 
 def dinv_wavelet(y, op, param):
+    """DeepInverse's proximal gradient with its ℓ1 wavelet prior (db4, 3 levels), 100
+    iterations (see ``_dinv_solve``).
+
+    .. math:: x̂ = argmin_x ½‖Hx − y‖² + λ ‖W x‖₁,   λ = param · ‖H‖²
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+        The measurement.
+    op : LinearOperator
+        The forward operator, wrapped as DeepInverse's ``LinearPhysics``.
+    param : float
+        The weight relative to ‖H‖² (tuned on ``DEEPINV_GRIDS["wavelet"]``).
+
+    Returns
+    -------
+    torch.Tensor, shape (B, C, *op.in_shape)
+        The estimate. Needs the optional extra ``[compare]`` (``deepinv``).
+    """
     return _dinv_solve(y, op, param * op.norm() ** 2, "wavelet")
 
 
