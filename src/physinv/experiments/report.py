@@ -50,23 +50,70 @@ def png_bytes(fig) -> bytes:
 
 
 class Report:
-    """Sections of text, tables and embedded figures; ``write(path)`` is atomic."""
+    """Sections of text, tables and embedded figures; ``write(path)`` is atomic.
+
+    Every text is HTML-escaped; the parts are kept in the order they are added.
+
+    Parameters
+    ----------
+    title : str
+        The page's title and its ``<h1>`` heading.
+
+    Examples
+    --------
+    >>> report = Report("run")
+    >>> report.table([{"method": "TV", "psnr": 32.61234, "n": None}])
+    >>> "<td>TV</td><td>32.61</td><td>–</td>" in report.parts[-1]  # 4 digits; None: a dash
+    True
+    """
 
     def __init__(self, title: str):
         self.title = str(title)
         self.parts: list[str] = []
 
     def section(self, title: str, text: str | None = None) -> None:
+        """Start a section: an ``<h2>`` heading, then ``text`` as a paragraph if given.
+
+        Parameters
+        ----------
+        title : str
+            The heading.
+        text : str, optional
+            An introductory paragraph.
+        """
         self.parts.append(f"<h2>{html.escape(title)}</h2>")
         if text:
             self.parts.append(f"<p>{html.escape(text)}</p>")
 
     def text(self, text: str, note: bool = False) -> None:
+        """Add a paragraph.
+
+        Parameters
+        ----------
+        text : str
+            The paragraph (escaped).
+        note : bool, default False
+            Set it as a note (smaller, grey: class ``note``).
+        """
         cls = ' class="note"' if note else ""
         self.parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
     def table(self, rows: list[dict], columns: list[str] | None = None,
               caption: str | None = None) -> None:
+        """Add a table, one row per dict.
+
+        Cells: None as "–", finite floats with 4 significant digits (below 10⁴) or as
+        ``1.234e+05``, anything else as its text. Without rows, the note "(no rows)".
+
+        Parameters
+        ----------
+        rows : list of dict
+            The rows; a key a row lacks gives an empty cell ("–").
+        columns : list of str, optional
+            The columns, in order (default: the first row's keys).
+        caption : str, optional
+            The table's caption.
+        """
         if not rows:
             self.text("(no rows)", note=True)
             return
@@ -94,16 +141,42 @@ class Report:
                           f'src="data:image/png;base64,{encoded}">{cap}</figure>')
 
     def environment(self, env: dict) -> None:
+        """Add an "Environment" section: a table of item / value, e.g. of
+        ``physinv.io.environment()``.
+
+        Parameters
+        ----------
+        env : dict
+            Item name → value.
+        """
         self.section("Environment")
         self.table([{"item": k, "value": v} for k, v in env.items()], ["item", "value"])
 
     def html(self) -> str:
+        """The whole report as one self-contained HTML page (the style inlined).
+
+        Returns
+        -------
+        str
+        """
         return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
                 f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>"
                 f"<h1>{html.escape(self.title)}</h1>" + "\n".join(self.parts)
                 + "</body></html>\n")
 
     def write(self, path) -> Path:
+        """Write ``html()`` to ``path`` atomically, UTF-8.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file, in an existing folder.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         text = self.html()
         return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
