@@ -25,7 +25,27 @@ from physinv.train.checkpoint import differences
 
 
 class Stages:
-    """Runs named stages once per configuration in ``out``; see the module docstring."""
+    """Runs named stages once per configuration in ``out``; see the module docstring.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run's folder (created if needed); results go to ``out/stages/``.
+    config : dict
+        The run's configuration, JSON values: written to ``stages/config.json`` the first
+        time, compared with it on every later run.
+    names : list of str
+        Every stage of the run, in order.
+    selected : list of str, optional
+        The stages this invocation should run (default: all); ``pending`` lists those.
+
+    Raises
+    ------
+    InputError
+        For a selected name that is not a stage, an ``out`` that is a file or is not
+        writable, an unreadable ``stages/config.json``, or a configuration that differs from
+        the saved one (with the list of differences).
+    """
 
     def __init__(self, out, config: dict, names: list[str], selected: list[str] | None = None):
         self.out = Path(out)
@@ -59,13 +79,55 @@ class Stages:
             write_json(saved, self.config)
 
     def done(self, name: str) -> bool:
+        """Whether stage ``name`` has a saved result (``stages/<name>.json`` exists).
+
+        Parameters
+        ----------
+        name : str
+            A stage name (not checked).
+
+        Returns
+        -------
+        bool
+        """
         return (self.folder / f"{name}.json").exists()
 
     def load(self, name: str) -> dict:
+        """The saved result of stage ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A finished stage (see ``done``).
+
+        Returns
+        -------
+        dict
+            As read back from its JSON file.
+        """
         return json.loads((self.folder / f"{name}.json").read_text())
 
     def run(self, name: str, work: Callable[[], dict]) -> dict:
-        """The stage's result: loaded if it finished before, else ``work()`` saved."""
+        """The stage's result: loaded if it finished before, else ``work()`` saved.
+
+        Parameters
+        ----------
+        name : str
+            One of the stage names.
+        work : callable
+            ``work() -> dict`` of JSON values, the stage's computation.
+
+        Returns
+        -------
+        dict
+            The result as read back from ``stages/<name>.json`` (so a fresh result and a
+            loaded one are the same JSON values).
+
+        Raises
+        ------
+        InputError
+            For an unknown stage name.
+        """
         if name not in self.names:
             raise InputError("stage", name, f"one of {', '.join(self.names)}")
         if self.done(name):
@@ -74,4 +136,10 @@ class Stages:
         return self.load(name)
 
     def pending(self) -> list[str]:
+        """The selected stages without a saved result, in order.
+
+        Returns
+        -------
+        list of str
+        """
         return [n for n in self.selected if not self.done(n)]
