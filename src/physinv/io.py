@@ -40,10 +40,13 @@ def _suffix(path: Path, allowed, argument: str) -> str:
 def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     """Read an image file into a ``(C, H, W)`` tensor (float32, or float64 for float64 data).
 
-    8-bit and 16-bit (any integer) images are divided by their type's maximum, to [0, 1];
-    booleans become 0 / 1; float32 and float64 data (TIFF, NPY) are returned unchanged, in
-    their physical units (other floats become float32). An (H, W, C) array with 3 or 4
-    channels is moved to (C, H, W); an alpha channel is dropped.
+    The dtype rule: uint8 and uint16 images are divided by 255 / 65535, to [0, 1]; booleans
+    become 0 / 1; float32 and float64 data (TIFF, NPY) are returned unchanged, in their
+    physical units (float16 becomes float32). Other integers (signed, 32- and 64-bit) are
+    refused unless ``raw``; complex, object, structured, string and date arrays are always
+    refused, naming the file and the dtype — nothing is cast silently. An (H, W, C) array
+    with 3 or 4 channels is moved to (C, H, W); an alpha channel is dropped with a
+    ``UserWarning`` (the CLI prints it as a ``note:`` line).
 
     Parameters
     ----------
@@ -55,7 +58,8 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
         scikit-image's ``rgb2gray``).
     raw : bool, default False
         Keep integer counts as they are (e.g. the digital numbers of a radiometric 16-bit
-        TIFF), as float32, instead of scaling them to [0, 1].
+        TIFF), as float32 (float64 beyond 2²⁴), instead of scaling them to [0, 1]; any
+        integer dtype is then accepted.
 
     Returns
     -------
@@ -66,7 +70,7 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     ------
     InputError
         For another suffix, a missing file or a folder, an unreadable file, an array that is
-        not a 2-D or 3-D image, or NaN / inf values.
+        not a 2-D or 3-D image, a dtype the rule above refuses, or NaN / inf values.
 
     Examples
     --------
@@ -100,15 +104,39 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     return _to_chw(arr, str(path), as_gray, raw)
 
 
+def _pixels(arr: np.ndarray, source: str, raw: bool) -> np.ndarray:
+    """The dtype rule of ``read_image``: float32 / float64 kept, float16 → float32, bool → 0 / 1,
+    uint8 / uint16 → [0, 1] (or counts with ``raw``); everything else refused by name."""
+    kind = arr.dtype
+    if kind.fields is not None or kind.kind in "OVSUaMm":
+        raise InputError("path", source, "an array of real pixel values (float, bool or "
+                         "unsigned integers)", f"its dtype is {kind}, which is not an image")
+    if kind.kind == "c":
+        raise InputError("path", source, "real pixel values",
+                         f"its dtype is {kind}: complex data is not converted silently; save "
+                         "np.abs(a) or a.real as float")
+    if kind == np.bool_:
+        return arr.astype(np.float32)
+    if kind in (np.uint8, np.uint16):
+        return arr.astype(np.float32) if raw else arr.astype(np.float32) / np.iinfo(kind).max
+    if kind.kind in "iu":
+        if not raw:
+            raise InputError("path", source, "float, bool, uint8 or uint16 pixels",
+                             f"its dtype is {kind}: save it as float (values kept) or as "
+                             "uint8 / uint16 (scaled to [0, 1])")
+        top = float(np.abs(arr).max()) if arr.size else 0.0
+        return arr.astype(np.float32 if top <= 2**24 else np.float64)
+    if kind not in (np.float32, np.float64):
+        return arr.astype(np.float32)  # float16 / longdouble: exact enough, documented
+    return arr
+
+
 def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Tensor:
-    arr = np.asarray(arr)
-    if arr.dtype == bool:
-        arr = arr.astype(np.float32)
-    if np.issubdtype(arr.dtype, np.integer):
-        scale = 1.0 if raw else float(np.iinfo(arr.dtype).max)
-        arr = arr.astype(np.float32) / scale
-    elif arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float32)
+    arr = _pixels(np.asarray(arr), source, raw)
+    if arr.ndim == 3 and arr.shape[-1] == 4 and arr.shape[0] not in (1, 3, 4):
+        _alpha_note(source)
+    elif arr.ndim == 3 and arr.shape[0] == 4:
+        _alpha_note(source)
     if arr.ndim == 2:
         arr = arr[None]
     elif arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] not in (1, 3, 4):
@@ -124,6 +152,13 @@ def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Ten
     if not np.all(np.isfinite(arr)):
         raise InputError("path", source, "finite pixel values (no NaN or inf)")
     return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _alpha_note(source: str) -> None:
+    import warnings
+
+    warnings.warn(f"{source}: the alpha channel is dropped (RGBA read as RGB, then gray "
+                  "where a gray image is asked for)", UserWarning, stacklevel=4)
 
 
 def _as_hwc(x) -> np.ndarray:
@@ -142,12 +177,186 @@ def _as_hwc(x) -> np.ndarray:
     return arr
 
 
+def file_mode() -> int:
+    """The permission bits ``open()`` gives a new file: 0o666 without the process's umask
+    (0o644 under umask 022). Folders physinv creates get 0o777 without it (0o755)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def check_output(argument: str, path, *, folder: bool = False, create: bool = False) -> Path:
+    """Refuse an output path before any work: ``argument`` (the CLI option, e.g.
+    ``-o/--output``) and the path as given are named in the ``InputError``.
+
+    A file (``folder=False``): not an existing folder; its folder exists (or, with ``create``,
+    can be created under the nearest existing one), is a folder, and is writable. A folder
+    (``folder=True``): not an existing file; it, or the nearest existing parent it will be
+    created under, is a writable folder.
+
+    Parameters
+    ----------
+    argument : str
+        The option's name as the user typed it.
+    path : str or Path
+        The output path.
+    folder : bool, default False
+        The output is a folder (a run folder, the demo's), not a file.
+    create : bool, default False
+        Missing parent folders will be created (always so for ``folder=True``).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> (base / "a_file").write_text("x")
+    1
+    >>> check_output("-o/--output", base / "a_file" / "y.npy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: -o/--output: got '.../a_file/y.npy', expected a path in a folder ...
+    """
+    path = Path(path)
+    shown = str(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise InputError(argument, shown, "a folder", "it is an existing file")
+        if path.is_dir():
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise InputError(argument, shown, "a writable folder", "permission denied")
+            return path
+        create = True
+    elif path.is_dir():
+        raise InputError(argument, shown, "a file path", "it is an existing folder")
+    parent = path.parent if str(path.parent) else Path(".")
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(argument, shown, "a path in a folder",
+                         f"{ancestor} is a file, not a folder")
+    if ancestor != parent and not create:
+        raise InputError(argument, shown, "a path in an existing folder",
+                         f"folder {parent} does not exist")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(argument, shown, "a path in a writable folder",
+                         f"permission denied in {ancestor}")
+    return path
+
+
+def make_folder(path) -> Path:
+    """``path`` and its missing parents created as folders with the umask's mode (0o755
+    under umask 022, as ``mkdir``); an existing folder is left as it is."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+LOCK_NAME = "physinv.lock"
+_LOCKS: dict[str, int] = {}
+
+
+def lock_folder(folder, argument: str = "--out", what: str = "a run") -> Path:
+    """Take the advisory lock of a run folder: one writer per folder.
+
+    The lock is ``fcntl.flock`` on ``folder/physinv.lock``, which holds the pid of its owner.
+    The kernel drops it when the owner dies, so a lock file left by a killed process is stale
+    and simply taken over (``--resume`` after a crash works); a live owner makes this an
+    ``InputError`` that names ``argument``, the folder and the owner's pid. Taking a lock this
+    process holds already is a no-op; ``unlock_folder`` (or the end of the process) releases
+    it and removes the file.
+
+    Parameters
+    ----------
+    folder : str or Path
+        An existing folder.
+    argument : str, default "--out"
+        The option that named the folder, for the error message.
+    what : str
+        What the owner does, written into the lock file for people who look.
+
+    Returns
+    -------
+    Path
+        The lock file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lock = lock_folder(folder)
+    >>> int(lock.read_text().split()[0]) == os.getpid()
+    True
+    >>> unlock_folder(folder); lock.exists()
+    False
+    """
+    import atexit
+    import fcntl
+
+    folder = Path(folder)
+    key = str(folder.resolve())
+    path = folder / LOCK_NAME
+    if key in _LOCKS:
+        return path
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.read(fd, 200).decode(errors="replace").split()
+            os.close(fd)
+            pid = owner[0] if owner else "unknown"
+            raise InputError(argument, str(folder), "a folder no other physinv process is "
+                             "writing to", f"process {pid} holds its lock {path}; wait for "
+                             "it to end or choose another folder") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:  # released and removed between our open and our flock
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()} {what}\n".encode())
+    if not _LOCKS:
+        atexit.register(_unlock_all)
+    _LOCKS[key] = fd
+    return path
+
+
+def unlock_folder(folder) -> None:
+    """Release the lock ``lock_folder`` took on ``folder`` and remove its file; a folder this
+    process does not hold is left alone."""
+    if folder is None:
+        return
+    folder = Path(folder)
+    fd = _LOCKS.pop(str(folder.resolve()), None)
+    if fd is None:
+        return
+    try:
+        if os.fstat(fd).st_ino == os.stat(folder / LOCK_NAME).st_ino:
+            os.unlink(folder / LOCK_NAME)
+    except OSError:
+        pass
+    os.close(fd)
+
+
+def _unlock_all() -> None:
+    for key in list(_LOCKS):
+        unlock_folder(key)
+
+
 def atomic_write(path, write) -> Path:
     """Call ``write(tmp_path)`` then fsync and rename onto ``path`` (same folder).
 
     The temporary file (``.<name>.<random><suffix>`` beside ``path``) is removed if
     ``write`` or the rename fails, and the error is raised again: ``path`` is either its old
-    content or the whole new one, never half written.
+    content or the whole new one, never half written. The file gets the permissions a plain
+    ``open()`` would give it (``file_mode()``: 0o644 under umask 022), not ``mkstemp``'s 0o600.
 
     Parameters
     ----------
@@ -164,7 +373,11 @@ def atomic_write(path, write) -> Path:
     Raises
     ------
     InputError
-        Named ``output``, for a folder that does not exist or is not writable.
+        Named ``output``, for a folder that does not exist, is a file or is not writable,
+        or a ``path`` that is a folder.
+    OSError
+        When writing fails (a full disk, a permission lost): the message names ``path``,
+        says the earlier file is intact and the temporary file removed.
 
     Examples
     --------
@@ -174,21 +387,26 @@ def atomic_write(path, write) -> Path:
     'done'
     >>> [p.name for p in folder.iterdir()]  # no temporary file is left
     ['note.txt']
+    >>> oct((folder / "note.txt").stat().st_mode & 0o777) == oct(file_mode())
+    True
     """
     path = Path(path)
+    check_output("output", path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
-        raise InputError("output", str(path), "a path in an existing folder",
-                         f"folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InputError("output", str(path), "a path in a writable folder")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, file_mode())  # after ``write``: some writers replace the file they get
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        kept = "the earlier file is intact" if path.exists() else "nothing was written"
+        raise OSError(err.errno, f"could not write {path}: {err.strerror or err}; {kept}, "
+                      "the temporary file was removed") from err
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

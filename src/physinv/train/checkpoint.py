@@ -38,7 +38,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from physinv.errors import InputError
-from physinv.io import atomic_write
+from physinv.io import (
+    LOCK_NAME,
+    atomic_write,
+    check_output,
+    lock_folder,
+    make_folder,
+    unlock_folder,
+)
 
 FORMAT = "physinv-checkpoint/1"
 CONFIG = "config.json"
@@ -170,33 +177,52 @@ def _significant(diffs: list[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- files
 def prepare_folder(out, resume: bool, overwrite: bool, main: bool) -> Path | None:
-    """The run folder ``out`` made ready: refused if it is a file, if it holds another run
-    (unless ``overwrite``: its run files are removed) or, with ``resume``, if it holds no
-    resume state; created by the main process. None when ``out`` is None."""
+    """The run folder ``out`` made ready: refused if it is a file, if another process writes
+    to it (its lock, ``io.lock_folder``, names that process), if it holds another run (unless
+    ``overwrite``: its run files are removed) or, with ``resume``, if it holds no resume
+    state; created and locked by the main process (``release_folder`` unlocks it). None when
+    ``out`` is None."""
     if out is None:
         if resume:
             raise InputError("resume", True, "an out folder to resume from")
         return None
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError("out", str(out), "a folder (it is a file)")
+    check_output("out", out, folder=True)
+    if main and out.is_dir():
+        lock_folder(out, "out", "physinv train")
+    try:
+        _check_run_folder(out, resume, overwrite)
+    except BaseException:
+        unlock_folder(out)
+        raise
+    if main:
+        make_folder(out)
+        lock_folder(out, "out", "physinv train")
+        if overwrite and not resume:
+            for name in RUN_FILES:
+                if (out / name).exists():
+                    (out / name).unlink()
+            shutil.rmtree(out / "tensorboard", ignore_errors=True)
+    return out
+
+
+def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     held = [f for f in RUN_FILES if (out / f).exists()] if out.exists() else []
     if resume:
         if not (out / LAST).exists():
             raise InputError("resume", str(out), f"a run folder holding {LAST}",
                              "nothing to resume: start the run without --resume")
-        return out
-    if out.exists() and any(out.iterdir()) and not overwrite:
+        return
+    others = [p for p in out.iterdir() if p.name != LOCK_NAME] if out.exists() else []
+    if others and not overwrite:
         raise InputError("out", str(out), "a new or empty folder",
                          "it already holds " + (", ".join(held) if held else "files")
                          + ": pass --resume to continue that run or --overwrite to replace it")
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        if overwrite:
-            for name in held:
-                (out / name).unlink()
-            shutil.rmtree(out / "tensorboard", ignore_errors=True)
-    return out
+
+
+def release_folder(out) -> None:
+    """Release the lock ``prepare_folder`` took on ``out`` (nothing for None)."""
+    unlock_folder(out)
 
 
 def _write_tensors(path, tensors: dict, metadata: dict) -> Path:

@@ -398,7 +398,15 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> FitResult:
-        """``setup``, the epochs, ``finalize``; returns the ``FitResult``."""
+        """``setup``, the epochs, ``finalize``; returns the ``FitResult``. The run folder's
+        lock (taken by ``checkpoint.prepare_folder``) is released at the end, whatever
+        happens."""
+        try:
+            return self._run()
+        finally:
+            ckpt.release_folder(getattr(self, "folder", None))
+
+    def _run(self) -> FitResult:
         self.setup()
         state = self.state
         stop_reason = state.finished or "epochs"
