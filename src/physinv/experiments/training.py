@@ -35,7 +35,19 @@ TUNE_SEED = 10_000
 @dataclass
 class Source:
     """Training data, its operator, a description for the run's config, and up to four
-    (x, y, op) pairs with ground truth for choosing λ (empty without ground truth)."""
+    (x, y, op) pairs with ground truth for choosing λ (empty without ground truth).
+
+    Parameters
+    ----------
+    data : Measurements or Pairs
+        The training data; ``data.op`` is the operator the network is built on.
+    description : dict
+        Where the data came from (``source`` and its details), recorded under ``"run"`` in
+        the run's ``config.json``.
+    tune : list of (x, y, op)
+        Float64 pairs with ground truth for ``initial_lambda`` (at most 4; [] without
+        ground truth).
+    """
 
     data: Measurements | Pairs
     description: dict
@@ -87,6 +99,36 @@ def _tune_pairs(clean: torch.Tensor, op, noise) -> list:
 
 
 def task_source(task_name: str, n_train: int) -> Source:
+    """The protocol's training data for a task: the first ``n_train`` training crops.
+
+    The 128×128 crops of ``patches.training_crops`` (prepared by the task: for ct_sparse
+    resized and masked), measured on the fly with the task's operator and noise; the λ
+    tuning pairs are the first 4 crops measured with seeds ``TUNE_SEED + i``.
+
+    Parameters
+    ----------
+    task_name : str
+        A protocol task (``physinv.experiments.protocol.TASKS``).
+    n_train : int
+        Number of training crops, ≥ 1.
+
+    Returns
+    -------
+    Source
+        ``Measurements`` (float32) on the task's operator; description
+        ``{"source": "task", "task", "n_train"}``.
+
+    Raises
+    ------
+    InputError
+        For an unknown task or a non-positive ``n_train``.
+
+    Examples
+    --------
+    >>> source = task_source("denoise", 2)
+    >>> type(source.data).__name__, len(source.data), len(source.tune)
+    ('Measurements', 2, 2)
+    """
     from physinv.experiments.protocol import get_task
 
     task = get_task(task_name)
@@ -99,6 +141,46 @@ def task_source(task_name: str, n_train: int) -> Source:
 
 
 def images_source(folder, op: str, noise: str, n_train: int | None = None) -> Source:
+    """The user's clean images, measured on the fly through ``op`` with ``noise``.
+
+    The files of ``folder`` (PNG, JPEG, TIFF, NPY; hidden files skipped), in name order,
+    read as one gray channel (float32), all of the same size; the first 4 measured with
+    seeds ``TUNE_SEED + i`` for choosing λ.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder of clean images.
+    op : str
+        An operator spec (``physinv.operators.spec``), built on the images' shape; file
+        names in it (a PSF, a mask) are made absolute for the checkpoint.
+    noise : str
+        A noise spec, e.g. ``"gaussian:sigma=0.01"``.
+    n_train : int, optional
+        Use only the first ``n_train`` files (default: all).
+
+    Returns
+    -------
+    Source
+        ``Measurements``; description ``{"source": "images", "folder", "files"}``.
+
+    Raises
+    ------
+    InputError
+        For a folder without images, images of different shapes, more ``n_train`` than
+        files, or a bad spec.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("a", "b"):
+    ...     np.save(folder / f"{name}.npy", np.random.default_rng(0).random((16, 16)))
+    >>> source = images_source(folder, "blur:gaussian:sigma=1,size=5", "gaussian:sigma=0.01")
+    >>> source.description["files"], source.data.op.in_shape
+    (['a.npy', 'b.npy'], (16, 16))
+    """
     files = _first(_files(folder, "images"), n_train, "images")
     clean = _stack(files, "images")
     spec = _absolute_files(op)
@@ -111,6 +193,38 @@ def images_source(folder, op: str, noise: str, n_train: int | None = None) -> So
 
 
 def pairs_source(measured, truth, op: str, n_train: int | None = None) -> Source:
+    """Measured / true image files matched by name (``truth`` None: measurements only).
+
+    The measurements of ``measured`` in name order (gray, float32, all the same size); each
+    has its true image in ``truth`` with the same stem (``a.npy`` ↔ ``a.png`` too). The
+    operator is built on the image shape the spec implies for the measurements' shape
+    (``image_shape``: ×factor for super-resolution, N × N for an N-bin sinogram).
+
+    Parameters
+    ----------
+    measured : str or Path
+        The folder of measurements.
+    truth : str or Path or None
+        The folder of true images; None trains without ground truth (unsupervised loss,
+        λ by GCV).
+    op : str
+        An operator spec; file names in it are made absolute for the checkpoint.
+    n_train : int, optional
+        Use only the first ``n_train`` measurements (default: all).
+
+    Returns
+    -------
+    Source
+        ``Pairs``; description ``{"source": "pairs", "measured", "truth", "files"}``; the
+        first 4 pairs (float64) as tuning pairs when there is ground truth.
+
+    Raises
+    ------
+    InputError
+        For a folder without images, images of different shapes, a measurement without
+        its true image, true images of another shape than the operator's input, or more
+        ``n_train`` than files.
+    """
     ys_files = _first(_files(measured, "measured"), n_train, "measurements")
     ys = _stack(ys_files, "measured")
     spec = _absolute_files(op)
@@ -136,7 +250,32 @@ def pairs_source(measured, truth, op: str, n_train: int | None = None) -> Source
 
 def initial_lambda(source: Source, lam: float | str = "auto") -> float:
     """λ for the analytic initialisation: a number, or ``auto`` — Tikhonov λ with the best
-    PSNR on (≤ 4 of) the training images, GCV on the first measurement without ground truth."""
+    PSNR on (≤ 4 of) the training images, GCV on the first measurement without ground truth.
+
+    Parameters
+    ----------
+    source : Source
+        The training data and its tuning pairs.
+    lam : float or str, default "auto"
+        A positive λ (a number or its text) is returned as it is; ``"auto"`` tunes it
+        (``tune_tikhonov`` on ``source.tune``, or ``tikhonov(lam="gcv")`` on the first
+        measurement when there are no tuning pairs).
+
+    Returns
+    -------
+    float
+        The absolute λ.
+
+    Raises
+    ------
+    InputError
+        For a value that is neither a positive number nor ``"auto"``.
+
+    Examples
+    --------
+    >>> initial_lambda(task_source("denoise", 1), "0.05")
+    0.05
+    """
     if lam != "auto":
         try:
             value = float(lam)
@@ -158,7 +297,34 @@ def run_training(source: Source, net_name: str, out, *, lam: float | str = "auto
     """Build ``net_name`` at its analytic initialisation (weights seeded by ``seed``) and
     train it into ``out`` with the recipe's ``preset`` (``options``: ``TrainConfig`` fields
     that override it, ``None`` for the preset's value; and ``resume``, ``overwrite``,
-    ``progress``); returns (net, FitResult, λ)."""
+    ``progress``); returns (net, FitResult, λ).
+
+    Parameters
+    ----------
+    source : Source
+        The training data (``task_source``, ``images_source`` or ``pairs_source``).
+    net_name : str
+        A network of ``physinv.nets.registry`` (e.g. ``"fourier"``, ``"unrolled-hqs"``).
+    out : str or Path or None
+        The run folder (``physinv.train.checkpoint``); None keeps nothing on disk.
+    lam : float or str, default "auto"
+        λ of the analytic initialisation (see ``initial_lambda``).
+    loss : str, default "auto"
+        The training loss; ``"auto"``: the supervised log-MSE with ground truth, the
+        unsupervised loss with λ without.
+    preset : {"quick", "default", "long"}, default "default"
+        The recipe's preset (``physinv.train.recipe.PRESETS``).
+    seed : int, default 0
+        Seed of the weights, the data order, the noise and dropout.
+    **options
+        ``TrainConfig`` fields overriding the preset (None: the preset's value), and
+        ``resume``, ``overwrite``, ``progress`` for the trainer.
+
+    Returns
+    -------
+    (net, FitResult, float)
+        The trained network (best validation weights), what training did, and λ.
+    """
     lam_value = initial_lambda(source, lam)
     run = {k: options.pop(k) for k in ("resume", "overwrite", "progress") if k in options}
     net, result = train_network(net_name, source.data, lam_value, preset, out=out,
