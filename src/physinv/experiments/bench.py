@@ -107,7 +107,43 @@ def _params_fixed(op) -> int:
 
 def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: int | None = None,
               methods=None, progress: Callable | None = None) -> dict:
-    """Run the suite and return ``{"environment", "rows", "summary", ...}``."""
+    """Run the suite and return ``{"environment", "rows", "summary", ...}``.
+
+    For each task, each method's hyper-parameter is chosen on ``n_train`` training crops
+    (the grid value with the best mean protocol PSNR, ``grid_search`` over ``mean_score``),
+    then every test image is reconstructed and scored by ``task.score``; the inference time
+    is the best of two runs for physinv's methods and in the peers suite, one run otherwise.
+
+    Parameters
+    ----------
+    suite : {"classical", "peers", "nets"}, default "classical"
+        ``classical``: physinv's solvers and scikit-image's; ``peers``: scikit-image and
+        DeepInverse (when installed) beside ``PEER_REFERENCES``; ``nets``: handed to
+        ``nets_bench.run_nets`` (with ``tasks``, ``methods`` as networks, ``n_images`` and
+        ``progress``; ``n_train`` is not used there).
+    tasks : list of str, optional
+        Protocol tasks (default: all five; for ``nets``, ``NETS_TASKS``).
+    n_train : int, default 4
+        Training crops for tuning.
+    n_images : int, optional
+        Only the first test images (default: all four).
+    methods : list of str, optional
+        Only these method names (default: all of the suite).
+    progress : callable, optional
+        Called with a ``"task: method"`` text before each method.
+
+    Returns
+    -------
+    dict
+        ``suite``, ``protocol``, ``when`` (UTC, ISO 8601), ``seconds``, ``n_train``,
+        ``environment`` (with the DeepInverse version in the peers suite), ``rows`` (one
+        ``Row.to_dict()`` per task, method and image) and ``summary`` (``summarize(rows)``).
+
+    Raises
+    ------
+    InputError
+        For an unknown suite or task.
+    """
     if suite not in SUITES:
         raise InputError("suite", suite, f"one of {SUITES}")
     if suite == "nets":

@@ -1,15 +1,15 @@
 """``physinv bench --suite nets``: every network × training-set size N on the public protocol.
 
-For each task: the networks the operator allows (``physinv.nets.registry``), each initialised
-at the Tikhonov λ chosen on its N training crops (grid of λ/‖H‖², best mean PSNR), trained by
-``physinv.train.fit`` on the N crops (128×128, fresh noise and symmetries every epoch, the
-per-image log-MSE loss, early stopping on held-out crops, a time budget), then moved to the
-256×256 test grid with ``for_operator`` and scored like every method (clipped to [−1, 2], CT
-restricted to the disk). References in the same run: Tikhonov and TV tuned on training crops
-(the classical suite's best solvers), and for the linear limit on deblurring the per-image
-oracle Wiener filter (each test image's own spectrum and the true σ) and Tikhonov with the best
-λ per test image in hindsight. One row per (task, method, n_train, image); a figure per task,
-test PSNR against N.
+For each task: the networks the operator allows (``physinv.nets.registry``), each initialised at
+the Tikhonov λ chosen on its N training crops (grid of λ/‖H‖², best mean PSNR), trained by the
+recipe (``physinv.train.recipe``, preset ``default``) on the N crops (128×128, fresh noise and
+symmetries every epoch, the per-image log-MSE loss, early stopping on held-out crops, a time
+budget), then moved to the 256×256 test grid with ``for_operator`` and scored like every method
+(clipped to [−1, 2], CT restricted to the disk). References in the same run: Tikhonov and TV tuned
+on training crops (the classical suite's best solvers), and for the linear limit on deblurring the
+per-image oracle Wiener filter (each test image's own spectrum and the true σ) and Tikhonov with
+the best λ per test image in hindsight. One row per (task, method, n_train, image); a figure per
+task, test PSNR against N.
 """
 
 from __future__ import annotations
@@ -79,7 +79,32 @@ def _fixed(op) -> int:
 def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, seed: int = 0,
                   lam: float | None = None, train=None):
     """(net trained by the recipe's ``default`` preset on the 128×128 training grid,
-    FitResult, λ used)."""
+    FitResult, λ used).
+
+    Parameters
+    ----------
+    name : str
+        A network of ``physinv.nets.registry.NETWORKS``.
+    task : Task
+        The protocol task (operator, noise, λ tuning).
+    n_train : int
+        Training crops (used when ``train`` is not given).
+    budget_s : float
+        Time budget of the training, in seconds (``max_time``).
+    epochs : int
+        Maximum number of epochs (early stopping as the preset says).
+    seed : int, default 0
+        Seed of the weights, the data order and the noise.
+    lam : float, optional
+        λ of the analytic initialisation (default: ``task.tikhonov_lambda(train)``).
+    train : list of (x, y, op), optional
+        The training pairs (default: ``training_pairs(task, n_train)``, float64); the
+        network trains on their clean crops with fresh noise (``Measurements``).
+
+    Returns
+    -------
+    (net, FitResult, float)
+    """
     if train is None:
         train = training_pairs(task, n_train, dtype=torch.float64)
     if lam is None:
@@ -94,7 +119,45 @@ def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, s
 def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float = 90.0,
              epochs: int = 60, n_images: int | None = None, seed: int = 0,
              progress: Callable | None = None) -> dict:
-    """Run the suite; returns ``{"environment", "rows", "summary", ...}`` like ``run_suite``."""
+    """Run the suite; returns ``{"environment", "rows", "summary", ...}`` like ``run_suite``.
+
+    For each task: the reference rows (Tikhonov and TV tuned on 4 training crops, the
+    linear limit where it applies), then for each N of ``n_trains`` each network the
+    operator allows trained on N crops (``train_network``) and scored on the 256×256 test
+    images (inference time: the best of two runs).
+
+    Parameters
+    ----------
+    tasks : sequence of str, default NETS_TASKS
+        Protocol tasks (deblur_gauss, sr_x2, ct_sparse).
+    n_trains : sequence of int, default N_TRAINS
+        Training-set sizes N (1, 4, 16, 64).
+    networks : list of str, optional
+        Only these networks (default: every one the operator allows).
+    budget_s : float, default 90.0
+        Training time budget per network and N, in seconds.
+    epochs : int, default 60
+        Maximum epochs per training.
+    n_images : int, optional
+        Only the first test images.
+    seed : int, default 0
+        Training seed.
+    progress : callable, optional
+        Called with a text before each step.
+
+    Returns
+    -------
+    dict
+        ``suite``, ``protocol``, ``when``, ``seconds``, ``budget_s``, ``epochs``, ``seed``,
+        ``environment``, ``rows`` (with ``stop_reason``, ``best_epoch``, ``n_steps`` and
+        ``best_val_s`` for networks), ``summary`` (``summarize_nets``) and
+        ``summary_by_method``.
+
+    Raises
+    ------
+    InputError
+        For a non-positive N or an unknown network name.
+    """
     from physinv.io import environment
 
     n_trains = [check_int("n_train", n) for n in n_trains]
@@ -158,14 +221,42 @@ def _best_val_time(result) -> float:
 
 
 def summarize_nets(rows) -> list[dict]:
-    """Mean PSNR / SSIM per (task, method, n_train), with the network's family and size."""
+    """Mean PSNR / SSIM per (task, method, n_train), with the network's family and size.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``Row.to_dict()`` outputs of ``run_nets``.
+
+    Returns
+    -------
+    list of dict
+        ``summarize`` grouped by (task, method, n_train), with ``family``, ``train_s`` and
+        ``params_trainable`` of the group's first row.
+    """
     return summarize(rows, by=("task", "method", "n_train"),
                      first=("family", "train_s", "params_trainable"))
 
 
 def plot_nets(result: dict, path_for_task: Callable, n_images: int = 4) -> list:
     """One figure per task: test PSNR against N (log axis), a line per network, references
-    as horizontal lines. ``path_for_task(task)`` gives each PNG's path; returns the paths."""
+    as horizontal lines. ``path_for_task(task)`` gives each PNG's path; returns the paths.
+
+    Parameters
+    ----------
+    result : dict
+        ``run_nets``' output (its ``summary`` is plotted; rows with ``n_train`` 0 are the
+        references, black-box networks are dashed).
+    path_for_task : callable
+        ``path_for_task(task) -> path`` of the PNG file (written atomically).
+    n_images : int, default 4
+        The number of test images, for the axis label.
+
+    Returns
+    -------
+    list
+        The paths written, one per task in name order.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

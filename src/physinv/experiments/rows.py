@@ -62,7 +62,14 @@ class Row:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The row as the suites' JSON holds it."""
+        """The row as the suites' JSON holds it.
+
+        Returns
+        -------
+        dict
+            The fields in order, without ``family`` when it is None, then the ``extra``
+            fields (which may override a field of the same name).
+        """
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
         if out["family"] is None:
             del out["family"]
@@ -79,15 +86,15 @@ def summarize(rows: list[dict], by=("task", "method", "library"), mean=("psnr", 
     ----------
     rows : list of dict
         ``Row.to_dict()`` outputs.
-    by : tuple of str
+    by : tuple of str, default ("task", "method", "library")
         The keys that define a group (in first-seen order, or sorted with ``sort``).
-    mean, median : tuple of str
+    mean, median : tuple of str, default ("psnr", "ssim") and ("infer_ms",)
         Metrics reduced by their mean (None values left out; None if all are) / median.
-    first : tuple of str
+    first : tuple of str, default ("train_s", "hyper")
         Keys whose value is taken from the group's first row.
-    count : str
+    count : str, default "n_images"
         Name of the entry holding the group's size.
-    sort : bool
+    sort : bool, default False
         Sort the groups by their keys.
 
     Returns
