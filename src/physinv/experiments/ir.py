@@ -90,7 +90,39 @@ def _row(task, method, family, seed, x=None, truth=None, variance=None, labels=N
 def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_train: int = 16,
            n_images: int = 8, budget_s: float = 90.0, networks=None, seed: int = 0,
            progress: Callable | None = None) -> dict:
-    """Every IR task and method side by side (see the module docstring); rows + summary."""
+    """Every IR task and method side by side (see the module docstring); rows + summary.
+
+    Per task: λ of Tikhonov and TV tuned on ``n_train`` training scenes, the networks trained
+    (``train_net``), the physics network with the lowest validation RMSE given intervals
+    (σ calibrated by ``calibrate_sigma``); then ``n_images`` test frames (seeds
+    ``TEST_SEED + i``), acquired raw and NUC-corrected, restored by every method and, for
+    ``ir_segment``, segmented four ways.
+
+    Parameters
+    ----------
+    tasks : sequence of str, default all four
+        ``physinv.thermal.IR_TASKS`` names: ir_denoise, ir_deconvolve, ir_sr_x4, ir_segment.
+    n_train : int, default 16
+        Training scenes per task (tuning, networks and segmenters).
+    n_images : int, default 8
+        Test frames per task.
+    budget_s : float, default 90.0
+        Training time budget per network, in seconds.
+    networks : sequence of str, optional
+        The networks to train (None or empty: ``PHYSICS_NETS + BLACKBOX_NETS``).
+    seed : int, default 0
+        Training seed.
+    progress : callable, optional
+        Called with a text before each step.
+
+    Returns
+    -------
+    dict
+        ``suite`` ("ir"), ``rows`` (one per task, method and test frame: ``rmse_k`` in K,
+        ``psnr`` over the scene's temperature range, ``coverage`` of the 95 % interval where
+        a method gives a variance, ``dice`` and ``iou`` for segmentations), ``summary``
+        (``summarize_ir``), ``settings``, ``seconds`` and ``environment``.
+    """
     from physinv.io import environment
 
     start = time.perf_counter()
@@ -215,7 +247,20 @@ def _segment_rows(task, frame, g, op, outputs, best_phys, head, raw_net, seed_i,
 
 
 def summarize_ir(rows) -> list[dict]:
-    """Mean over the test frames per (task, method), groups sorted."""
+    """Mean over the test frames per (task, method), groups sorted.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``run_ir``'s rows.
+
+    Returns
+    -------
+    list of dict
+        Per (task, method, family): the means of ``rmse_k``, ``psnr``, ``coverage``,
+        ``dice``, ``iou``, ``infer_ms`` and ``train_s`` (None where no row has one) and the
+        number of frames ``n``.
+    """
     return summarize(rows, by=("task", "method", "family"),
                      mean=("rmse_k", "psnr", "coverage", "dice", "iou", "infer_ms", "train_s"),
                      median=(), first=(), count="n", sort=True)
