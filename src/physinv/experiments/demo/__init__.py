@@ -66,6 +66,27 @@ STAGE_NAMES = list(STAGES)
 
 
 def mode_of(quick: bool = False, full: bool = False) -> str:
+    """The demo's mode from the ``--quick`` / ``--full`` flags.
+
+    Parameters
+    ----------
+    quick, full : bool, default False
+        The flags; at most one may be set.
+
+    Returns
+    -------
+    {"quick", "default", "full"}
+
+    Raises
+    ------
+    InputError
+        When both are set.
+
+    Examples
+    --------
+    >>> mode_of(), mode_of(quick=True), mode_of(full=True)
+    ('default', 'quick', 'full')
+    """
     if quick and full:
         raise InputError("--quick/--full", "both", "at most one of them (quick: under a "
                          "minute; full: every network and budget)")
@@ -100,7 +121,36 @@ def checks(stages: dict) -> list[dict]:
 def run(out, mode: str = "default", stages: list[str] | None = None, seed: int = 0,
         progress: bool = True, console=None) -> dict:
     """Run the pending stages of ``stages`` (all by default) into ``out``, then write
-    results.json, timings.json and report.html from every finished stage; returns results."""
+    results.json, timings.json and report.html from every finished stage; returns results.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output folder; ``out/stages`` keeps each finished stage (see
+        ``experiments.stages.Stages``).
+    mode : {"quick", "default", "full"}, default "default"
+        The settings (``MODES``).
+    stages : list of str, optional
+        The stages to run (default: all); stages finished earlier are loaded, not rerun.
+    seed : int, default 0
+        Seed of every training and draw.
+    progress : bool, default True
+        Show progress bars.
+    console : rich.console.Console, optional
+        Where the bars go.
+
+    Returns
+    -------
+    dict
+        The content of results.json: ``physinv``, ``mode``, ``seed``, ``settings``,
+        ``stages`` (name → results), ``figures``, ``checks`` and ``environment``.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode or stage, or an ``out`` that holds a run with another
+        configuration (mode, seed, settings or version).
+    """
     if mode not in MODES:
         raise InputError("mode", mode, f"one of {sorted(MODES)}")
     settings = MODES[mode]

@@ -106,7 +106,26 @@ def letters(names: Iterable[str]) -> dict[str, str]:
 
 
 def timed(fn, repeats: int = 1):
-    """(result, best wall-clock seconds over ``repeats`` calls)."""
+    """(result, best wall-clock seconds over ``repeats`` calls).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn()``, called ``repeats`` times.
+    repeats : int, default 1
+        Number of calls.
+
+    Returns
+    -------
+    (object, float)
+        The last call's result and the shortest duration, in seconds.
+
+    Examples
+    --------
+    >>> value, seconds = timed(lambda: sum(range(10)), repeats=2)
+    >>> value, seconds >= 0
+    (45, True)
+    """
     best, out = math.inf, None
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -125,7 +144,31 @@ def train(name: str, op, crops: torch.Tensor, noise, lam: float, epochs: int, se
           net=None):
     """(net trained for ``epochs`` fixed epochs — no time budget, so the seed fixes the
     weights —, FitResult). Every network the demo trains itself is trained here; ``net``
-    replaces ``build(name, op, lam)`` (e.g. another depth)."""
+    replaces ``build(name, op, lam)`` (e.g. another depth).
+
+    Parameters
+    ----------
+    name : str
+        A network of the registry.
+    op : LinearOperator
+        The training operator (on the crops' grid).
+    crops : torch.Tensor, shape (N, 1, H, W)
+        Clean training crops (cast to float32), measured on the fly with fresh noise.
+    noise : NoiseModel
+        The task's noise.
+    lam : float
+        λ of the analytic initialisation.
+    epochs : int
+        The fixed number of epochs (the recipe's ``quick`` preset: no early stopping).
+    seed : int
+        Seed of the weights, the data order and the noise.
+    net : PhysicsNet, optional
+        A network built by the caller instead of ``build(name, op, lam)``.
+
+    Returns
+    -------
+    (net, FitResult)
+    """
     return train_network(name, Measurements(crops.float(), op, noise), lam, "quick",
                          epochs=epochs, seed=seed, net=net)
 
@@ -137,11 +180,47 @@ def estimate(net, y):
 
 
 def mean_rows(rows: list[dict], keys=("psnr", "ssim")) -> dict:
+    """The mean of each of ``keys`` over ``rows``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Per-image scores; every row has every key.
+    keys : tuple of str, default ("psnr", "ssim")
+        The scores to average.
+
+    Returns
+    -------
+    dict
+        ``{key: float mean}``.
+
+    Examples
+    --------
+    >>> mean_rows([{"psnr": 30.0, "ssim": 0.75}, {"psnr": 32.0, "ssim": 0.25}])
+    {'psnr': 31.0, 'ssim': 0.5}
+    """
     return {k: float(np.mean([r[k] for r in rows])) for k in keys}
 
 
 def select(rows: list[dict], keep: list[str]) -> list[dict]:
-    """The rows with only the columns ``keep`` (None where a row lacks one)."""
+    """The rows with only the columns ``keep`` (None where a row lacks one).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows.
+    keep : list of str
+        The columns, in order.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> select([{"method": "tv", "psnr": 30.0, "ssim": 0.8}], ["method", "psnr", "dice"])
+    [{'method': 'tv', 'psnr': 30.0, 'dice': None}]
+    """
     return [{k: r.get(k) for k in keep} for r in rows]
 
 

@@ -23,6 +23,26 @@ from physinv.solvers import tikhonov
 
 
 def run(ctx: Context) -> dict:
+    """Train ``settings.data_nets`` on N = each of ``settings.data_sizes`` crops for each task
+    of ``settings.data_tasks`` and score them on the test images.
+
+    Every network trains for a fixed number of epochs (``data_epochs``, or
+    ``data_cnn_epochs`` with a CNN) from the Tikhonov λ tuned on ≤ 4 of its N crops.
+
+    Parameters
+    ----------
+    ctx : Context
+        The mode's settings, the seed, the figure folder and the progress hooks (``advance``
+        is called ``STAGE.units(settings)`` times).
+
+    Returns
+    -------
+    dict
+        ``results`` — ``sizes``, ``nets`` and ``rows`` (per task: a ``tikhonov-tuned`` reference
+        with ``n_train`` 0, then one row per N and network the operator allows: mean ``psnr``,
+        ``ssim``, ``family``, ``params_trainable``, ``train_steps``); ``timings`` — ``train_s``
+        ("task/net/N" → seconds); ``figures`` — ``data_<task>.png``, test PSNR against N.
+    """
     settings = ctx.settings
     summary, train_s = [], {}
     for task_name in settings.data_tasks:
@@ -77,6 +97,18 @@ def _task_rows(ctx: Context, task_name: str, train_s: dict) -> list[dict]:
 
 
 def report_section(report, results: dict, timings: dict) -> None:
+    """The stage's table: task, method, family, N, PSNR, SSIM and trainable parameters.
+
+    Parameters
+    ----------
+    report : Report
+        The report being built; the runner has added the section's title and ``about``
+        text and adds the figures after these tables.
+    results : dict
+        The stage's ``results`` (as ``run`` returned them, read back from JSON).
+    timings : dict
+        The stage's ``timings`` ({} if absent).
+    """
     report.table(select(results["rows"], ["task", "method", "family", "n_train", "psnr",
                                           "ssim", "params_trainable"]))
 

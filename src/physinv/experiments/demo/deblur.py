@@ -63,6 +63,29 @@ LINEAR_CLASSICAL = {"tikhonov-tuned", "tikhonov-gcv", "wiener", "tikhonov-hindsi
 
 
 def run(ctx: Context) -> dict:
+    """deblur_gauss with the classical, Bayesian and limit methods (``CLASSICAL``) and every
+    network of ``settings.deblur_nets``, on ``settings.test_images`` test images.
+
+    λ of Tikhonov and TV are tuned on ``settings.n_train`` training crops; networks
+    train for ``epochs`` (``cnn_epochs`` with a CNN) fixed epochs and move to the 256×256
+    test grid with ``for_operator``.
+
+    Parameters
+    ----------
+    ctx : Context
+        The mode's settings, the seed, the figure folder and the progress hooks (``advance``
+        is called ``STAGE.units(settings)`` times).
+
+    Returns
+    -------
+    dict
+        ``results`` — ``task``, ``test_images`` (names), ``n_train``, ``lam`` (Tikhonov λ tuned on
+        the crops), ``tv_lam_rel`` (TV's λ / ‖H‖²) and ``rows`` (per method: ``family``, ``linear``,
+        mean ``psnr`` and ``ssim``, ``coverage_95`` for posteriors, parameter counts, ``per_image``
+        scores); ``timings`` — ``infer_ms`` (median per method) and ``train_s`` (per network);
+        ``figures`` — ``deblur_grid.png`` (every estimate of the first test image with its PSNR) and
+        ``deblur_std.png`` (posterior σ beside the error).
+    """
     settings = ctx.settings
     ctx.describe("deblur: tuning λ on training crops")
     task, tests, train_set, crops, op_train, lam = deblur_problem(settings)
@@ -175,6 +198,19 @@ def _std_figure(x, posteriors: dict, image):
 
 
 def report_section(report, results: dict, timings: dict) -> None:
+    """Two tables: every method by mean PSNR (best first, with SSIM, coverage, times and
+    parameter counts), then the PSNR per test image.
+
+    Parameters
+    ----------
+    report : Report
+        The report being built; the runner has added the section's title and ``about``
+        text and adds the figures after these tables.
+    results : dict
+        The stage's ``results`` (as ``run`` returned them, read back from JSON).
+    timings : dict
+        The stage's ``timings`` ({} if absent).
+    """
     rows = [{"method": r["method"], "class": r["family"],
              "linear": "yes" if r["linear"] else "", "PSNR": r["psnr"],
              "SSIM": r["ssim"], "95 % coverage": r.get("coverage_95"),

@@ -22,6 +22,24 @@ from physinv.solvers import landweber, tikhonov
 
 
 def run(ctx: Context) -> dict:
+    """Unrolled Landweber with K layers, trained, against K Landweber iterations, for each K
+    of ``settings.depths`` on deblur_gauss.
+
+    Parameters
+    ----------
+    ctx : Context
+        The mode's settings, the seed, the figure folder and the progress hooks (``advance``
+        is called ``STAGE.units(settings)`` times).
+
+    Returns
+    -------
+    dict
+        ``results`` — ``task``, ``n_train``, ``tikhonov_tuned`` (the reference's mean PSNR) and
+        ``rows`` (per K: ``psnr_iterations``, ``psnr_unrolled``, ``operator_applications`` = 2K,
+        ``params_trainable``, ``fixed_vs_iterations_max_diff``, the learned ``steps``,
+        ``train_steps``); ``timings`` — per K, ``ms_iterations`` (the network at its initial
+        weights), ``ms_unrolled`` and ``train_s``; ``figures`` — ``depth.png``.
+    """
     settings = ctx.settings
     task, tests, _, crops, op_train, lam = deblur_problem(settings)
     ref = float(np.mean([task.score(tikhonov(y, op, lam=lam).x, x)[0]
@@ -97,6 +115,19 @@ def _depth_figure(rows, timings, ref):
 
 
 def report_section(report, results: dict, timings: dict) -> None:
+    """One table: per K, the PSNR of the unrolled network and of the iterations, the
+    operator applications and both times; Tikhonov's PSNR in the caption.
+
+    Parameters
+    ----------
+    report : Report
+        The report being built; the runner has added the section's title and ``about``
+        text and adds the figures after these tables.
+    results : dict
+        The stage's ``results`` (as ``run`` returned them, read back from JSON).
+    timings : dict
+        The stage's ``timings`` ({} if absent).
+    """
     report.table([{**select([r], ["K", "psnr_unrolled", "psnr_iterations",
                                   "operator_applications"])[0],
                    "ms unrolled": timings.get(str(r["K"]), {}).get("ms_unrolled"),

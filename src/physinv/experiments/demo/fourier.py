@@ -50,6 +50,24 @@ def radial_profile(values: torch.Tensor, shape, bins: int = 32):
 
 
 def run(ctx: Context) -> dict:
+    """Train ``fourier`` and ``fourier-radial`` on ``settings.fourier_n`` deblur_gauss crops
+    and compare their learned Λ with the Wiener filter of the training spectrum.
+
+    Parameters
+    ----------
+    ctx : Context
+        The mode's settings, the seed, the figure folder and the progress hooks (``advance``
+        is called ``STAGE.units(settings)`` times).
+
+    Returns
+    -------
+    dict
+        ``results`` — ``task``, ``n_train``, ``lam`` and ``rows`` (per network:
+        ``params_trainable``, the relative distance of Λ to the Wiener filter before and after
+        training, ``train_steps``) and ``profiles`` (per filter, ``rho`` and ``abs_lambda``: |Λ|
+        averaged over rings); ``timings`` — ``train_s`` per network; ``figures`` —
+        ``fourier_profiles.png``.
+    """
     settings = ctx.settings
     task = get_task("deblur_gauss")
     train_set = training_pairs(task, settings.fourier_n)
@@ -111,6 +129,19 @@ def _profile_figure(profiles):
 
 
 def report_section(report, results: dict, timings: dict) -> None:
+    """One table: per network, its size and its relative distance to the Wiener filter
+    before and after training.
+
+    Parameters
+    ----------
+    report : Report
+        The report being built; the runner has added the section's title and ``about``
+        text and adds the figures after these tables.
+    results : dict
+        The stage's ``results`` (as ``run`` returned them, read back from JSON).
+    timings : dict
+        The stage's ``timings`` ({} if absent).
+    """
     report.table(select(results["rows"], ["net", "params_trainable",
                                           "rel_distance_to_wiener_initial",
                                           "rel_distance_to_wiener_learned"]))

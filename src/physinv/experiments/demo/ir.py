@@ -17,6 +17,25 @@ from physinv.solvers import gaussian_posterior
 
 
 def run(ctx: Context) -> dict:
+    """ir_segment's camera: tune Tikhonov's λ and train ``settings.ir_net`` on
+    ``settings.ir_n_train`` simulated scenes, calibrate its intervals, then restore and
+    segment ``settings.ir_frames`` test frames.
+
+    Parameters
+    ----------
+    ctx : Context
+        The mode's settings, the seed, the figure folder and the progress hooks (``advance``
+        is called ``STAGE.units(settings)`` times).
+
+    Returns
+    -------
+    dict
+        ``results`` — ``task``, ``camera``, ``n_train``, ``frames``, ``lam_rel``, ``k_sigma`` (the
+        interval scale), ``net``, ``params_trainable``, ``train_steps``, ``restoration`` (per
+        method: mean ``rmse_k`` in K and ``coverage_95``), ``segmentation`` (per method: mean
+        ``dice`` and ``iou``) and ``per_frame``; ``timings`` — ``infer_ms`` (median per method) and
+        ``train_s``; ``figures`` — ``ir.png`` (the first frame).
+    """
     settings = ctx.settings
     task = thermal.get_ir_task("ir_segment")
     op = task.operator()
@@ -128,6 +147,19 @@ def _ir_figure(frame, g, outputs, var, labels, prob, net_name):
 
 
 def report_section(report, results: dict, timings: dict) -> None:
+    """Two tables: restoration (RMSE, coverage, ms per frame) and defect segmentation
+    (Dice, IoU).
+
+    Parameters
+    ----------
+    report : Report
+        The report being built; the runner has added the section's title and ``about``
+        text and adds the figures after these tables.
+    results : dict
+        The stage's ``results`` (as ``run`` returned them, read back from JSON).
+    timings : dict
+        The stage's ``timings`` ({} if absent).
+    """
     report.table([{**r, "ms / frame": timings.get("infer_ms", {}).get(r["method"])}
                   for r in results["restoration"]],
                  caption=f"{results['frames']} test frame(s), {results['n_train']} training "
