@@ -29,7 +29,10 @@ from physinv.thermal.scene import Scene, scene_temperature
 class ThermalFrame:
     """One simulated acquisition: high-resolution truth, low-resolution raw frame.
 
-    Attributes
+    Built by ``simulate``; the fields are the constructor's arguments and stay as
+    attributes. (H, W) is the scene's grid, (h, w) the detector's: (H / factor, W / factor).
+
+    Parameters
     ----------
     temperature : torch.Tensor, shape (H, W), float64
         Object temperature, K.
@@ -50,10 +53,20 @@ class ThermalFrame:
         The camera's operator H, (H, W) → (h, w).
     noise : physinv.noise.Gaussian
         The temporal noise model (σ = NETD, K).
-    scene, camera, seed
-        What produced the frame.
-    defects : list of dict
+    scene : Scene
+        The scene description that was drawn.
+    camera : Camera
+        The camera that filmed it.
+    seed : int
+        The seed of the scene and of the temporal noise.
+    defects : list of dict, default []
         The defects drawn (see ``scene_temperature``).
+
+    Examples
+    --------
+    >>> frame = simulate(Scene(shape=(32, 32)), Camera(factor=2), seed=1)
+    >>> tuple(frame.clean.shape), frame.labels.dtype, frame.describe()["noise"]
+    ((16, 16), torch.int64, 'gaussian:sigma=0.05')
     """
 
     temperature: torch.Tensor  # (H, W) K, object temperature
