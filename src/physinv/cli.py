@@ -1,7 +1,10 @@
 """The ``physinv`` command: parses arguments, calls the library, prints. Nothing else.
 
 Bad input prints one line ``error: <argument>: got <value>, expected <what>`` on stderr, with
-no traceback, and exits with status 2.
+no traceback, and exits with status 2. Arguments are checked before any work — output paths
+(``io.check_output``), sizes against the memory they would take (``errors.check_memory``) —
+and torch and the library are imported only by the command that needs them, so ``--help``,
+``--version`` and refusals answer at once.
 """
 
 from __future__ import annotations
@@ -9,14 +12,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand
 
 import physinv
-from physinv.errors import InputError
+from physinv.errors import InputError, check_int
+from physinv.limits import check_sizes
+from physinv.paths import check_output
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="physinv: imaging inverse problems g = Hf + ε with the physics inside "
@@ -121,6 +125,9 @@ def simulate(
     Example: physinv simulate camera --op blur:gaussian:sigma=2 --noise gaussian:sigma=0.01
     --seed 0 -o y.npy
     """
+    _file_output("-o/--output", output, preview=True)
+    if truth is not None:
+        _file_output("--truth", truth)
     from physinv.data import load_image, write_image, write_with_preview
     from physinv.noise import from_spec as noise_from_spec
     from physinv.noise import simulate as simulate_measurement
@@ -137,8 +144,33 @@ def simulate(
                   f"(seed {seed}) -> " + ", ".join(str(p) for p in written))
 
 
+def _check_numbers(integers, positives=()) -> None:
+    """Integer options ``(name, value, minimum)`` and positive finite ones ``(name, value)``
+    checked before any work (None: not given)."""
+    for name, value, minimum in integers:
+        if value is not None:
+            check_int(name, value, minimum=minimum)
+    for name, value in positives:
+        if value is not None and not 0 < value < float("inf"):
+            raise InputError(name, value, "a positive finite number")
+
+
+def _file_output(argument: str, path: Path, preview: bool = False) -> Path:
+    """An output image file checked before any work: suffix, folder, writability (and the
+    folder of the .png preview written beside a lossless file)."""
+    from physinv.paths import LOSSLESS, PREVIEW
+
+    if path.suffix.lower() not in LOSSLESS + PREVIEW:
+        raise InputError(argument, str(path), f"a file ending in one of {LOSSLESS + PREVIEW}")
+    check_output(argument, path)
+    if preview and path.suffix.lower() in LOSSLESS and path.with_suffix(".png").is_dir():
+        raise InputError(argument, str(path), "a name whose .png preview is not a folder",
+                         f"{path.with_suffix('.png')} is a folder")
+    return path
+
+
 def _inputs(measurement: Path) -> list[Path]:
-    from physinv.io import READABLE
+    from physinv.paths import READABLE
 
     if measurement.is_dir():
         files = sorted(p for p in measurement.iterdir()
@@ -195,16 +227,39 @@ def reconstruct(
     Example: physinv reconstruct y.npy --op blur:gaussian:sigma=2 --method tikhonov --lam gcv
     -o x.png; physinv reconstruct y.npy --net runs/hqs -o x.tiff
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from physinv.solvers.registry import METHODS
-    from physinv.train.distributed import share
-
     files = _inputs(measurement)
     many = measurement.is_dir()
     if many and (variance is not None or labels is not None):
         raise InputError("--variance/--labels", str(variance or labels),
                          "a single measurement file (not a folder)")
+    if many:
+        check_output("-o/--output", output, folder=True)
+        if suffix.lower() not in (".tif", ".tiff", ".npy", ".png"):
+            raise InputError("--suffix", suffix, "one of .tif, .npy, .png")
+    else:
+        _file_output("-o/--output", output, preview=True)
+    for argument, path in (("--variance", variance), ("--labels", labels)):
+        if path is not None:
+            _file_output(argument, path)
+    if n_iter is not None:
+        check_int("--n-iter", n_iter)
+    if classes is not None:
+        check_int("--classes", classes, minimum=2)
+    if tol is not None and not tol >= 0:
+        raise InputError("--tol", tol, "a non-negative number")
+    if lam is not None and lam not in ("gcv", "discrepancy", "lcurve", "evidence"):
+        try:
+            value = float(lam)
+        except ValueError:
+            value = lam
+        if isinstance(value, str) or not 0 <= value < float("inf"):
+            raise InputError("--lam", value, "a non-negative number or gcv | discrepancy | "
+                             "lcurve | evidence")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from physinv.solvers.registry import METHODS
+    from physinv.train.distributed import share
+
     if net is not None:
         if op is not None:
             raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
@@ -233,6 +288,8 @@ def reconstruct(
 
 
 def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=None):
+    import torch
+
     from physinv.data import read_image, write_image, write_with_preview
 
     y = read_image(path)[None].to(torch.float64)
@@ -255,6 +312,8 @@ def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=Non
 
 def _network_solver(path: Path, device: str):
     import time
+
+    import torch
 
     from physinv.operators.spec import from_spec, image_shape
     from physinv.train import load
@@ -286,6 +345,7 @@ def _network_solver(path: Path, device: str):
 def _method_solver(op: str, method: str, lam, options: dict, show: bool):
     import time
 
+    import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from physinv.operators.spec import from_spec, image_shape
@@ -380,9 +440,11 @@ def train(
     gaussian:sigma=0.01 --net fourier-radial --out runs/mine; several processes:
     torchrun --nproc-per-node 2 -m physinv.cli train ...
     """
-    from physinv.experiments import training
-    from physinv.train.logs import summary_line
-
+    check_output("--out", out, folder=True)
+    _check_numbers([("--n-train", n_train, 1), ("--epochs", epochs, 1),
+                    ("--samples-per-epoch", samples, 1), ("--batch-size", batch_size, 1),
+                    ("--patience", patience, 0), ("--save-every", save_every, 1)],
+                   [("--lr", lr), ("--budget", budget)])
     chosen = [name for name, value in (("--task", task), ("--images", images),
                                        ("--measured", measured)) if value is not None]
     if len(chosen) != 1:
@@ -393,10 +455,16 @@ def train(
             raise InputError("--n-train", None, "the number of training crops for --task")
         if op is not None:
             raise InputError("--op", op, "no --op with --task (the task defines it)")
+        check_sizes(n_train, samples, batch_size)
+        from physinv.experiments import training
+
         source = training.task_source(task, n_train)
     else:
         if op is None:
             raise InputError("--op", None, "an operator spec for --images / --measured")
+        check_sizes(n_train, samples, batch_size)
+        from physinv.experiments import training
+
         source = (training.images_source(images, op, noise, n_train) if images is not None
                   else training.pairs_source(measured, truth, op, n_train))
     trained, result, lam_value = training.run_training(
@@ -404,6 +472,8 @@ def train(
         samples_per_epoch=samples, batch_size=batch_size, lr=lr, patience=patience,
         max_time=budget, device=device, precision=precision, save_every=save_every,
         resume=resume, overwrite=overwrite, progress=True)
+    from physinv.train.logs import summary_line
+
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         note = f" (resumed after epoch {result.resumed_from})" \
             if result.resumed_from is not None else ""

@@ -8,9 +8,12 @@ exits with status 2.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported by the checks that receive tensors, not at start-up
+    import torch
 
 
 class InputError(ValueError):
@@ -49,7 +52,8 @@ class InputError(ValueError):
 
 
 def _short(value: object) -> str:
-    if isinstance(value, torch.Tensor):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
         dtype = str(value.dtype).replace("torch.", "")
         return f"tensor of shape {tuple(value.shape)} and dtype {dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -122,7 +126,9 @@ def check_int(name: str, value: int, minimum: int = 1) -> int:
     >>> check_int("n_iter", 4.0), check_int("offset", 0, minimum=0)
     (4, 0)
     """
-    if isinstance(value, bool) or not isinstance(value, int | torch.SymInt):
+    torch = sys.modules.get("torch")
+    integral = int if torch is None else int | torch.SymInt
+    if isinstance(value, bool) or not isinstance(value, integral):
         try:
             if float(value) != int(value):
                 raise ValueError
@@ -201,6 +207,8 @@ def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
     ...
     physinv.errors.InputError: y: got tensor of shape (2,) ..., expected finite values (1 NaN ...
     """
+    import torch
+
     total = tensor.sum()
     if bool(torch.isfinite(total)):
         return tensor
@@ -246,6 +254,8 @@ def check_image(
     >>> check_image("y", torch.zeros(2, 1, 16, 16), shape=(16, 16)).shape
     torch.Size([2, 1, 16, 16])
     """
+    import torch
+
     if not isinstance(x, torch.Tensor):
         raise InputError(name, x, "a torch.Tensor of shape (B, C, H, W)",
                          "convert with physinv.data.as_tensor")
@@ -288,6 +298,7 @@ def promote_4d(name: str, x) -> torch.Tensor:
     torch.Size([1, 1, 16, 16])
     """
     import numpy as np
+    import torch
 
     t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
     if t.dim() == 2:
@@ -297,3 +308,79 @@ def promote_4d(name: str, x) -> torch.Tensor:
     if t.dim() != 4:
         raise InputError(name, t, "an image of shape (H, W), (C, H, W) or (B, C, H, W)")
     return t
+
+
+def available_memory() -> int:
+    """Bytes this machine can still allocate: ``MemAvailable`` of ``/proc/meminfo`` (free
+    memory plus reclaimable caches), else the physical memory; capped by ``RLIMIT_AS``."""
+    total = None
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    total = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if total is None:
+        import os
+
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            total = min(total, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return int(total)
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n_bytes < 1000 or unit == "PB":
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.3g} PB"  # pragma: no cover
+
+
+def check_memory(name: str, value: object, n_bytes: float, formula: str) -> float:
+    """Refuse ``value`` before allocating if its estimated memory exceeds what is available.
+
+    Parameters
+    ----------
+    name : str
+        The argument (or CLI option) whose value sets the size.
+    value : object
+        Its value, shown in the message.
+    n_bytes : float
+        The estimate, computed by the caller from ``formula``.
+    formula : str
+        How the estimate was computed, e.g. ``"n × 128 × 128 × 16 bytes"``, in the message.
+
+    Returns
+    -------
+    float
+        ``n_bytes``.
+
+    Raises
+    ------
+    InputError
+        With the estimate, the formula and the limit (``available_memory()``).
+
+    Examples
+    --------
+    >>> check_memory("n-train", 4, 4 * 128 * 128 * 16, "n × 128 × 128 × 16 bytes")
+    1048576
+    >>> check_memory("n-train", 10**8, 10**8 * 128 * 128 * 16, "n × 128 × 128 × 16 bytes")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: n-train: got 100000000, expected a size whose memory fits: ...
+    """
+    limit = available_memory()
+    if not n_bytes <= limit:
+        raise InputError(name, value, f"a size whose memory fits: an estimated {_size(n_bytes)} "
+                         f"({formula}) is above the {_size(limit)} available")
+    return n_bytes

@@ -22,6 +22,7 @@ import torch
 from physinv.data import patches
 from physinv.errors import InputError, check_int
 from physinv.io import READABLE, read_image
+from physinv.limits import check_sizes
 from physinv.noise import from_spec as noise_from_spec
 from physinv.noise import simulate
 from physinv.operators.spec import from_spec, image_shape
@@ -133,6 +134,7 @@ def task_source(task_name: str, n_train: int) -> Source:
 
     task = get_task(task_name)
     n_train = check_int("n_train", n_train)
+    check_sizes(n_train)
     crops = task.prepare(patches.training_crops(n_train).to(torch.float64))
     op = task.operator(tuple(crops.shape[-2:]))
     data = Measurements(crops.float(), op, task.noise())
