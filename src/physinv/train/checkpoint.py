@@ -145,7 +145,31 @@ def run_config(net, training: dict, data: dict, extra: dict | None = None) -> di
 
 
 def differences(old, new, prefix: str = "") -> list[str]:
-    """Human-readable list of the fields that differ between two configurations."""
+    """Human-readable list of the fields that differ between two configurations.
+
+    Dicts are compared key by key (recursively, keys in sorted order); a list under a key
+    ending in ``probe`` is equal within a relative tolerance of 10⁻⁶ (the same physics
+    rounded differently); anything else must be equal. Values are shown as JSON, cut at 60
+    characters.
+
+    Parameters
+    ----------
+    old, new : dict or JSON value
+        The recorded and the new configuration.
+    prefix : str, default ""
+        The dotted name of ``old`` / ``new`` inside an enclosing configuration.
+
+    Returns
+    -------
+    list of str
+        ``"dotted.name: old → new"`` per difference (``(absent)`` for a missing key); [] if
+        the configurations agree.
+
+    Examples
+    --------
+    >>> differences({"a": 1, "b": {"c": 2}}, {"a": 1, "b": {"c": 3}, "d": 4})
+    ['b.c: 2 → 3', 'd: (absent) → 4']
+    """
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new), key=str):
@@ -423,7 +447,34 @@ def load(path, device=None, op=None):
 
     ``op`` replaces the operator rebuilt from the recorded spec (required when there is none);
     it must have the recorded physics. To run the network on another image size use
-    ``net.for_operator(...)`` on the result."""
+    ``net.for_operator(...)`` on the result.
+
+    Parameters
+    ----------
+    path : str or Path
+        A run folder (its ``model.safetensors``: the best validation weights) or a
+        ``.safetensors`` file (``model`` or ``last``; the configuration travels in its
+        metadata). A ``config.json`` beside the file must agree with that metadata (versions
+        aside).
+    device : str or torch.device, optional
+        ``"auto"`` (the default: CUDA when there is one), ``"cpu"`` or ``"cuda[:N]"``.
+    op : LinearOperator, optional
+        The operator, when the run recorded no spec (built in Python) or to use another
+        instance of the same physics; its shapes and probe values must match the record.
+
+    Returns
+    -------
+    PhysicsNet
+        In eval mode on ``device``; ``net.checkpoint`` holds the file's metadata (``config``,
+        and e.g. ``epoch``, ``score``).
+
+    Raises
+    ------
+    InputError
+        For a missing, truncated or foreign file, a ``config.json`` that does not belong to
+        the weights, an ``op`` with other physics, a missing spec without ``op``, or weights
+        that do not fit the recorded network (each with the field that differs).
+    """
     from physinv.nets.registry import network_class
     from physinv.train.distributed import resolve_device
 
