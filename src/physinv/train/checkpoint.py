@@ -452,10 +452,10 @@ def load(path, device=None, op=None):
     Parameters
     ----------
     path : str or Path
-        A run folder (its ``model.safetensors``: the best validation weights) or a
-        ``.safetensors`` file (``model`` or ``last``; the configuration travels in its
-        metadata). A ``config.json`` beside the file must agree with that metadata (versions
-        aside).
+        A run folder (its ``model.safetensors``: the best validation weights) or a weights
+        file written like it (the configuration travels in its metadata; ``last.safetensors``,
+        the resume state, is not one). A ``config.json`` beside the file must agree with that
+        metadata (versions aside).
     device : str or torch.device, optional
         ``"auto"`` (the default: CUDA when there is one), ``"cpu"`` or ``"cuda[:N]"``.
     op : LinearOperator, optional
