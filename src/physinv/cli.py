@@ -128,6 +128,10 @@ def simulate(
     _file_output("-o/--output", output, preview=True)
     if truth is not None:
         _file_output("--truth", truth)
+    if Path(image).suffix:
+        from physinv.io import probe_image
+
+        probe_image(image, "image")
     from physinv.data import load_image, write_image, write_with_preview
     from physinv.noise import from_spec as noise_from_spec
     from physinv.noise import simulate as simulate_measurement
@@ -229,6 +233,10 @@ def reconstruct(
     """
     files = _inputs(measurement)
     many = measurement.is_dir()
+    from physinv.io import probe_image
+
+    for f in files:
+        probe_image(f, "measurement")
     if many and (variance is not None or labels is not None):
         raise InputError("--variance/--labels", str(variance or labels),
                          "a single measurement file (not a folder)")
@@ -529,12 +537,26 @@ def bench(
     physinv bench --suite nets --tasks deblur_gauss --n-train 1,4,16 --json nets.json
     (writes nets-<task>.png next to the JSON)
     """
+    if suite not in ("classical", "nets", "ir", "peers"):
+        raise InputError("--suite", suite, "one of classical, nets, ir, peers")
+    if json_path.suffix.lower() != ".json":
+        raise InputError("--json", str(json_path), "a file ending in .json")
+    check_output("--json", json_path)
+    _check_numbers([("--images", images, 1)], [("--budget", budget)])
+    sizes = _int_list("--n-train", n_train)
+    for size in sizes:
+        check_sizes(size)
+    if images is not None and suite != "ir":
+        from physinv.limits import TEST_IMAGES
+
+        if images > TEST_IMAGES:
+            raise InputError("--images", images, f"at most {TEST_IMAGES}, the size of the "
+                             "public test set")
     from physinv.experiments.bench import run_suite
     from physinv.io import write_json
 
     task_list = [t.strip() for t in tasks.split(",")] if tasks else None
     method_list = [m.strip() for m in methods.split(",")] if methods else None
-    sizes = _int_list("n-train", n_train)
     if suite == "nets":
         _bench_nets(task_list, sizes, method_list, images, budget, json_path)
         return
@@ -542,7 +564,7 @@ def bench(
         _bench_ir(task_list, sizes, method_list, images, budget, json_path)
         return
     if len(sizes) != 1:
-        raise InputError("n-train", n_train, "one number for the classical suite")
+        raise InputError("--n-train", n_train, "one number for the classical suite")
     with console.status("benchmark") as status:
         result = run_suite(suite, tasks=task_list, n_train=sizes[0], n_images=images,
                            methods=method_list, progress=lambda text: status.update(text))
@@ -573,7 +595,7 @@ def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
     from physinv.thermal import IR_TASKS
 
     if len(sizes) != 1:
-        raise InputError("n-train", ",".join(map(str, sizes)), "one number for the ir suite")
+        raise InputError("--n-train", ",".join(map(str, sizes)), "one number for the ir suite")
     with console.status("benchmark") as status:
         result = run_ir(tasks=task_list or tuple(IR_TASKS), n_train=sizes[0],
                         n_images=images or 8, budget_s=budget, networks=method_list,
@@ -633,12 +655,28 @@ def demo(
 
     Example: physinv demo --quick --out demo-quick
     """
+    from physinv.paths import lock_folder, make_folder, unlock_folder
+
+    check_output("--out", out, folder=True)
+    if quick and full:
+        raise InputError("--quick/--full", "both", "at most one of --quick and --full")
     from physinv.experiments.demo import mode_of, parse_stages, run
 
     mode = mode_of(quick, full)
     names = parse_stages(stage)
-    results = run(out, mode=mode, stages=names, seed=seed, progress=progress,
-                  console=Console(stderr=True))
+    created = not out.exists()
+    make_folder(out)
+    try:
+        lock_folder(out, "--out", "physinv demo")
+    except InputError:
+        if created:
+            out.rmdir()
+        raise
+    try:
+        results = run(out, mode=mode, stages=names, seed=seed, progress=progress,
+                      console=Console(stderr=True))
+    finally:
+        unlock_folder(out)
     table = Table(title=f"physinv demo ({mode}): checks")
     for col in ("claim", "holds", "figures"):
         table.add_column(col)
@@ -655,9 +693,17 @@ app.add_typer(ir_app, name="ir")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the app; bad input (``InputError``, missing files) → one line on stderr, status 2."""
+    """Run the app; bad input (``InputError``, missing files) → one line on stderr, status 2;
+    a failed write (a full disk) → one line, status 1; a library warning → one ``note:`` line."""
+    import warnings
+
+    def note(message, category, filename, lineno, file=None, line=None):
+        print(f"note: {message}", file=sys.stderr)
+
     try:
-        app(args=argv, prog_name="physinv")
+        with warnings.catch_warnings():
+            warnings.showwarning = note
+            app(args=argv, prog_name="physinv")
     except SystemExit as exc:  # click/typer end every run this way; usage errors are 2
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from physinv.errors import InputError
+from physinv.errors import InputError, check_int
+from physinv.limits import check_image_size, check_sizes
+from physinv.paths import check_output
 
 console = Console()
 
@@ -41,6 +43,13 @@ def ir_simulate(
 
     Example: physinv ir simulate --task ir_sr_x4 --seed 0 --out frame0
     """
+    check_output("--out", out, folder=True)
+    _positive(("--netd", netd))
+    if factor is not None:
+        check_int("--factor", factor)
+    if size is not None:
+        check_int("--size", size, minimum=8)
+        check_image_size("--size", size, (size, size))
     from dataclasses import replace
 
     from physinv.thermal import get_ir_task
@@ -57,6 +66,20 @@ def ir_simulate(
     console.print(f"simulated {task} (seed {seed}) -> {len(written)} files in {out}")
 
 
+def _positive(*pairs) -> None:
+    """``(option, value)`` pairs that must be positive finite numbers (None: not given)."""
+    for name, value in pairs:
+        if value is not None and not 0 < value < float("inf"):
+            raise InputError(name, value, "a positive finite number")
+
+
+def _camera_options(factor, fwhm, netd) -> None:
+    check_int("--factor", factor)
+    _positive(("--netd", netd))
+    if not 0 <= fwhm < float("inf"):
+        raise InputError("--fwhm", fwhm, "a non-negative finite number (0: no optics blur)")
+
+
 def _flats(flat_lo, flat_hi, t_lo, t_hi):
     given = [v is not None for v in (flat_lo, flat_hi, t_lo, t_hi)]
     if not any(given):
@@ -69,10 +92,15 @@ def _flats(flat_lo, flat_hi, t_lo, t_hi):
 
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False):
+    check_output("--out", out, folder=True)
+    _camera_options(factor, fwhm, netd)
+    _positive(("--lam", lam), ("--t-lo", t_lo), ("--t-hi", t_hi))
+    if not 0 < detect < float("inf"):
+        raise InputError("--detect", detect, "a positive contrast threshold in K")
+    if not frame.is_file():
+        raise InputError("frame", str(frame), "an existing raw frame file (.tif, .csv, .npy)")
     from physinv.thermal import pipeline
 
-    if netd <= 0:
-        raise InputError("netd", netd, "a positive NETD in K")
     camera = None
     if net is not None and camera_json is None and task is None:
         camera = pipeline.load_network(net)[1]
@@ -169,6 +197,11 @@ def ir_train(
 
     Example: physinv ir train --task sr --factor 4 --net tikhonov-residual --out runs/ir
     """
+    check_output("--out", out, folder=True)
+    _camera_options(factor, fwhm, netd)
+    check_int("--epochs", epochs)
+    check_sizes(n_train)
+    _positive(("--budget", budget))
     from physinv.thermal.pipeline import train_network
     from physinv.train.logs import summary_line
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from physinv.errors import InputError
 from physinv.paths import (  # noqa: F401  (re-exported: io is where callers look)
@@ -35,6 +36,9 @@ from physinv.paths import (  # noqa: F401  (re-exported: io is where callers loo
     make_folder,
     unlock_folder,
 )
+
+if TYPE_CHECKING:  # torch is imported when a tensor is made, not with this module
+    import torch
 
 
 def _suffix(path: Path, allowed, argument: str) -> str:
@@ -89,12 +93,8 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     >>> tuple(x.shape), x.dtype, float(x.max()), float(read_image(path, raw=True).max())
     ((1, 16, 16), torch.float32, 1.0, 255.0)
     """
-    path = Path(path)
-    suffix = _suffix(path, READABLE, "path")
-    if not path.exists():
-        raise InputError("path", str(path), "an existing file", "no such file")
-    if path.is_dir():
-        raise InputError("path", str(path), "a file, not a folder")
+    path = probe_image(path, raw=raw)
+    suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -111,15 +111,73 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     return _to_chw(arr, str(path), as_gray, raw)
 
 
-def _pixels(arr: np.ndarray, source: str, raw: bool) -> np.ndarray:
+def probe_image(path, argument: str = "path", raw: bool = False) -> Path:
+    """The checks of ``read_image`` that need no pixels, made without importing torch: the
+    suffix, an existing file, and from the header alone the size (its working memory,
+    ``limits.check_image_size``) and, for NPY, the dtype rule. ``argument`` names the option
+    in the messages. Returns ``path`` as a ``Path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "z.npy"
+    >>> np.save(path, np.zeros((4, 4), complex))
+    >>> probe_image(path, "measurement")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: measurement: got '.../z.npy', expected real pixel values (its ...
+    """
+    path = Path(path)
+    suffix = _suffix(path, READABLE, argument)
+    if not path.exists():
+        raise InputError(argument, str(path), "an existing file", "no such file")
+    if path.is_dir():
+        raise InputError(argument, str(path), "a file, not a folder")
+    _check_size(path, suffix, argument, raw)
+    return path
+
+
+def _check_size(path: Path, suffix: str, argument: str, raw: bool) -> None:
+    """Read the header only and refuse a picture whose working memory is above what is
+    available (``limits.check_image_size``), before its pixels are read."""
+    from physinv.limits import check_image_size
+
+    dtype = None
+    try:
+        if suffix == ".npy":
+            header = np.load(path, mmap_mode="r", allow_pickle=False)
+            shape, dtype = header.shape, header.dtype
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.series[0].shape
+        else:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                shape = img.size[::-1]
+    except Exception:  # noqa: BLE001 - unreadable headers are refused by the full read
+        return
+    if dtype is not None:
+        _pixels(np.zeros((0,), dtype), str(path), raw, argument)
+    if len(shape) >= 2:
+        pixels = 1
+        for side in shape:
+            pixels *= int(side)
+        check_image_size(argument, str(path), (pixels // max(int(shape[-1]), 1),
+                                             max(int(shape[-1]), 1)))
+
+
+def _pixels(arr: np.ndarray, source: str, raw: bool, argument: str = "path") -> np.ndarray:
     """The dtype rule of ``read_image``: float32 / float64 kept, float16 → float32, bool → 0 / 1,
     uint8 / uint16 → [0, 1] (or counts with ``raw``); everything else refused by name."""
     kind = arr.dtype
     if kind.fields is not None or kind.kind in "OVSUaMm":
-        raise InputError("path", source, "an array of real pixel values (float, bool or "
+        raise InputError(argument, source, "an array of real pixel values (float, bool or "
                          "unsigned integers)", f"its dtype is {kind}, which is not an image")
     if kind.kind == "c":
-        raise InputError("path", source, "real pixel values",
+        raise InputError(argument, source, "real pixel values",
                          f"its dtype is {kind}: complex data is not converted silently; save "
                          "np.abs(a) or a.real as float")
     if kind == np.bool_:
@@ -128,7 +186,7 @@ def _pixels(arr: np.ndarray, source: str, raw: bool) -> np.ndarray:
         return arr.astype(np.float32) if raw else arr.astype(np.float32) / np.iinfo(kind).max
     if kind.kind in "iu":
         if not raw:
-            raise InputError("path", source, "float, bool, uint8 or uint16 pixels",
+            raise InputError(argument, source, "float, bool, uint8 or uint16 pixels",
                              f"its dtype is {kind}: save it as float (values kept) or as "
                              "uint8 / uint16 (scaled to [0, 1])")
         top = float(np.abs(arr).max()) if arr.size else 0.0
@@ -158,6 +216,8 @@ def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Ten
         arr = np.tensordot(weights, arr, axes=1)[None]
     if not np.all(np.isfinite(arr)):
         raise InputError("path", source, "finite pixel values (no NaN or inf)")
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
@@ -169,7 +229,9 @@ def _alpha_note(source: str) -> None:
 
 
 def _as_hwc(x) -> np.ndarray:
-    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    torch = sys.modules.get("torch")
+    is_tensor = torch is not None and isinstance(x, torch.Tensor)
+    arr = x.detach().cpu().numpy() if is_tensor else np.asarray(x)
     while arr.ndim > 3 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 3:
@@ -358,6 +420,7 @@ def environment() -> dict:
 
     import scipy
     import skimage
+    import torch
 
     import physinv
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from physinv.errors import check_int, check_memory
 
 IMAGE_BYTES = 8 * 16
+TEST_IMAGES = 4  # len(physinv.data.images.TEST_SET), checked by tests/test_catalogue.py
 ANGLE_BYTES = 8 * 4
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from physinv.errors import InputError, check_int, check_positive, check_shape
+from physinv.limits import check_angles
 from physinv.operators import psf as psf_lib
 from physinv.operators.base import Identity, LinearOperator
 from physinv.operators.blur import Convolution
@@ -30,6 +31,17 @@ from physinv.operators.sampling import Decimation, Mask, SuperResolution
 from physinv.specs import parse_spec
 
 KINDS = ("identity", "blur", "sr", "decimate", "mask", "radon")
+
+
+def _finite(name: str, value) -> float:
+    """``value`` as a finite float, or an ``InputError`` naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number):
+        raise InputError(name, value, "a finite number")
+    return number
 
 
 def _psf(words, params, spec):
@@ -116,7 +128,9 @@ def _build(spec: str, shape) -> LinearOperator:
         return Mask(rng.random(shape) < ratio)
     # radon
     n = check_int("angles", params.get("angles", 180))
-    start, stop = float(params.get("start", 0.0)), float(params.get("stop", 180.0))
+    check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
+    start, stop = (_finite(name, params.get(name, default))
+                   for name, default in (("start", 0.0), ("stop", 180.0)))
     angles = np.linspace(start, stop, n, endpoint=False)
     return Radon(shape, angles, circle=bool(params.get("circle", True)))
 
