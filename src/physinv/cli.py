@@ -300,7 +300,7 @@ def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=Non
 
     from physinv.data import read_image, write_image, write_with_preview
 
-    y = read_image(path)[None].to(torch.float64)
+    y = read_image(path, argument="measurement")[None].to(torch.float64)
     x, var, lab, text = solve(y)
     written = write_with_preview(output, x[0])
     if variance is not None:
@@ -499,6 +499,7 @@ def nets(
 
     Example: physinv nets --task deblur_gauss
     """
+    _check_numbers([], [("--lam", lam)])
     from physinv.experiments.protocol import get_task
     from physinv.nets.registry import NETWORKS, available, build
 
@@ -692,6 +693,13 @@ from physinv.cli_ir import ir_app  # noqa: E402  (the `physinv ir` commands)
 app.add_typer(ir_app, name="ir")
 
 
+# the click that typer runs on (vendored since typer 0.22); Abort is public as typer.Abort
+from typer._click.exceptions import NoArgsIsHelpError as _NoArgsIsHelp  # noqa: E402
+from typer._click.exceptions import UsageError as _UsageError  # noqa: E402
+
+_Abort = typer.Abort
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; bad input (``InputError``, missing files) → one line on stderr, status 2;
     a failed write (a full disk) → one line, status 1; a library warning → one ``note:`` line."""
@@ -703,7 +711,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = note
-            app(args=argv, prog_name="physinv")
+            code = app(args=argv, prog_name="physinv", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except _UsageError as err:  # a value click / typer cannot parse: one line too
+        if isinstance(err, _NoArgsIsHelp):
+            err.show()
+            return err.exit_code
+        where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+        print(f"error: {err.format_message()}{where}", file=sys.stderr)
+        return 2
+    except _Abort:
+        print("aborted", file=sys.stderr)
+        return 130
     except SystemExit as exc:  # click/typer end every run this way; usage errors are 2
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

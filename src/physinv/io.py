@@ -48,7 +48,8 @@ def _suffix(path: Path, allowed, argument: str) -> str:
     return suffix
 
 
-def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
+def read_image(path, as_gray: bool = False, raw: bool = False,
+               argument: str = "path") -> torch.Tensor:
     """Read an image file into a ``(C, H, W)`` tensor (float32, or float64 for float64 data).
 
     The dtype rule: uint8 and uint16 images are divided by 255 / 65535, to [0, 1]; booleans
@@ -71,6 +72,8 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
         Keep integer counts as they are (e.g. the digital numbers of a radiometric 16-bit
         TIFF), as float32 (float64 beyond 2²⁴), instead of scaling them to [0, 1]; any
         integer dtype is then accepted.
+    argument : str, default "path"
+        The name the messages give the file (the CLI passes its own, e.g. ``measurement``).
 
     Returns
     -------
@@ -93,7 +96,7 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
     >>> tuple(x.shape), x.dtype, float(x.max()), float(read_image(path, raw=True).max())
     ((1, 16, 16), torch.float32, 1.0, 255.0)
     """
-    path = probe_image(path, raw=raw)
+    path = probe_image(path, argument, raw)
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
@@ -107,8 +110,9 @@ def read_image(path, as_gray: bool = False, raw: bool = False) -> torch.Tensor:
 
             arr = iio.imread(path)
     except (OSError, ValueError, SyntaxError) as err:
-        raise InputError("path", str(path), "a readable image file", str(err)[:120]) from None
-    return _to_chw(arr, str(path), as_gray, raw)
+        raise InputError(argument, str(path), "a readable image file",
+                         str(err)[:120]) from None
+    return _to_chw(arr, str(path), as_gray, raw, argument)
 
 
 def probe_image(path, argument: str = "path", raw: bool = False) -> Path:
@@ -196,8 +200,9 @@ def _pixels(arr: np.ndarray, source: str, raw: bool, argument: str = "path") -> 
     return arr
 
 
-def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Tensor:
-    arr = _pixels(np.asarray(arr), source, raw)
+def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool,
+             argument: str = "path") -> torch.Tensor:
+    arr = _pixels(np.asarray(arr), source, raw, argument)
     if arr.ndim == 3 and arr.shape[-1] == 4 and arr.shape[0] not in (1, 3, 4):
         _alpha_note(source)
     elif arr.ndim == 3 and arr.shape[0] == 4:
@@ -209,13 +214,13 @@ def _to_chw(arr: np.ndarray, source: str, as_gray: bool, raw: bool) -> torch.Ten
     elif arr.ndim == 3 and arr.shape[0] in (1, 3, 4):
         arr = arr[:3]
     else:
-        raise InputError("path", source, "a 2-D image or a 3-D (H, W, C) / (C, H, W) image",
+        raise InputError(argument, source, "a 2-D image or a 3-D (H, W, C) / (C, H, W) image",
                          f"array of shape {arr.shape}")
     if as_gray and arr.shape[0] == 3:
         weights = np.array([0.2125, 0.7154, 0.0721], dtype=arr.dtype)  # as skimage's rgb2gray
         arr = np.tensordot(weights, arr, axes=1)[None]
     if not np.all(np.isfinite(arr)):
-        raise InputError("path", source, "finite pixel values (no NaN or inf)")
+        raise InputError(argument, source, "finite pixel values (no NaN or inf)")
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(arr))

@@ -80,4 +80,4 @@ def load_image(name_or_path: str, gray: bool = True) -> torch.Tensor:
     if path.suffix == "" and not path.exists():
         raise InputError("image", text, f"a bundled image name ({', '.join(images.NAMES)}) "
                          "or an image file path")
-    return read_image(path, as_gray=gray)[None]
+    return read_image(path, as_gray=gray, argument="image")[None]
