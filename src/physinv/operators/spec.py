@@ -13,6 +13,9 @@ spec                                   operator
 ``mask:ratio=0.5[,seed=0]``            random ``Mask`` keeping ``ratio`` of the pixels
 ``mask:path/to/mask.png``              a mask read from a file (non-zero = observed)
 ``radon:angles=60[,start=0,stop=180]`` ``Radon`` with equally spaced angles in degrees
+``fan:angles=360[,source=,detector=]`` ``FanBeam`` over [0°, 360°): source / detector distances
+                                       in px (default 2·max(H, W), twice that); also
+                                       ``spacing=``, ``detectors=``, ``size=`` (N × N images)
 =====================================  ===============================================
 """
 
@@ -26,11 +29,12 @@ from physinv.limits import check_angles
 from physinv.operators import psf as psf_lib
 from physinv.operators.base import Identity, LinearOperator
 from physinv.operators.blur import Convolution
+from physinv.operators.fan import FanBeam
 from physinv.operators.radon import Radon
 from physinv.operators.sampling import Decimation, Mask, SuperResolution
 from physinv.specs import parse_spec
 
-KINDS = ("identity", "blur", "sr", "decimate", "mask", "radon")
+KINDS = ("identity", "blur", "sr", "decimate", "mask", "radon", "fan")
 
 
 def _finite(name: str, value) -> float:
@@ -126,6 +130,8 @@ def _build(spec: str, shape) -> LinearOperator:
             raise InputError("ratio", ratio, "a fraction in (0, 1]")
         rng = np.random.default_rng(check_int("seed", params.get("seed", 0), minimum=0))
         return Mask(rng.random(shape) < ratio)
+    if kind == "fan":
+        return _fan(shape, params)
     # radon
     n = check_int("angles", params.get("angles", 180))
     check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
@@ -133,6 +139,20 @@ def _build(spec: str, shape) -> LinearOperator:
                    for name, default in (("start", 0.0), ("stop", 180.0)))
     angles = np.linspace(start, stop, n, endpoint=False)
     return Radon(shape, angles, circle=bool(params.get("circle", True)))
+
+
+def _fan(shape, params) -> FanBeam:
+    n = check_int("angles", params.get("angles", 360))
+    start, stop = float(params.get("start", 0.0)), float(params.get("stop", 360.0))
+    source = check_positive("source", params.get("source", 2.0 * max(shape)))
+    detector = check_positive("detector", params.get("detector", 2.0 * source))
+    spacing = params.get("spacing")
+    detectors = params.get("detectors")
+    return FanBeam(shape, np.linspace(start, stop, n, endpoint=False), source, detector,
+                   n_detectors=None if detectors is None else check_int("detectors", detectors),
+                   detector_spacing=None if spacing is None else check_positive("spacing",
+                                                                                spacing),
+                   circle=bool(params.get("circle", True)))
 
 
 def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
@@ -169,6 +189,12 @@ def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
     if kind in ("sr", "decimate"):
         factor = int(params.get("factor", 2))
         return h * factor, w * factor
+    if kind == "fan":
+        if "size" not in params:
+            raise InputError("op", spec, "fan with size=N to infer the image size",
+                             "a fan-beam sinogram does not determine it; add e.g. size=256")
+        size = check_int("size", params["size"])
+        return size, size
     if kind == "radon":
         if params.get("circle", True) is False:
             raise InputError("op", spec, "radon with circle=true to infer the image size")
