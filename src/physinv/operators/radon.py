@@ -343,15 +343,16 @@ class Radon(LinearOperator):
         direction = torch.stack((torch.cos(theta), -torch.sin(theta)))  # (2, A_b)
         scaled = torch.addmm(coords.new_full((1,), (self._det_offset + 0.5 / size) * size),
                              coords, direction, alpha=size)  # (t + ½ / size) · size
-        position = scaled.long()  # t > 0: truncation is the floor
+        position = scaled.int()  # t > 0: truncation is the floor; < 2³¹ for any image
         k0 = position >> _SHIFT
         frac = position & (size - 1)
-        first = torch.arange(lo, hi, device=device) * (2 * size + 1)
-        table = self.footprint_table.to(device=device, dtype=dtype)
-        rows = (size + frac + first, frac + first, size - frac + first, 2 * size - frac + first)
-        weights = tuple(table.take(r) for r in rows)
-        column = k0 - 1 + torch.arange(hi - lo, device=device) * self._n_bins
-        return column.to(torch.int32), weights
+        first = torch.arange(lo, hi, device=device, dtype=torch.int32) * (2 * size + 1)
+        table = self.footprint_table.to(device=device, dtype=dtype).reshape(-1)
+        at_f = frac + first  # F(f)
+        rows = (at_f + size, at_f, (first + size) - frac, (first + 2 * size) - frac)
+        weights = tuple(table.index_select(0, r.reshape(-1)).reshape(r.shape) for r in rows)
+        column = k0 + (torch.arange(hi - lo, device=device, dtype=torch.int32) * self._n_bins - 1)
+        return column, weights
 
     def _blocks(self, dtype, device, backend):
         """Yield (lo, hi, block) over the canonical angles: four SciPy CSR matrices (pixels ×
