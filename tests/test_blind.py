@@ -1,0 +1,107 @@
+"""Parametric blind deconvolution: the evidence's maximiser recovers the PSF's parameters on
+data drawn from its own model, its uncertainty shrinks with the noise, and bad input is refused."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from physinv.errors import InputError
+from physinv.operators import Convolution, psf
+from physinv.solvers.blind import estimate_psf, periodic_component
+
+
+def _model_image(n: int, p: float = 1.0, seed: int = 0) -> torch.Tensor:
+    """A random image with the prior's power spectrum ∝ |d̂|^(−2p) (zero mean)."""
+    gen = torch.Generator().manual_seed(seed)
+    white = torch.randn(1, 1, n, n, generator=gen, dtype=torch.float64)
+    w = 2 * math.pi * torch.fft.fftfreq(n, dtype=torch.float64)
+    d2 = 4 * torch.sin(w / 2)[:, None] ** 2 + 4 * torch.sin(w / 2)[None, :] ** 2
+    d2[0, 0] = 1.0
+    x = torch.fft.ifft2(torch.fft.fft2(white) * d2 ** (-p / 2)).real
+    return 0.1 * x / x.std()
+
+
+def _measure(x, kernel, sigma, seed=1):
+    y = Convolution(kernel, tuple(x.shape[-2:]))(x)
+    gen = torch.Generator().manual_seed(seed)
+    return y + sigma * torch.randn(y.shape, generator=gen, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0])
+def test_gaussian_sigma_recovered_within_5_percent_on_model_data(sigma):
+    x = _model_image(64)
+    est = estimate_psf(_measure(x, psf.gaussian(sigma, 25), 1e-3), "gaussian", exponent=1.0)
+    assert abs(est.params["sigma"] / sigma - 1) < 0.05
+    assert est.psf.sum().item() == pytest.approx(1.0)
+    assert est.noise_var == pytest.approx(1e-6, rel=0.2)
+
+
+def test_uncertainty_shrinks_with_less_noise():
+    x = _model_image(64, seed=3)
+    noisy = estimate_psf(_measure(x, psf.gaussian(2.0, 25), 1e-2), "gaussian", exponent=1.0)
+    clean = estimate_psf(_measure(x, psf.gaussian(2.0, 25), 1e-4), "gaussian", exponent=1.0)
+    assert clean.std["sigma"] < noisy.std["sigma"]
+    assert abs(clean.params["sigma"] - 2.0) < 3 * clean.std["sigma"] + 0.02
+
+
+def test_motion_length_and_angle_recovered_on_model_data():
+    x = _model_image(64, seed=5)
+    y = _measure(x, psf.motion(9.0, 30.0), 1e-3)
+    est = estimate_psf(y, "motion", exponent=1.0, bounds={"length": (3.0, 15.0)})
+    assert abs(est.params["length"] - 9.0) < 1.0
+    assert abs((est.params["angle"] - 30.0 + 90) % 180 - 90) < 5.0
+
+
+def test_disk_radius_recovered_on_model_data():
+    x = _model_image(64, seed=7)
+    est = estimate_psf(_measure(x, psf.disk(3.0), 1e-3), "disk", exponent=1.0)
+    assert abs(est.params["radius"] / 3.0 - 1) < 0.05
+
+
+def test_the_criterion_is_lowest_near_the_truth():
+    x = _model_image(64, seed=2)
+    est = estimate_psf(_measure(x, psf.gaussian(1.5, 25), 1e-3), "gaussian", exponent=1.0)
+    grid, values = np.array(est.criterion["grid"]), np.array(est.criterion["value"])
+    assert abs(grid[int(np.argmin(values))] / 1.5 - 1) < 0.1
+    assert values[0] > values.min() and values[-1] > values.min()
+
+
+def test_periodic_component_keeps_constants_and_removes_border_jumps():
+    n = 32
+    t = torch.arange(n, dtype=torch.float64)
+    flat = torch.full((1, 1, n, n), 0.3, dtype=torch.float64)
+    assert torch.allclose(periodic_component(flat), flat, atol=1e-12)
+    ramp = t[None, None, None, :].expand(1, 1, n, n).clone()  # a jump of n − 1 at the border
+    p = periodic_component(ramp)
+    assert float((p[..., 0] - p[..., -1]).abs().max()) < float(
+        (ramp[..., 0] - ramp[..., -1]).abs().max()) / 4
+
+
+def test_an_estimate_at_the_end_of_the_range_warns_naming_it():
+    x = _model_image(64)
+    y = _measure(x, psf.gaussian(3.0, 25), 1e-3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = estimate_psf(y, "gaussian", exponent=1.0, bounds={"sigma": (0.5, 1.5)})
+    assert est.notes and "end of the search range" in est.notes[0]
+    assert any("search range" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("y, kind, kw, argument", [
+    (torch.ones(1, 1, 32, 32), "gaussian", {}, "y"),
+    (torch.full((1, 1, 32, 32), float("nan")), "gaussian", {}, "y"),
+    (torch.rand(32, 32), "gaussian", {}, "y"),
+    (torch.rand(1, 1, 32, 32), "spline", {}, "kind"),
+    (torch.rand(1, 1, 32, 32), "gaussian", {"bounds": {"radius": (1, 2)}}, "bounds"),
+    (torch.rand(1, 1, 32, 32), "gaussian", {"bounds": {"sigma": (3, 1)}}, "bounds"),
+    (torch.rand(1, 1, 32, 32), "gaussian", {"boundary": "wrap"}, "boundary"),
+])
+def test_bad_input_is_refused_naming_the_argument(y, kind, kw, argument):
+    with pytest.raises(InputError) as err:
+        estimate_psf(y, kind, **kw)
+    assert err.value.argument == argument
