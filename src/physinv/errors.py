@@ -128,12 +128,14 @@ def check_int(name: str, value: int, minimum: int = 1) -> int:
     """
     torch = sys.modules.get("torch")
     integral = int if torch is None else int | torch.SymInt
-    if isinstance(value, bool) or not isinstance(value, integral):
+    if isinstance(value, bool):
+        raise InputError(name, value, f"an integer >= {minimum}")
+    if not isinstance(value, integral):
         try:
             if float(value) != int(value):
                 raise ValueError
             value = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
             raise InputError(name, value, f"an integer >= {minimum}") from None
     if value < minimum:
         raise InputError(name, value, f"an integer >= {minimum}")

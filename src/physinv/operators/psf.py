@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy import special
 
-from physinv.errors import InputError, check_int, check_positive
+from physinv.errors import InputError, check_int, check_memory, check_positive
 
 
 def _size(size, default: int) -> tuple[int, int]:
@@ -25,12 +25,19 @@ def _size(size, default: int) -> tuple[int, int]:
         size = default
     if isinstance(size, int | np.integer) or (isinstance(size, float) and size.is_integer()):
         n = check_int("size", int(size))
-        return n, n
+        return _fits(n, n)
     try:
         h, w = size
     except (TypeError, ValueError):
         raise InputError("size", size, "an integer or a pair (h, w) of integers >= 1") from None
-    return check_int("size", h), check_int("size", w)
+    return _fits(check_int("size", h), check_int("size", w))
+
+
+def _fits(h: int, w: int) -> tuple[int, int]:
+    """A support whose 8×-oversampled float64 grid fits in memory (refused before allocating)."""
+    check_memory("size", (h, w), h * w * 8 * 64 * 3, "h × w × 8 × 64 × 3 bytes: the 8× "
+                 "oversampled float64 grids")
+    return h, w
 
 
 def _grid(shape: tuple[int, int], oversample: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -366,7 +373,15 @@ def from_name(name: str, **params) -> torch.Tensor:
     """
     if name not in GENERATORS:
         raise InputError("psf", name, f"one of {sorted(GENERATORS)} or a file path")
-    return GENERATORS[name](**params)
+    import inspect
+
+    generator = GENERATORS[name]
+    try:
+        inspect.signature(generator).bind(**params)
+    except TypeError as err:
+        raise InputError("psf", f"{name} with {params}", f"valid parameters for {name}"
+                         f"{inspect.signature(generator)}", str(err)) from None
+    return generator(**params)
 
 
 def is_file(name: str) -> bool:

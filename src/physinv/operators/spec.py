@@ -187,7 +187,7 @@ def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
     kind, _, params = parse_spec(spec, "op")
     h, w = (int(s) for s in measurement_shape)
     if kind in ("sr", "decimate"):
-        factor = int(params.get("factor", 2))
+        factor = check_int("factor", params.get("factor", 2))
         return h * factor, w * factor
     if kind == "fan":
         if "size" not in params:
