@@ -350,3 +350,30 @@ def test_a_folder_another_process_writes_to_is_refused_with_its_pid(command, tmp
         holder.wait()
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("error: ") and "out" in err and f"process {holder.pid}" in err
+
+
+def test_a_full_disk_during_the_write_keeps_the_old_file_and_says_so(tmp_path, capsys,
+                                                                     monkeypatch):
+    import errno
+
+    import physinv.io as io
+
+    out = tmp_path / "y.npy"
+    assert main(["simulate", "camera", "--op", "identity", "--noise", "none", "-o",
+                 str(out)]) == 0
+    old = out.read_bytes()
+    real = io.os.replace
+
+    def disk_full(src, dst):
+        if str(dst).endswith(".npy"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", disk_full)
+    capsys.readouterr()
+    assert main(["simulate", "camera", "--op", "blur:gaussian:sigma=2", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(out) in err and "No space left" in err and "earlier file is intact" in err
+    assert out.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy", "y.png"]  # no temporary

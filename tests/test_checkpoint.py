@@ -143,6 +143,8 @@ def test_sigkill_and_resume_end_bitwise_equal(tmp_path):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
+            # the killed writer's lock file is left behind, stale: --resume takes it over
+            assert (out / "physinv.lock").read_text().split()[0] == str(proc.pid)
         assert proc.returncode in (-signal.SIGKILL, 0), proc.stderr.read()
         proc = _run([out, *args, "--resume"])
     assert proc.wait(timeout=300) == 0, proc.stderr.read()
@@ -156,6 +158,7 @@ def test_sigkill_and_resume_end_bitwise_equal(tmp_path):
                        load(tmp_path / "ref")(torch.ones(1, 1, 32, 32)))
     history = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in history] == list(range(6))
+    assert not (out / "physinv.lock").exists()  # released by the run that finished
 
 
 # --------------------------------------------------------------------------- bad input
