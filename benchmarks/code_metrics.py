@@ -11,7 +11,8 @@ Prints, and with ``--json PATH`` also writes:
    through an imported ``physinv.train``;
 3. the imports that go from a lower layer to a higher one, for the layer order
 
-       io / errors / specs / metrics (ground) ← operators ← noise ← data ← solvers ← nets
+       io / paths / limits / errors / specs / metrics (ground) ← operators ← noise ← data
+       ← solvers ← nets
        ← train ← thermal ← experiments ← cli
 
    ``data`` sits just above ``noise``: ``data/thermal.py`` simulates cameras with
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = ["ground", "operators", "noise", "data", "solvers", "nets", "train", "thermal",
           "experiments", "cli"]
-GROUND = {"io", "errors", "specs", "metrics", "__init__"}
+GROUND = {"io", "paths", "limits", "errors", "specs", "metrics", "__init__"}
 SECTION = re.compile(r"^\s*(Parameters|Returns|Yields|Examples|Notes|References)\s*\n\s*-{3,}\s*$",
                      re.MULTILINE)
 
