@@ -49,6 +49,10 @@ def base(tmp_path_factory):
     (d / "full" / "other.txt").write_text("x")
     (d / "existing").mkdir()
     (d / "dir.json").mkdir()
+    (d / "complex-images").mkdir()
+    np.save(d / "complex-images" / "0.npy", rng.random((16, 16)) + 1j)
+    (d / "int-measured").mkdir()
+    np.save(d / "int-measured" / "0.npy", np.ones((16, 16), np.int32))
     return d
 
 
@@ -195,6 +199,12 @@ CASES = {
     "train/images-missing-folder": (["train", "--images", "{d}/nowhere", "--op", "identity",
                                      "--net", "fourier-radial", "--out", "{d}/run"],
                                     ["images"]),
+    "train/images-complex-dtype": (["train", "--images", "{d}/complex-images", "--op",
+                                    "identity", "--net", "fourier-radial", "--out", "{d}/run"],
+                                   ["images", "complex128"]),
+    "train/measured-int-dtype": (["train", "--measured", "{d}/int-measured", "--op", "identity",
+                                  "--net", "fourier-radial", "--out", "{d}/run"],
+                                 ["measured", "int32"]),
     "train/device": (["train", "--task", "denoise", "--net", "fourier-radial", "--n-train",
                       "1", "--out", "{d}/run", "--device", "cuda:7"], ["device"]),
     # --------------------------------------------------------------------- bench

@@ -69,7 +69,7 @@ def _files(folder: Path, argument: str) -> list[Path]:
 def _stack(files: list[Path], argument: str) -> torch.Tensor:
     images = []
     for f in files:
-        x = read_image(f, as_gray=True).to(torch.float32)
+        x = read_image(f, as_gray=True, argument=argument).to(torch.float32)
         if images and x.shape != images[0].shape:
             raise InputError(argument, str(f), f"an image of shape {tuple(images[0].shape)} "
                              f"like {files[0].name}", f"it has shape {tuple(x.shape)}")
