@@ -109,3 +109,17 @@ def test_cli_train_refuses_a_folder_another_process_writes_to(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and f"process {holder.pid}" in err and "Traceback" not in err
     assert seconds < 2
+
+
+def test_the_demo_folder_and_its_report_are_readable_by_others(tmp_path, umask):
+    from physinv.cli import main
+
+    out = tmp_path / "shared" / "demo"
+    assert main(["demo", "--quick", "--stage", "fourier", "--no-progress", "--out",
+                 str(out)]) == 0
+    folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {"report.html", "results.json", "timings.json"} <= {p.name for p in files}
+    assert {str(p): oct(_mode(p)) for p in folders} == {str(p): "0o755" for p in folders}
+    assert {p.name: oct(_mode(p)) for p in files} == {p.name: "0o644" for p in files}
+    assert not (out / LOCK_NAME).exists()
