@@ -110,6 +110,7 @@ CASES = {
                                   ["angles", "memory", "available"]),
     "simulate/noise-unknown": (_sim("--noise", "speckle:sigma=1"), ["noise", "speckle"]),
     "simulate/noise-nan": (_sim("--noise", "gaussian:sigma=nan"), ["sigma", "nan"]),
+    "simulate/negative-seed": (_sim("--seed", "-1"), ["--seed", "-1"]),
     "simulate/seed-not-a-number": (_sim("--seed", "zero"), ["--seed"]),
     # --------------------------------------------------------------- reconstruct
     "reconstruct/missing-file": (["reconstruct", "{d}/none.npy", "--op", "identity", "-o",
@@ -205,6 +206,10 @@ CASES = {
     "train/measured-int-dtype": (["train", "--measured", "{d}/int-measured", "--op", "identity",
                                   "--net", "fourier-radial", "--out", "{d}/run"],
                                  ["measured", "int32"]),
+    "train/negative-seed": (_train("--seed", "-1"), ["--seed", "-1"]),
+    "train/refused-late-leaves-no-folder": (["train", "--task", "denoise", "--net",
+                                             "fourier-radial", "--n-train", "1", "--out",
+                                             "{d}/new-run", "--loss", "telepathy"], ["loss"]),
     "train/device": (["train", "--task", "denoise", "--net", "fourier-radial", "--n-train",
                       "1", "--out", "{d}/run", "--device", "cuda:7"], ["device"]),
     # --------------------------------------------------------------------- bench
@@ -227,11 +232,13 @@ CASES = {
                            ["stage", "nope"]),
     "demo/out-is-a-file": (["demo", "--out", "{d}/a_file"], ["--out", "a_file"]),
     "demo/out-under-a-file": (["demo", "--out", "{d}/a_file/demo"], ["--out"]),
+    "demo/negative-seed": (["demo", "--seed", "-2", "--out", "{d}/demo"], ["--seed"]),
     "demo/seed-not-a-number": (["demo", "--seed", "x", "--out", "{d}/demo"], ["--seed"]),
     # ------------------------------------------------------------------------ ir
     "ir-simulate/out-is-a-file": (["ir", "simulate", "--out", "{d}/a_file"], ["--out"]),
     "ir-simulate/absurd-size": (_ir("simulate", "--size", "10000000"),
                                 ["--size", "memory"]),
+    "ir-simulate/negative-seed": (_ir("simulate", "--seed", "-1"), ["--seed"]),
     "ir-simulate/zero-netd": (_ir("simulate", "--netd", "0"), ["--netd"]),
     "ir-simulate/zero-factor": (_ir("simulate", "--factor", "0"), ["--factor"]),
     "ir-simulate/unknown-task": (_ir("simulate", "--task", "ir_everything"),

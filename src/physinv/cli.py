@@ -126,6 +126,7 @@ def simulate(
     --seed 0 -o y.npy
     """
     _file_output("-o/--output", output, preview=True)
+    check_int("--seed", seed, minimum=0)
     if truth is not None:
         _file_output("--truth", truth)
     if Path(image).suffix:
@@ -146,6 +147,28 @@ def simulate(
         written.append(write_image(truth, x[0]))
     console.print(f"simulated {tuple(y.shape[1:])} measurement with {op} and {model.spec()} "
                   f"(seed {seed}) -> " + ", ".join(str(p) for p in written))
+
+
+class _NewFolder:
+    """``with _NewFolder(out):`` — if the command is refused (``InputError``) after it created
+    ``out``, the folder goes again when nothing but an empty tree or a lock file is in it."""
+
+    def __init__(self, out: Path):
+        self.out, self.existed = Path(out), Path(out).exists()
+
+    def __enter__(self):
+        return self.out
+
+    def __exit__(self, kind, error, trace):
+        if kind is not None and issubclass(kind, InputError) and not self.existed:
+            from physinv.paths import LOCK_NAME
+
+            leftovers = [p for p in self.out.rglob("*") if p.is_file() and p.name != LOCK_NAME]
+            if self.out.is_dir() and not leftovers:
+                import shutil
+
+                shutil.rmtree(self.out, ignore_errors=True)
+        return False
 
 
 def _check_numbers(integers, positives=()) -> None:
@@ -449,7 +472,7 @@ def train(
     torchrun --nproc-per-node 2 -m physinv.cli train ...
     """
     check_output("--out", out, folder=True)
-    _check_numbers([("--n-train", n_train, 1), ("--epochs", epochs, 1),
+    _check_numbers([("--seed", seed, 0), ("--n-train", n_train, 1), ("--epochs", epochs, 1),
                     ("--samples-per-epoch", samples, 1), ("--batch-size", batch_size, 1),
                     ("--patience", patience, 0), ("--save-every", save_every, 1)],
                    [("--lr", lr), ("--budget", budget)])
@@ -475,11 +498,12 @@ def train(
 
         source = (training.images_source(images, op, noise, n_train) if images is not None
                   else training.pairs_source(measured, truth, op, n_train))
-    trained, result, lam_value = training.run_training(
-        source, net, out, lam=lam, loss=loss, preset=preset, seed=seed, epochs=epochs,
-        samples_per_epoch=samples, batch_size=batch_size, lr=lr, patience=patience,
-        max_time=budget, device=device, precision=precision, save_every=save_every,
-        resume=resume, overwrite=overwrite, progress=True)
+    with _NewFolder(out):
+        trained, result, lam_value = training.run_training(
+            source, net, out, lam=lam, loss=loss, preset=preset, seed=seed, epochs=epochs,
+            samples_per_epoch=samples, batch_size=batch_size, lr=lr, patience=patience,
+            max_time=budget, device=device, precision=precision, save_every=save_every,
+            resume=resume, overwrite=overwrite, progress=True)
     from physinv.train.logs import summary_line
 
     if int(__import__("os").environ.get("RANK", "0")) == 0:
@@ -659,25 +683,21 @@ def demo(
     from physinv.paths import lock_folder, make_folder, unlock_folder
 
     check_output("--out", out, folder=True)
+    check_int("--seed", seed, minimum=0)
     if quick and full:
         raise InputError("--quick/--full", "both", "at most one of --quick and --full")
     from physinv.experiments.demo import mode_of, parse_stages, run
 
     mode = mode_of(quick, full)
     names = parse_stages(stage)
-    created = not out.exists()
-    make_folder(out)
-    try:
+    with _NewFolder(out):
+        make_folder(out)
         lock_folder(out, "--out", "physinv demo")
-    except InputError:
-        if created:
-            out.rmdir()
-        raise
-    try:
-        results = run(out, mode=mode, stages=names, seed=seed, progress=progress,
-                      console=Console(stderr=True))
-    finally:
-        unlock_folder(out)
+        try:
+            results = run(out, mode=mode, stages=names, seed=seed, progress=progress,
+                          console=Console(stderr=True))
+        finally:
+            unlock_folder(out)
     table = Table(title=f"physinv demo ({mode}): checks")
     for col in ("claim", "holds", "figures"):
         table.add_column(col)

@@ -44,6 +44,7 @@ def ir_simulate(
     Example: physinv ir simulate --task ir_sr_x4 --seed 0 --out frame0
     """
     check_output("--out", out, folder=True)
+    check_int("--seed", seed, minimum=0)
     _positive(("--netd", netd))
     if factor is not None:
         check_int("--factor", factor)
@@ -200,6 +201,7 @@ def ir_train(
     check_output("--out", out, folder=True)
     _camera_options(factor, fwhm, netd)
     check_int("--epochs", epochs)
+    check_int("--seed", seed, minimum=0)
     check_sizes(n_train)
     _positive(("--budget", budget))
     from physinv.thermal.pipeline import train_network
