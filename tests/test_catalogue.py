@@ -164,7 +164,7 @@ CASES = {
     "reconstruct/negative-tol": (_rec("--method", "cg", "--tol", "-1"), ["--tol"]),
     "reconstruct/one-class": (_rec("--method", "potts", "--classes", "1"), ["--classes"]),
     "reconstruct/net-not-a-run": (["reconstruct", "{d}/good.npy", "--net", "{d}/existing",
-                                   "-o", "{d}/x.npy"], ["existing"]),
+                                   "-o", "{d}/x.npy"], ["--net", "existing"]),
     "reconstruct/iterations-not-a-number": (_rec("--n-iter", "many"), ["--n-iter"]),
     # --------------------------------------------------------------------- train
     "train/no-data": (["train", "--net", "fourier-radial", "--out", "{d}/run"], ["data"]),

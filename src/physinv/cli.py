@@ -272,6 +272,11 @@ def reconstruct(
     for argument, path in (("--variance", variance), ("--labels", labels)):
         if path is not None:
             _file_output(argument, path)
+    if net is not None and op is not None:
+        raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
+    if net is not None and not (net.is_file() or (net / "model.safetensors").is_file()):
+        raise InputError("--net", str(net), "a run folder holding model.safetensors (physinv "
+                         "train --out) or a model.safetensors file")
     if n_iter is not None:
         check_int("--n-iter", n_iter)
     if classes is not None:
