@@ -541,7 +541,7 @@ def fbp(sinogram: torch.Tensor, op: Radon, filter: str = "ramp") -> torch.Tensor
 
     Returns
     -------
-    torch.Tensor, shape (B, C, N, N)
+    torch.Tensor, shape (B, C, H, W)
         The reconstruction, in the sinogram's dtype.
 
     Raises
