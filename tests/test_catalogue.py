@@ -394,3 +394,43 @@ def test_a_full_disk_during_the_write_keeps_the_old_file_and_says_so(tmp_path, c
     assert str(out) in err and "No space left" in err and "earlier file is intact" in err
     assert out.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy", "y.png"]  # no temporary
+
+
+def test_documented_conversions_are_applied_and_alpha_is_noted(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from physinv.io import read_image
+
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 128
+    iio.imwrite(tmp_path / "rgba.png", rgba)
+    np.save(tmp_path / "u16.npy", np.full((16, 16), 65535, np.uint16))
+    np.save(tmp_path / "mask.npy", np.eye(16, dtype=bool))
+    np.save(tmp_path / "half.npy", np.full((16, 16), 0.25, np.float16))
+    assert float(read_image(tmp_path / "u16.npy").max()) == 1.0
+    assert float(read_image(tmp_path / "mask.npy").sum()) == 16.0
+    half = read_image(tmp_path / "half.npy")
+    assert str(half.dtype) == "torch.float32" and float(half.max()) == 0.25
+    assert read_image(tmp_path / "u16.npy", raw=True).max() \
+        == 65535
+    capsys.readouterr()
+    assert main(["simulate", str(tmp_path / "rgba.png"), "--op", "identity", "--noise", "none",
+                 "-o", str(tmp_path / "y.npy")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note: ") and "alpha channel is dropped" in err and err.count("\n") == 1
+    y = np.load(tmp_path / "y.npy")
+    assert np.allclose(y, 0.2125)  # pure red, alpha ignored, then gray = 0.2125 R
+
+
+def test_an_unwritable_folder_is_refused_naming_the_option(tmp_path, capsys, monkeypatch):
+    import physinv.paths as paths
+
+    monkeypatch.setattr(paths.os, "access", lambda path, mode: False)
+    for argv, option in ((["simulate", "camera", "-o", str(tmp_path / "y.npy")], "-o/--output"),
+                         (["bench", "--json", str(tmp_path / "b.json")], "--json"),
+                         (["train", "--task", "denoise", "--net", "fourier-radial", "--n-train",
+                           "1", "--out", str(tmp_path / "run")], "--out")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {option}: ") and "permission denied" in err, err
+    assert list(tmp_path.iterdir()) == []
