@@ -256,6 +256,29 @@ def reconstruct(
     """
     files = _inputs(measurement)
     many = measurement.is_dir()
+    _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, suffix,
+                       variance, labels)
+    from physinv.solvers.registry import METHODS
+
+    if net is not None:
+        if op is not None:
+            raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
+        solve = _network_solver(net, device)
+    else:
+        if op is None:
+            raise InputError("--op", None, "an operator spec (or --net with a trained run)")
+        if method not in METHODS:
+            raise InputError("method", method, f"one of {sorted(METHODS)}")
+        solve = _method_solver(op, method, lam, dict(n_iter=n_iter, tol=tol, reg=reg,
+                                                     basis=basis, n_classes=classes,
+                                                     positivity=positivity or None),
+                               show=not many)
+    _reconstruct_all(files, many, output, suffix, solve, variance, labels)
+
+
+def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, suffix,
+                       variance, labels) -> None:
+    """The checks of ``reconstruct``'s arguments and paths, before any work."""
     from physinv.io import probe_image
 
     for f in files:
@@ -291,24 +314,14 @@ def reconstruct(
         if isinstance(value, str) or not 0 <= value < float("inf"):
             raise InputError("--lam", value, "a non-negative number or gcv | discrepancy | "
                              "lcurve | evidence")
+
+
+def _reconstruct_all(files, many, output, suffix, solve, variance, labels) -> None:
+    """Reconstruct one file, or this process's share of a folder's files with a bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from physinv.solvers.registry import METHODS
     from physinv.train.distributed import share
 
-    if net is not None:
-        if op is not None:
-            raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
-        solve = _network_solver(net, device)
-    else:
-        if op is None:
-            raise InputError("--op", None, "an operator spec (or --net with a trained run)")
-        if method not in METHODS:
-            raise InputError("method", method, f"one of {sorted(METHODS)}")
-        solve = _method_solver(op, method, lam, dict(n_iter=n_iter, tol=tol, reg=reg,
-                                                     basis=basis, n_classes=classes,
-                                                     positivity=positivity or None),
-                               show=not many)
     mine = share(files)
     if many:
         with Progress(TextColumn("reconstruct"), BarColumn(), MofNCompleteColumn(),
@@ -481,28 +494,10 @@ def train(
                     ("--samples-per-epoch", samples, 1), ("--batch-size", batch_size, 1),
                     ("--patience", patience, 0), ("--save-every", save_every, 1)],
                    [("--lr", lr), ("--budget", budget)])
-    chosen = [name for name, value in (("--task", task), ("--images", images),
-                                       ("--measured", measured)) if value is not None]
-    if len(chosen) != 1:
-        raise InputError("data", ", ".join(chosen) or None,
-                         "exactly one of --task, --images or --measured")
-    if task is not None:
-        if n_train is None:
-            raise InputError("--n-train", None, "the number of training crops for --task")
-        if op is not None:
-            raise InputError("--op", op, "no --op with --task (the task defines it)")
-        check_sizes(n_train, samples, batch_size)
-        from physinv.experiments import training
+    source = _training_source(task, images, measured, truth, op, noise, n_train, samples,
+                              batch_size)
+    from physinv.experiments import training
 
-        source = training.task_source(task, n_train)
-    else:
-        if op is None:
-            raise InputError("--op", None, "an operator spec for --images / --measured")
-        check_sizes(n_train, samples, batch_size)
-        from physinv.experiments import training
-
-        source = (training.images_source(images, op, noise, n_train) if images is not None
-                  else training.pairs_source(measured, truth, op, n_train))
     with _NewFolder(out):
         trained, result, lam_value = training.run_training(
             source, net, out, lam=lam, loss=loss, preset=preset, seed=seed, epochs=epochs,
@@ -516,6 +511,32 @@ def train(
             if result.resumed_from is not None else ""
         console.print(f"{net}: λ={lam_value:.4g}, {trained.trainable_parameters():,} trainable "
                       f"parameters; {summary_line(result)}{note} -> {out}", soft_wrap=True)
+
+
+def _training_source(task, images, measured, truth, op, noise, n_train, samples, batch_size):
+    """The training data of ``physinv train``: exactly one of --task, --images, --measured,
+    with the sizes checked before any image is read."""
+    chosen = [name for name, value in (("--task", task), ("--images", images),
+                                       ("--measured", measured)) if value is not None]
+    if len(chosen) != 1:
+        raise InputError("data", ", ".join(chosen) or None,
+                         "exactly one of --task, --images or --measured")
+    if task is not None:
+        if n_train is None:
+            raise InputError("--n-train", None, "the number of training crops for --task")
+        if op is not None:
+            raise InputError("--op", op, "no --op with --task (the task defines it)")
+        check_sizes(n_train, samples, batch_size)
+        from physinv.experiments import training
+
+        return training.task_source(task, n_train)
+    if op is None:
+        raise InputError("--op", None, "an operator spec for --images / --measured")
+    check_sizes(n_train, samples, batch_size)
+    from physinv.experiments import training
+
+    return (training.images_source(images, op, noise, n_train) if images is not None
+            else training.pairs_source(measured, truth, op, n_train))
 
 
 @app.command()
