@@ -187,9 +187,5 @@ def test_every_numeric_option_refuses_negative_nan_inf_and_absurd_sizes(index, d
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="the fan: kind (operators/spec.py::_fan) parses start/stop with float() "
-                          "and does not check its angle count against memory (fan:angles=1e8 "
-                          "runs for minutes); the radon branch's _finite / check_angles fix it")
 def test_fan_spec_start_that_is_not_a_number_is_an_input_error():
     _operator_or_input_error("fan:start=abc")

@@ -143,7 +143,9 @@ def _build(spec: str, shape) -> LinearOperator:
 
 def _fan(shape, params) -> FanBeam:
     n = check_int("angles", params.get("angles", 360))
-    start, stop = float(params.get("start", 0.0)), float(params.get("stop", 360.0))
+    check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
+    start, stop = (_finite(name, params.get(name, default))
+                   for name, default in (("start", 0.0), ("stop", 360.0)))
     source = check_positive("source", params.get("source", 2.0 * max(shape)))
     detector = check_positive("detector", params.get("detector", 2.0 * source))
     spacing = params.get("spacing")
