@@ -105,3 +105,31 @@ def test_bad_input_is_refused_naming_the_argument(y, kind, kw, argument):
     with pytest.raises(InputError) as err:
         estimate_psf(y, kind, **kw)
     assert err.value.argument == argument
+
+
+def test_cli_estimates_an_auto_psf_parameter_and_prints_it(tmp_path, capsys):
+    from physinv.cli import main
+
+    x = _model_image(64, seed=11)
+    y = _measure(x, psf.gaussian(2.0, 25), 1e-3)
+    np.save(tmp_path / "y.npy", y[0, 0].numpy())
+    assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", "blur:gaussian:sigma=auto",
+                 "-o", str(tmp_path / "x.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "PSF estimated from the measurement: gaussian sigma=" in out
+    sigma = float(out.split("sigma=")[1].split()[0])
+    assert abs(sigma - 2.0) < 0.25
+    assert (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize("spec", ["blur:gaussian:size=auto", "radon:angles=auto",
+                                  "blur:psf.npy:sigma=auto"])
+def test_cli_refuses_auto_where_nothing_can_be_estimated(tmp_path, capsys, spec):
+    from physinv.cli import main
+
+    np.save(tmp_path / "y.npy", np.random.default_rng(0).random((32, 32)))
+    assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", spec,
+                 "-o", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "error: --op" in err and "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists()

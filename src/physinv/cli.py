@@ -391,6 +391,17 @@ def _network_solver(path: Path, device: str):
     return solve
 
 
+def _describe(estimate) -> str:
+    """``sigma=1.97 ± 0.01`` for each estimated parameter, then the noise level and notes."""
+    parts = []
+    for name, value in estimate.params.items():
+        std = estimate.std.get(name)
+        parts.append(f"{name}={value:.3f}" + ("" if std is None else f" ± {std:.3f}"))
+    text = f"{estimate.kind} " + ", ".join(parts)
+    text += f"; noise σ ≈ {estimate.noise_var ** 0.5:.3g}"
+    return text + "".join(f"; warning: {n}" for n in estimate.notes)
+
+
 def _method_solver(op: str, method: str, lam, options: dict, show: bool):
     import time
 
@@ -398,6 +409,7 @@ def _method_solver(op: str, method: str, lam, options: dict, show: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from physinv.operators.spec import from_spec, image_shape
+    from physinv.solvers.blind import resolve_auto
     from physinv.solvers.registry import ITERATIVE, run
 
     lam_value = None
@@ -411,10 +423,14 @@ def _method_solver(op: str, method: str, lam, options: dict, show: bool):
         options["n_classes"] = 2
 
     def solve(y):
-        operator = from_spec(op, image_shape(op, tuple(y.shape[-2:])))
+        spec, estimate = resolve_auto(op, y, "--op")
+        operator = from_spec(spec, image_shape(spec, tuple(y.shape[-2:])))
         if tuple(y.shape[-2:]) != tuple(operator.out_shape):
             raise InputError("measurement", tuple(y.shape[-2:]),
                              f"shape {operator.out_shape} for --op {op}")
+        if estimate is not None:
+            console.print(f"PSF estimated from the measurement: {_describe(estimate)}",
+                          soft_wrap=True)
         start = time.perf_counter()
         if method in ITERATIVE and show:
             with Progress(TextColumn(f"{method}"), BarColumn(),

@@ -200,8 +200,8 @@ def _profile(a: np.ndarray, power: np.ndarray, weights: np.ndarray) -> tuple[flo
 class _Criterion:
     """−log evidence as a function of the PSF parameters, profiled over (v_f, v_ε, p)."""
 
-    def __init__(self, y, kind: str, size, boundary: str, exponents):
-        self.kind, self.size = kind, size
+    def __init__(self, y, kind: str, size, boundary: str, exponents, fixed=None):
+        self.kind, self.size, self.fixed = kind, size, dict(fixed or {})
         self.shape = tuple(y.shape[-2:])
         self.power, self.weights, self.d2 = _spectrum(y, boundary)
         half = (self.shape[0], self.shape[1] // 2 + 1)
@@ -212,7 +212,7 @@ class _Criterion:
         self.cache: dict = {}
 
     def kernel(self, params: dict) -> torch.Tensor:
-        return psf.from_name(self.kind, **params, size=self.size)
+        return psf.from_name(self.kind, **self.fixed, **params, size=self.size)
 
     def __call__(self, params: dict) -> tuple[float, float, float]:
         """(criterion, log r, p) at ``params``."""
@@ -330,7 +330,7 @@ def _hessian(fn, x: np.ndarray, steps) -> np.ndarray | None:
 
 def estimate_psf(y: torch.Tensor, kind: str = "gaussian", *, size=None,
                  bounds: dict | None = None, boundary: str = "circular",
-                 exponent: float | str = "auto") -> PSFEstimate:
+                 exponent: float | str = "auto", fixed: dict | None = None) -> PSFEstimate:
     """Estimate a parametric PSF from the measurement ``y`` alone (see the module docstring).
 
     Parameters
@@ -348,6 +348,8 @@ def estimate_psf(y: torch.Tensor, kind: str = "gaussian", *, size=None,
     exponent : float or "auto"
         The prior's exponent p (1: the gradient prior); ``"auto"`` chooses it in the range
         ``EXPONENTS`` by the evidence too (a bounded scalar search for each θ).
+    fixed : dict, optional
+        Parameters known and kept (e.g. ``{"angle": 30.0}`` for a motion of known direction).
 
     Returns
     -------
@@ -372,14 +374,23 @@ def estimate_psf(y: torch.Tensor, kind: str = "gaussian", *, size=None,
         if not (0 <= lo < hi and math.isfinite(hi)):
             raise InputError("bounds", value, "(low, high) with 0 ≤ low < high")
         ranges[name] = (lo, hi)
+    fixed = dict(fixed or {})
+    for name in fixed:
+        if name not in ranges:
+            raise InputError("fixed", name, f"parameters of {kind}: {', '.join(ranges)}")
+    free = {k: v for k, v in ranges.items() if k not in fixed}
+    if not free:
+        raise InputError("kind", kind, "at least one parameter to estimate (all are fixed)")
     exponents = EXPONENTS if exponent == "auto" else (float(exponent),)
-    crit = _Criterion(y, kind, size, boundary, exponents)
-    if kind == "motion":
-        coarse = _Criterion(y, kind, size, boundary, (1.0,)) if len(exponents) > 1 else crit
+    crit = _Criterion(y, kind, size, boundary, exponents, fixed)
+    if len(free) == 2:
+        coarse = _Criterion(y, kind, size, boundary, (1.0,), fixed) \
+            if len(exponents) > 1 else crit
         params, std, criterion, edge = _search_motion(crit, ranges, coarse)
     else:
-        (name, (lo, hi)), = ranges.items()
+        (name, (lo, hi)), = free.items()
         params, std, criterion, edge = _search_1d(crit, name, lo, hi)
+    ranges = free
     notes = []
     if edge:
         text = (f"the estimate {params} lies at the end of the search range {ranges}: widen "
@@ -387,4 +398,54 @@ def estimate_psf(y: torch.Tensor, kind: str = "gaussian", *, size=None,
         notes.append(text)
         warnings.warn(text, RuntimeWarning, stacklevel=2)
     v_eps, v_f, p = crit.variances(params)
-    return PSFEstimate(kind, params, std, crit.kernel(params), v_eps, v_f, p, criterion, notes)
+    return PSFEstimate(kind, {**fixed, **params}, std, crit.kernel(params), v_eps, v_f, p,
+                       criterion, notes)
+
+
+def resolve_auto(spec: str, y: torch.Tensor, argument: str = "op"
+                 ) -> tuple[str, PSFEstimate | None]:
+    """An operator spec whose ``auto`` PSF parameters are estimated from ``y``.
+
+    ``blur:gaussian:sigma=auto`` → ``blur:gaussian:sigma=1.97,size=…`` (the PSF's other
+    keywords — ``size``, ``boundary`` — kept; ``boundary=reflect`` estimates on the periodic
+    component). A spec without ``auto`` is returned as it is, with None.
+
+    Parameters
+    ----------
+    spec : str
+        An operator spec (``physinv.operators.spec``).
+    y : torch.Tensor, shape (B, C, H, W)
+        The measurement.
+    argument : str
+        The option the spec came from, for error messages.
+
+    Returns
+    -------
+    (str, PSFEstimate or None)
+        The spec with numbers in place of ``auto``, and the estimate.
+
+    Examples
+    --------
+    >>> resolve_auto("blur:gaussian:sigma=2", None)
+    ('blur:gaussian:sigma=2', None)
+    """
+    from physinv.specs import parse_spec
+
+    if "auto" not in spec.lower():
+        return spec, None
+    kind, words, params = parse_spec(spec, argument)
+    auto = [k for k, v in params.items() if isinstance(v, str) and v.lower() == "auto"]
+    if kind != "blur" or len(words) != 1 or words[0] not in KINDS:
+        raise InputError(argument, spec, "'auto' only for the parameters of a PSF "
+                         f"family: blur:{{{','.join(KINDS)}}}:<parameter>=auto")
+    family = words[0]
+    unknown = [k for k in auto if k not in KINDS[family]]
+    if unknown:
+        raise InputError(argument, spec, f"'auto' for {', '.join(KINDS[family])} "
+                         f"(not {', '.join(unknown)})", "the support size cannot be estimated")
+    known = {k: v for k, v in params.items() if k in KINDS[family] and k not in auto}
+    est = estimate_psf(y, family, size=params.get("size"), fixed=known,
+                       boundary=params.get("boundary", "circular"))
+    values = {**params, **{k: round(float(est.params[k]), 4) for k in auto}}
+    text = ",".join(f"{k}={v}" for k, v in values.items())
+    return f"blur:{family}:{text}", est
