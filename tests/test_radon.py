@@ -10,6 +10,7 @@ from skimage.transform import iradon, radon
 from physinv.data.phantoms import shepp_logan
 from physinv.errors import InputError
 from physinv.operators import Radon, dot_test, fbp
+from physinv.operators import radon as radon_module
 from physinv.operators.radon import footprint
 
 
@@ -148,10 +149,16 @@ def test_memory_rule_is_the_documented_byte_count():
 
 
 def test_a_512_projector_stores_nothing_of_size_pixels_times_angles():
-    op = Radon((512, 512), np.linspace(0, 180, 360, endpoint=False))
+    angles = np.linspace(0, 180, 360, endpoint=False)
+    op = Radon((512, 512), angles, cache_bytes=0)  # the streamed form
     assert not op.cached
     stored = sum(b.numel() * b.element_size() for b in op.buffers())
     assert stored < 40e6  # vs 36 B × 206 k pixels × 91 canonical angles = 675 MB cached
+    # the default memory rule caches these 675 MB (≤ CACHE_BYTES), lazily: nothing yet
+    default = Radon((512, 512), angles)
+    assert default.cached and default.cache_bytes <= radon_module.CACHE_BYTES
+    assert sum(b.numel() * b.element_size() for b in default.buffers()) < 40e6
+    assert not Radon((1024, 1024), np.linspace(0, 180, 720, endpoint=False)).cached
 
 
 def test_tabulated_footprint_is_within_its_stated_error_of_the_exact_one():

@@ -30,7 +30,8 @@ footprint's by ~2e-6 relative). Nothing of size pixels × angles is stored, so m
 O(H·W + sinogram + angles · FOOTPRINT_SAMPLES) and there is no build beyond that table.
 **The memory rule**: when the cached form — per (domain pixel, canonical angle) pair four
 float64 weights and an int32 column, 36 bytes — fits in ``cache_bytes`` (default
-``CACHE_BYTES`` = 256 MiB), the blocks computed by the first application are kept and reused
+``CACHE_BYTES`` = 768 MiB: 512² × 360 angles, 675 MB, is cached; 1024² × 720, 27 GB, is
+streamed), the blocks computed by the first application are kept and reused
 (``op.cached`` is True), so small problems apply at sparse-matrix speed after one streamed
 application. Both forms compute the same weights and give the same result. On the CPU the
 blocks are SciPy CSR matrices; on other devices (CUDA) torch gathers and scatters.
@@ -53,7 +54,7 @@ import torch
 from physinv.errors import InputError, check_int, check_shape
 from physinv.operators.base import LinearOperator
 
-CACHE_BYTES = 256 * 2**20  # budget of the cached projector (the memory rule)
+CACHE_BYTES = 768 * 2**20  # budget of the cached projector (the memory rule)
 FOOTPRINT_SAMPLES = 2**14  # tabulated fractional positions of the footprint per bin
 _SHIFT = 14  # log2(FOOTPRINT_SAMPLES)
 BLOCK_PAIRS = 2**20  # (pixel, canonical angle) pairs per block of the on-the-fly projector
@@ -197,7 +198,7 @@ class Radon(LinearOperator):
         with ``circle`` (as scikit-image), else 2⌈|c|⌉ + 3 (the whole image's diagonal). At
         least 2r (``circle``) or 2⌈|c|⌉ + 1 bins.
     cache_bytes : int, optional
-        Memory budget of the cached form (default ``CACHE_BYTES``, 256 MiB): the projector's
+        Memory budget of the cached form (default ``CACHE_BYTES``, 768 MiB): the projector's
         weights are kept after the first application when domain pixels × stored angles ×
         36 bytes (``op.cache_bytes``) fit in it, else recomputed per block of angles at each
         application (``op.cached`` says which).
