@@ -133,3 +133,38 @@ def test_cli_refuses_auto_where_nothing_can_be_estimated(tmp_path, capsys, spec)
     err = capsys.readouterr().err
     assert "error: --op" in err and "Traceback" not in err
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_psf_estimate_command_writes_the_kernel_its_preview_and_json(tmp_path, capsys):
+    import json
+
+    from physinv.cli import main
+
+    x = _model_image(64, seed=13)
+    np.save(tmp_path / "y.npy", _measure(x, psf.motion(7.0, 45.0), 1e-3)[0, 0].numpy())
+    out = tmp_path / "k.npy"
+    assert main(["psf", "estimate", str(tmp_path / "y.npy"), "--kind", "motion", "-o",
+                 str(out), "--json", str(tmp_path / "k.json")]) == 0
+    kernel = np.load(out)
+    assert kernel.ndim == 2 and abs(kernel.sum() - 1) < 1e-6
+    record = json.loads((tmp_path / "k.json").read_text())
+    assert abs(record["params"]["length"] - 7.0) < 1.0
+    assert (tmp_path / "k.png").exists() and "motion length=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, argument", [
+    (["--kind", "free"], "--kind"), (["--boundary", "wrap"], "--boundary"),
+    (["-o", "{d}/k.png"], "-o/--output"), (["--json", "{d}/k.txt"], "--json"),
+])
+def test_psf_estimate_refuses_bad_arguments_before_any_work(tmp_path, capsys, args, argument):
+    from physinv.cli import main
+
+    np.save(tmp_path / "y.npy", np.random.default_rng(0).random((32, 32)))
+    args = [a.format(d=tmp_path) for a in args]
+    base = ["psf", "estimate", str(tmp_path / "y.npy")]
+    if "-o" not in args:
+        base += ["-o", str(tmp_path / "k.npy")]
+    assert main(base + args) == 2
+    err = capsys.readouterr().err
+    assert f"error: {argument}" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy"]

@@ -751,8 +751,10 @@ def demo(
 
 
 from physinv.cli_ir import ir_app  # noqa: E402  (the `physinv ir` commands)
+from physinv.cli_psf import psf_app  # noqa: E402  (the `physinv psf` commands)
 
 app.add_typer(ir_app, name="ir")
+app.add_typer(psf_app, name="psf")
 
 
 # the click that typer runs on (vendored since typer 0.22); Abort is public as typer.Abort
