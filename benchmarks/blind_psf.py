@@ -6,7 +6,9 @@ Cases: Gaussian σ ∈ {1, 1.5, 2, 3} (25×25 support) and linear motion 9 px at
 σ = 0.01, circular blur, the test images (``--images test``, seeds 1234 + i as in the protocol)
 or training crops (``--images train``, seeds 10 000 + i). Restorations: Tikhonov with the
 gradient prior and λ by GCV (no tuning), and TV with λ / ‖H‖² chosen on 4 training crops
-blurred with the true PSF (the protocol's TV grid), the same λ for both PSFs.
+blurred with the true PSF (the protocol's TV grid), the same λ for both PSFs. Infrared: the
+×4 camera's optics FWHM ∈ {0.8, 1.2, 2.0} detector pixels from 1 and from 8 NUC-corrected
+frames (test or training scene seeds).
 
     python benchmarks/blind_psf.py [--images test|train] [--json out.json]
 """
@@ -95,6 +97,30 @@ def run(which: str) -> list[dict]:
     return rows
 
 
+def run_ir(which: str) -> list[dict]:
+    """The ×4 infrared camera's optics FWHM ∈ {0.8, 1.2, 2.0} detector px from 1 and from 8
+    NUC-corrected frames (``physinv.thermal.estimate_fwhm``)."""
+    from physinv.thermal import Camera, IRTask, Scene, acquire, calibration, estimate_fwhm
+    from physinv.thermal.tasks import TEST_SEED, TRAIN_SEED
+
+    seed0 = TEST_SEED if which == "test" else TRAIN_SEED
+    rows = []
+    for fwhm in (0.8, 1.2, 2.0):
+        camera = Camera(factor=4, fwhm=fwhm, netd=0.05)
+        task = IRTask("ir_sr_x4", "", Scene(shape=(128, 128)), camera)
+        nuc = calibration(camera, (32, 32))
+        frames = torch.cat([acquire(task, seed0 + i, nuc)[1] for i in range(8)])
+        for n in (1, 8):
+            t0 = time.perf_counter()
+            est = estimate_fwhm(frames[:n], camera)
+            rows.append({"kind": "ir-camera-fwhm", "truth": {"fwhm": fwhm}, "frames": n,
+                         "estimate": est.params, "std": est.std, "exponent": est.exponent,
+                         "rel_error": est.params["fwhm"] / fwhm - 1, "notes": est.notes,
+                         "seconds": time.perf_counter() - t0})
+            print("ir fwhm", fwhm, n, "frames:", round(est.params["fwhm"], 3), flush=True)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", choices=("test", "train"), default="test")
@@ -102,7 +128,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(2)
     started = time.perf_counter()
-    rows = run(args.images)
+    rows = run(args.images) + run_ir(args.images)
     save_result(f"blind_psf-{args.images}", {
         "benchmark": "blind_psf", "images": args.images, "noise_sigma": NOISE, "rows": rows,
         "seconds": time.perf_counter() - started, "environment": environment()}, args.json)

@@ -168,3 +168,21 @@ def test_psf_estimate_refuses_bad_arguments_before_any_work(tmp_path, capsys, ar
     err = capsys.readouterr().err
     assert f"error: {argument}" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy"]
+
+
+@pytest.mark.parametrize("fwhm", [0.8, 2.0])
+def test_camera_fwhm_recovered_through_the_x4_decimation_on_model_data(fwhm):
+    from dataclasses import replace
+
+    from physinv.operators import SuperResolution
+    from physinv.solvers.blind import estimate_parameter
+    from physinv.thermal import Camera
+
+    camera = Camera(factor=4, fwhm=fwhm)
+    x = torch.cat([_model_image(128, seed=s) for s in range(4)])
+    y = SuperResolution(camera.system_psf(), (128, 128), 4)(x)
+    y = y + 1e-4 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0),
+                               dtype=torch.float64)
+    est = estimate_parameter(y, lambda v: replace(camera, fwhm=v).system_psf(), "fwhm",
+                             (0.3, 4.0), factor=4, exponent=1.0)
+    assert abs(est.params["fwhm"] / fwhm - 1) < 0.1

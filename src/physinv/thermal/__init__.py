@@ -20,7 +20,8 @@ One idea per module, the direction of the data:
 - ``tasks``: ``IRTask``, ``IR_TASKS``, ``get_ir_task``, ``acquire``, ``training_pairs``,
   ``validation_pairs``, the split seeds ``TRAIN_SEED``, ``VAL_SEED``, ``NOISE_SEED``,
   ``TEST_SEED``
-- ``restoration``: ``upsample``, ``tikhonov_k``, ``tv_k``, ``tune``, ``TIK_GRID``,
+- ``optics``: ``estimate_fwhm`` — the optics blur from the frames themselves
+- ``restoration``: ``upsample, ``tikhonov_k``, ``tv_k``, ``tune``, ``TIK_GRID``,
   ``TV_GRID``, ``restore``
 - ``networks``: ``normalise``, ``denormalise``, ``CENTER``, ``SCALE``, ``train_net``,
   ``net_restore``, ``calibrate_sigma``
@@ -58,6 +59,7 @@ from physinv.thermal.nuc import (
                                       remove_column_offsets,
                                       replace_dead,
 )
+from physinv.thermal.optics import estimate_fwhm
 from physinv.thermal.radiometry import apparent_temperature, band_radiance, inverse_band_radiance
 from physinv.thermal.readers import (
                                       check_temperatures,
@@ -91,6 +93,7 @@ from physinv.thermal.tasks import (
 )
 
 __all__ = [
+    "estimate_fwhm",
     "CENTER", "CLUTTER", "DETECT_K", "FLAT_TEMPERATURES", "IR_TASKS", "NOISE_SEED", "OPENING",
     "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED", "Camera", "IRTask",
     "Scene", "ThermalFrame", "ThermalScenes", "TwoPointNUC", "acquire", "apparent_temperature",
