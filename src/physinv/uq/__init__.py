@@ -1,0 +1,15 @@
+"""Uncertainty for any reconstructor ``f(y, op) -> x̂``: a variance map per pixel, then its
+calibration so that intervals cover what they promise.
+
+``bootstrap.equivariant_bootstrap`` re-measures transformed copies of the estimate and
+reconstructs them (Tachella & Pereyra 2023); ``conformal.fit`` scales a variance map on held-out
+pairs with the split-conformal quantile and ``Calibration.save`` / ``load`` keep that scale as a
+small JSON. Layer: above solvers and nets, below train and experiments (imports operators, noise,
+solvers, nets, metrics, errors, io only).
+"""
+
+from physinv.uq.bootstrap import BootstrapResult, Group, equivariant_bootstrap, group_for
+from physinv.uq.conformal import Calibration, collect, fit, load, normal_quantile
+
+__all__ = ["BootstrapResult", "Calibration", "Group", "collect", "equivariant_bootstrap", "fit",
+           "group_for", "load", "normal_quantile"]

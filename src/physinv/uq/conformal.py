@@ -1,0 +1,265 @@
+"""Split-conformal calibration of a variance map: one scale s per nominal level, so that
+x̂ ± z·s·√v covers at least that level.
+
+.. math::
+
+    r_j = |x_j − x̂_j| / (z_α √v_j),   s_α = r_{(⌈(n+1)α⌉)}
+
+over the n pixels of held-out calibration pairs (each image measured with several noise draws);
+r_(k) is the k-th smallest score, the finite-sample conformal quantile (Angelopoulos et al.
+2022): for a new pixel exchangeable with the calibration ones, P(|x − x̂| ≤ z_α s_α √v) ≥ α.
+Pixels of one image are not independent, so the guarantee holds for images like the
+calibration set in distribution; the benchmark ``benchmarks/uq_coverage.py`` measures it on the
+test images. The calibrated variance at level α is s_α² v (then x̂ ± z_α √(s_α² v) is the
+interval at that level, with z_α the standard normal quantile, 1.96 at 95 %).
+
+A ``Calibration`` records what it was made for — method, variance source, operator spec and
+shape, noise, levels, calibration set, pixel count — and ``check`` refuses another operator,
+noise or method, naming what differs. The image size is recorded but not compared: the scale
+holds per pixel.
+
+>>> import torch
+>>> x = torch.zeros(2, 1, 1, 8, 8, dtype=torch.float64)
+>>> err = torch.randn(2, 1, 1, 8, 8, generator=torch.Generator().manual_seed(0),
+...                   dtype=torch.float64) * 0.02
+>>> cal = fit(x, x + err, torch.full_like(x, 1e-4), method="demo", operator="identity",
+...           noise="gaussian:sigma=0.02", calibration_set="2 synthetic images")
+>>> 1.5 < cal.scale < 2.6   # the variance given was 4× too small: s ≈ 2
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import NormalDist
+
+import torch
+
+from physinv.errors import InputError, check_int
+from physinv.io import write_json
+
+LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
+FORMAT = "physinv-uq-calibration/1"
+
+
+def normal_quantile(level: float) -> float:
+    """z with P(|N(0, 1)| ≤ z) = level (1.96 at 0.95).
+
+    Parameters
+    ----------
+    level : float
+        In (0, 1).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(normal_quantile(0.95), 3)
+    1.96
+    """
+    if not 0 < level < 1:
+        raise InputError("level", level, "a probability strictly between 0 and 1")
+    return NormalDist().inv_cdf((1 + level) / 2)
+
+
+def _key(level: float) -> str:
+    return f"{level:g}"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted calibration: ``scales`` maps a level (as text, ``"0.95"``) to s_α; ``level`` is
+    the default one. See the module docstring."""
+
+    method: str
+    variance_source: str
+    operator: str
+    shape: tuple
+    noise: str
+    level: float
+    scales: dict
+    calibration_set: str
+    n_images: int
+    n_draws: int
+    n_pixels: int
+    format: str = FORMAT
+
+    @property
+    def scale(self) -> float:
+        """s at the default level."""
+        return self.scales[_key(self.level)]
+
+    def scale_at(self, level: float) -> float:
+        """s_α for a level of the table (others refused with the list)."""
+        normal_quantile(level)
+        if _key(level) not in self.scales:
+            raise InputError("level", level, f"one of the calibrated levels {sorted(self.scales)}",
+                             "calibrate at this level too")
+        return self.scales[_key(level)]
+
+    def apply(self, variance: torch.Tensor, level: float | None = None) -> torch.Tensor:
+        """The calibrated variance s_α² v at ``level`` (default: the calibration's)."""
+        return variance * self.scale_at(self.level if level is None else level) ** 2
+
+    def check(self, method: str | None = None, operator: str | None = None,
+              noise: str | None = None, variance_source: str | None = None) -> None:
+        """Refuse use with another method, variance source, operator or noise (None: not
+        compared), naming every difference."""
+        given = dict(method=method, variance_source=variance_source, operator=operator,
+                     noise=noise)
+        differ = [f"{name} {value!r} (calibrated for {getattr(self, name)!r})"
+                  for name, value in given.items()
+                  if value is not None and value != getattr(self, name)]
+        if differ:
+            raise InputError("calibration", self.operator, "a calibration made for this "
+                             "problem", "it differs in " + "; ".join(differ))
+
+    def save(self, path) -> Path:
+        """Write the calibration as JSON (``physinv.io.write_json``)."""
+        record = asdict(self)
+        record["shape"] = list(self.shape)
+        return write_json(Path(path), record, with_environment=True)
+
+
+def load(path) -> Calibration:
+    """Read a calibration written by ``Calibration.save``.
+
+    Raises
+    ------
+    InputError
+        For a missing file, a file that is not JSON, or one of another format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("calibration", str(path), "an existing calibration JSON file")
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("calibration", str(path), "a JSON file (physinv uq calibration)") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise InputError("calibration", str(path), f"a calibration JSON of format {FORMAT}")
+    record.pop("environment", None)
+    try:
+        cal = Calibration(**{**record, "shape": tuple(record["shape"])})
+    except (TypeError, KeyError) as err:
+        raise InputError("calibration", str(path), f"a complete {FORMAT} record",
+                         str(err)) from None
+    return cal
+
+
+def _stack(name: str, values) -> torch.Tensor:
+    t = torch.as_tensor(values) if not isinstance(values, torch.Tensor) else values
+    if t.dim() < 3:
+        raise InputError(name, t, "a tensor (n_images, n_draws, ...) of images")
+    return t.to(torch.float64)
+
+
+def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
+        calibration_set: str, variance_source: str = "bootstrap", shape=None,
+        levels=LEVELS, level: float = 0.95) -> Calibration:
+    """Fit the conformal scales s_α of a variance map on held-out pairs.
+
+    Parameters
+    ----------
+    truth : torch.Tensor, shape (n_images, n_draws, ...) or (n_images, 1, ...)
+        The true images (broadcast over the draws).
+    estimates, variances : torch.Tensor, shape (n_images, n_draws, ...)
+        x̂ and the uncalibrated variance v for each image and noise draw (v ≥ 0).
+    method, operator, noise : str
+        What the calibration is for (the method's name, the operator spec, the noise spec).
+    calibration_set : str
+        A description of the held-out data (e.g. "training crops 0-3, 128×128, 4 draws").
+    variance_source : str
+        ``bootstrap`` or ``posterior`` (what produced v).
+    shape : tuple, optional
+        The image shape calibrated on (default: the last two dims of ``truth``).
+    levels : sequence of float
+        The levels of the table, each in (0, 1).
+    level : float, default 0.95
+        The default level (added to ``levels`` if missing).
+
+    Returns
+    -------
+    Calibration
+
+    Raises
+    ------
+    InputError
+        For fewer than 2 calibration images, mismatched shapes, a NaN or negative variance,
+        a level outside (0, 1), or too few pixels for a level (⌈(n+1)α⌉ > n).
+    """
+    truth, estimates = _stack("truth", truth), _stack("estimates", estimates)
+    variances = _stack("variances", variances)
+    if truth.shape[0] < 2:
+        raise InputError("truth", f"{truth.shape[0]} image(s)", "at least 2 calibration images",
+                         "one image cannot stand for the images the calibration will meet; "
+                         "use held-out crops of several images")
+    if estimates.shape != variances.shape or estimates.shape[0] != truth.shape[0]:
+        raise InputError("variances", variances, f"the shape of estimates {tuple(estimates.shape)}"
+                         f" with the images of truth {tuple(truth.shape)}")
+    if not bool(torch.isfinite(variances).all()) or bool((variances < 0).any()):
+        raise InputError("variances", variances, "finite non-negative variances")
+    levels = sorted({float(v) for v in levels} | {float(level)})
+    for value in levels:
+        normal_quantile(value)
+    scores = ((estimates - truth).abs() / variances.sqrt()).flatten()
+    n = scores.numel()
+    ordered = torch.sort(scores).values
+    scales = {}
+    for value in levels:
+        rank = math.ceil((n + 1) * value)
+        if rank > n:
+            raise InputError("levels", value, f"a level below {n / (n + 1):.6f} for {n} pixels",
+                             "more calibration pixels for this level")
+        s = float(ordered[rank - 1]) / normal_quantile(value)
+        if not math.isfinite(s):
+            raise InputError("variances", variances, "a variance > 0 wherever the error is not 0")
+        scales[_key(value)] = s
+    shape = tuple(int(s) for s in (shape or truth.shape[-2:]))
+    return Calibration(method=method, variance_source=variance_source, operator=operator,
+                       shape=shape, noise=noise, level=float(level), scales=scales,
+                       calibration_set=calibration_set, n_images=int(truth.shape[0]),
+                       n_draws=int(estimates.shape[1]), n_pixels=int(n))
+
+
+def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 0):
+    """Estimates and variances on held-out pairs with ``n_draws`` fresh noise draws each.
+
+    Parameters
+    ----------
+    estimate_with_variance : callable
+        ``(y, op) -> (x̂, v)``, e.g. a solver followed by ``equivariant_bootstrap``.
+    pairs : list of (x, op)
+        Clean held-out images (1, 1, H, W) and their operators (never test images).
+    noise : NoiseModel or str
+        The noise of the measurements.
+    n_draws : int, default 4
+        Noise draws per image; draw d of image i uses seed ``seed + 1000 i + d``.
+    seed : int
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        truth (n, 1, ...), estimates (n, n_draws, ...), variances (n, n_draws, ...), ready
+        for ``fit``.
+    """
+    from physinv.noise import simulate
+
+    check_int("n_draws", n_draws, minimum=1)
+    truths, estimates, variances = [], [], []
+    for i, (x, op) in enumerate(pairs):
+        xs, vs = [], []
+        for d in range(n_draws):
+            y = simulate(x, op, noise, seed=seed + 1000 * i + d)
+            x_hat, v = estimate_with_variance(y, op)
+            xs.append(x_hat.to(torch.float64))
+            vs.append(v.to(torch.float64))
+        truths.append(x.to(torch.float64)[None])
+        estimates.append(torch.stack(xs))
+        variances.append(torch.stack(vs))
+    return torch.stack(truths), torch.stack(estimates), torch.stack(variances)

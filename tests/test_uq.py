@@ -1,0 +1,154 @@
+"""physinv.uq: the bootstrap variance is the estimator's error variance; conformal scales cover."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from physinv.errors import InputError
+from physinv.operators import Convolution, Dense, psf
+from physinv.solvers import tikhonov
+from physinv.uq import Group, equivariant_bootstrap, fit, group_for, load, normal_quantile
+
+SIGMA = 0.05
+LAM = 0.05
+
+
+def _dense_problem():
+    g = torch.Generator().manual_seed(3)
+    a = torch.eye(9, dtype=torch.float64) + 0.4 * torch.randn(9, 9, generator=g,
+                                                              dtype=torch.float64)
+    op = Dense(a, (3, 3), out_shape=(3, 3))
+    x = torch.rand(1, 1, 3, 3, generator=g, dtype=torch.float64)
+    return op, x, a
+
+
+def _tikhonov_matrix(op):
+    """M with x̂ = M vec(y) for Tikhonov at λ = LAM (columns: responses to unit measurements)."""
+    cols = []
+    for k in range(9):
+        e = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+        e.view(-1)[k] = 1.0
+        cols.append(tikhonov(e, op, lam=LAM).x.reshape(-1))
+    return torch.stack(cols, dim=1)
+
+
+def test_bootstrap_variance_of_tikhonov_matches_its_exact_error_covariance_on_a_dense_problem():
+    op, x, a = _dense_problem()
+    assert group_for(op).name == "parametric"
+    m = _tikhonov_matrix(op)
+    exact = SIGMA ** 2 * torch.diagonal(m @ m.T)          # diag Cov(x̂ − x) = σ² diag(M Mᵀ)
+    y = op(x) + SIGMA * torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(1),
+                                    dtype=torch.float64)
+
+    def f(g, o):
+        return tikhonov(g, o, lam=LAM).x
+
+    x_hat = f(y, op)
+    spread = equivariant_bootstrap(f, y, op, f"gaussian:sigma={SIGMA}", n_samples=4000, seed=0,
+                                   estimator="spread")
+    gap = ((spread.variance.reshape(-1) - exact).abs() / exact).max()
+    assert gap < 0.10, f"relative gap {gap:.3f}"
+    # the paper's estimator around x̂ adds the bias of the bootstrap world, ((MA − I) x̂)²
+    bias = (m @ a - torch.eye(9, dtype=torch.float64)) @ x_hat.reshape(-1)
+    mse = equivariant_bootstrap(f, y, op, f"gaussian:sigma={SIGMA}", x_hat=x_hat,
+                                n_samples=4000, seed=1)
+    gap = ((mse.variance.reshape(-1) - (exact + bias ** 2)).abs() / (exact + bias ** 2)).max()
+    assert gap < 0.10, f"relative gap {gap:.3f}"
+
+
+def test_group_follows_the_operator_and_its_psf_symmetry():
+    assert group_for(Convolution(psf.gaussian(2.0, 9), (16, 16))).name == "shifts+d4"
+    assert group_for(Convolution(psf.gaussian(2.0, 9), (16, 12))).name == "shifts+flips"
+    assert group_for(Convolution(psf.motion(9, 30), (16, 16))).name == "shifts"
+    assert group_for(Convolution(psf.gaussian(2.0, 9), (16, 16),
+                                 boundary="reflect")).name == "parametric"
+
+
+def test_transforms_commute_with_a_symmetric_blur_and_invert_exactly():
+    op = Convolution(psf.gaussian(1.5, 7), (16, 16))
+    group = group_for(op)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 1, 16, 16, dtype=torch.float64, generator=g)
+    for _ in range(8):
+        t = group.draw((16, 16), g)
+        assert torch.allclose(op(Group.apply(x, t)), Group.apply(op(x), t), atol=1e-12)
+        assert torch.equal(Group.invert(Group.apply(x, t), t), x)
+
+
+def test_bootstrap_refuses_one_sample_and_names_a_failed_sample():
+    op, x, _ = _dense_problem()
+    with pytest.raises(InputError, match="n_samples"):
+        equivariant_bootstrap(lambda g, o: g, op(x), op, "gaussian:sigma=0.1", n_samples=1)
+    calls = []
+
+    def failing(g, o):
+        calls.append(1)
+        return g * (float("nan") if len(calls) == 3 else 1.0)
+
+    with pytest.raises(InputError, match="sample 1 of 4"):
+        equivariant_bootstrap(failing, op(x), op, "gaussian:sigma=0.1", n_samples=4)
+
+
+def _synthetic(n_images, n_draws, size, seed):
+    """Heteroscedastic errors e = σ_j z with a variance map 4× too small (intervals 2× narrow)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_images, 1, 1, 1, size, size, generator=g, dtype=torch.float64)
+    sigma = 0.01 + 0.05 * x.expand(n_images, n_draws, 1, 1, size, size)
+    err = sigma * torch.randn(sigma.shape, generator=g, dtype=torch.float64)
+    return x, x + err, sigma ** 2 / 4
+
+
+def _covered(x, x_hat, variance, level):
+    return ((x_hat - x).abs() <= normal_quantile(level) * variance.sqrt()).double().mean()
+
+
+def test_conformal_scale_covers_at_least_the_nominal_level_for_a_miscalibrated_input():
+    levels = (0.5, 0.8, 0.9, 0.95, 0.99)
+    # one large calibration: the scale is 2 (the variance was 4× too small)
+    x, x_hat, v = _synthetic(4, 4, 32, seed=0)
+    cal = fit(x, x_hat, v, method="synthetic", operator="identity", noise="synthetic",
+              calibration_set="4 synthetic images × 4 draws", levels=levels)
+    assert all(abs(s - 2.0) < 0.1 for s in cal.scales.values()), cal.scales
+    # the finite-sample guarantee, over many small calibrations (n = 2 images × 3 draws × 5×5)
+    trials, n = 2000, 150
+    coverage = {level: [] for level in levels}
+    for t in range(trials):
+        x, x_hat, v = _synthetic(2, 3, 5, seed=100 + t)
+        cal = fit(x, x_hat, v, method="synthetic", operator="identity", noise="synthetic",
+                  calibration_set="trial", levels=levels)
+        xt, xt_hat, vt = _synthetic(1, 1, 10, seed=10_000 + t)
+        for level in levels:
+            coverage[level].append(float(_covered(xt, xt_hat, cal.apply(vt, level), level)))
+    for level in levels:
+        c = torch.tensor(coverage[level], dtype=torch.float64)
+        se = float(c.std()) / math.sqrt(trials)
+        assert float(c.mean()) >= level - 3 * se, (level, float(c.mean()), se)
+        if math.ceil((n + 1) * level) <= n:  # conformal's upper bound for continuous scores
+            assert float(c.mean()) <= level + 1 / (n + 1) + 3 * se, (level, float(c.mean()))
+        uncalibrated = float(_covered(xt, xt_hat, vt, level))
+        assert uncalibrated < level - 0.1
+
+
+def test_calibration_refuses_one_image_and_another_problem(tmp_path):
+    x, x_hat, v = _synthetic(1, 4, 8, seed=0)
+    with pytest.raises(InputError, match="at least 2 calibration images"):
+        fit(x, x_hat, v, method="tikhonov", operator="identity", noise="gaussian:sigma=0.01",
+            calibration_set="one image")
+    x, x_hat, v = _synthetic(2, 2, 8, seed=0)
+    cal = fit(x, x_hat, v, method="tikhonov", operator="blur:gaussian:sigma=2",
+              noise="gaussian:sigma=0.01", calibration_set="2 images")
+    path = cal.save(tmp_path / "cal.json")
+    back = load(path)
+    assert back == cal and json.loads(path.read_text())["n_pixels"] == 2 * 2 * 64
+    back.check(method="tikhonov", operator="blur:gaussian:sigma=2", noise="gaussian:sigma=0.01")
+    with pytest.raises(InputError, match=r"operator 'blur:gaussian:sigma=3'.*noise"):
+        back.check(operator="blur:gaussian:sigma=3", noise="gaussian:sigma=0.02")
+    with pytest.raises(InputError, match="calibrated levels"):
+        back.apply(v, level=0.97)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(InputError, match="format"):
+        load(tmp_path / "bad.json")
+    with pytest.raises(InputError, match="level"):
+        normal_quantile(1.0)
