@@ -152,3 +152,57 @@ def test_calibration_refuses_one_image_and_another_problem(tmp_path):
         load(tmp_path / "bad.json")
     with pytest.raises(InputError, match="level"):
         normal_quantile(1.0)
+
+
+def _calibration_file(tmp_path, operator="blur:gaussian:sigma=1", method="tikhonov"):
+    x, x_hat, v = _synthetic(2, 2, 8, seed=0)
+    cal = fit(x, x_hat, v, method=method, operator=operator, noise="gaussian:sigma=0.01",
+              calibration_set="2 synthetic images", variance_source="bootstrap")
+    return cal, cal.save(tmp_path / "cal.json")
+
+
+def test_cli_writes_the_calibrated_bootstrap_variance_and_says_so(tmp_path, capsys):
+    import numpy as np
+
+    from physinv.cli import main
+
+    y = tmp_path / "y.npy"
+    np.save(y, np.random.default_rng(0).random((32, 32)))
+    cal, path = _calibration_file(tmp_path)
+    base = ["reconstruct", str(y), "--op", "blur:gaussian:sigma=1", "--method", "tikhonov",
+            "--lam", "0.01", "-o", str(tmp_path / "x.npy"), "--samples", "4"]
+    assert main(base + ["--variance", str(tmp_path / "raw.npy"), "--noise",
+                        "gaussian:sigma=0.01"]) == 0
+    assert "UNCALIBRATED" in capsys.readouterr().out
+    assert main(base + ["--variance", str(tmp_path / "cal.npy"), "--calibration",
+                        str(path), "--level", "0.9"]) == 0
+    out = capsys.readouterr().out
+    assert "calibrated at 0.9" in out and "shifts+d4, K=4" in out
+    raw, calibrated = np.load(tmp_path / "raw.npy"), np.load(tmp_path / "cal.npy")
+    assert raw.min() > 0
+    np.testing.assert_allclose(calibrated, raw * cal.scale_at(0.9) ** 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--op", "blur:gaussian:sigma=2"], ["--calibration", "operator 'blur:gaussian:sigma=2'"]),
+    (["--op", "blur:gaussian:sigma=1", "--noise", "gaussian:sigma=0.02"],
+     ["--calibration", "noise 'gaussian:sigma=0.02'"]),
+    (["--op", "blur:gaussian:sigma=1", "--method", "landweber"], ["method 'landweber'"]),
+    (["--op", "blur:gaussian:sigma=1", "--level", "0.97"], ["--level", "0.95"]),
+])
+def test_cli_refuses_a_calibration_made_for_another_problem(tmp_path, capsys, args, names):
+    import numpy as np
+
+    from physinv.cli import main
+
+    y = tmp_path / "y.npy"
+    np.save(y, np.random.default_rng(0).random((32, 32)))
+    _, path = _calibration_file(tmp_path)
+    argv = ["reconstruct", str(y), "-o", str(tmp_path / "x.npy"), "--variance",
+            str(tmp_path / "v.npy"), "--calibration", str(path), "--samples", "2"] + args
+    if "--method" not in args:
+        argv += ["--method", "tikhonov", "--lam", "0.01"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert all(n in err for n in names) and "Traceback" not in err, err
+    assert not (tmp_path / "x.npy").exists() and not (tmp_path / "v.npy").exists()

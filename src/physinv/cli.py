@@ -243,7 +243,22 @@ def reconstruct(
                                      "a folder when the measurement is a folder."),
     suffix: str = typer.Option(".tif", "--suffix", help="Format of the files written into an "
                                "output folder: .tif | .npy | .png."),
-    variance: Path | None = typer.Option(None, "--variance", help="Write the variance map."),
+    variance: Path | None = typer.Option(None, "--variance", help="Write the per-pixel "
+                                         "variance map v (x ± z·√v is the interval at "
+                                         "--level): the posterior's for bayes-gauss / "
+                                         "bayes-studentt, else the equivariant bootstrap's; "
+                                         "calibrated with --calibration."),
+    level: float | None = typer.Option(None, "--level", help="--variance: nominal level of "
+                                       "the interval, in (0, 1) (default 0.95)."),
+    samples: int | None = typer.Option(None, "--samples", help="--variance: bootstrap "
+                                       "reconstructions K, 2 to 32 (default 16)."),
+    calibration: Path | None = typer.Option(None, "--calibration", help="--variance: a "
+                                            "calibration JSON (physinv.uq) for this method, "
+                                            "operator and noise; without it the variance is "
+                                            "uncalibrated."),
+    noise: str | None = typer.Option(None, "--noise", help="--variance: the measurement's "
+                                     "noise, " + NOISE_HELP + " (default: the calibration's, "
+                                     "else Gaussian with σ estimated from the measurement)."),
     labels: Path | None = typer.Option(None, "--labels", help="Write the label map (potts)."),
     device: str = typer.Option("auto", "--device", help="--net: auto | cpu | cuda[:N]."),
 ):
@@ -258,12 +273,13 @@ def reconstruct(
     many = measurement.is_dir()
     _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, suffix,
                        variance, labels)
+    uq = _check_uq(variance, level, samples, calibration, noise)
     from physinv.solvers.registry import METHODS
 
     if net is not None:
         if op is not None:
             raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
-        solve = _network_solver(net, device)
+        solve = _network_solver(net, device, uq)
     else:
         if op is None:
             raise InputError("--op", None, "an operator spec (or --net with a trained run)")
@@ -272,7 +288,7 @@ def reconstruct(
         solve = _method_solver(op, method, lam, dict(n_iter=n_iter, tol=tol, reg=reg,
                                                      basis=basis, n_classes=classes,
                                                      positivity=positivity or None),
-                               show=not many)
+                               show=not many, uq=uq)
     _reconstruct_all(files, many, output, suffix, solve, variance, labels)
 
 
@@ -314,6 +330,81 @@ def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, 
         if isinstance(value, str) or not 0 <= value < float("inf"):
             raise InputError("--lam", value, "a non-negative number or gcv | discrepancy | "
                              "lcurve | evidence")
+
+
+MAX_SAMPLES = 32  # bootstrap reconstructions per image (the issue's cost bound)
+
+
+def _check_uq(variance, level, samples, calibration, noise) -> dict | None:
+    """The options of ``reconstruct --variance`` checked before any work (JSON only, no torch):
+    None without --variance, else {level, samples, calibration, noise}."""
+    if variance is None:
+        for name, value in (("--level", level), ("--samples", samples),
+                            ("--calibration", calibration), ("--noise", noise)):
+            if value is not None:
+                raise InputError(name, str(value), "to be given with --variance FILE")
+        return None
+    level = 0.95 if level is None else level
+    if not 0 < level < 1:
+        raise InputError("--level", level, "a probability strictly between 0 and 1",
+                         "0.95 for 95 % intervals")
+    samples = 16 if samples is None else samples
+    check_int("--samples", samples, minimum=2)
+    if samples > MAX_SAMPLES:
+        raise InputError("--samples", samples, f"at most {MAX_SAMPLES} bootstrap "
+                         "reconstructions per image")
+    if calibration is not None:
+        import json
+
+        try:
+            record = json.loads(calibration.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            record = None
+        if not isinstance(record, dict) or not str(record.get("format", "")).startswith(
+                "physinv-uq-calibration/") or not isinstance(record.get("scales"), dict):
+            raise InputError("--calibration", str(calibration), "a readable calibration JSON "
+                             "(physinv.uq.Calibration.save)")
+        if f"{level:g}" not in record["scales"]:
+            raise InputError("--level", level, f"one of the levels calibrated in {calibration}:"
+                             f" {', '.join(sorted(record['scales']))}")
+    return dict(level=level, samples=samples, calibration=calibration, noise=noise)
+
+
+def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
+    """The variance written by ``reconstruct --variance`` and the line that says what it is:
+    the posterior variance if the method has one, else the equivariant bootstrap; scaled by the
+    calibration if one is given (refused if made for another method, operator or noise)."""
+    from physinv.errors import check_finite
+    from physinv.noise import estimate_sigma
+    from physinv.noise import from_spec as noise_from_spec
+    from physinv.uq import equivariant_bootstrap, load, normal_quantile
+
+    cal = load(uq["calibration"]) if uq["calibration"] is not None else None
+    if uq["noise"] is not None:
+        model, noise_text = noise_from_spec(uq["noise"]), "given"
+    elif cal is not None:
+        model, noise_text = noise_from_spec(cal.noise), "the calibration's"
+    else:
+        model = noise_from_spec(f"gaussian:sigma={estimate_sigma(y):.6g}")
+        noise_text = "σ estimated from the measurement"
+    if posterior is not None:
+        var, source, how = check_finite("variance", posterior), "posterior", "posterior"
+    else:
+        boot = equivariant_bootstrap(reconstruct, y, operator, model, x_hat=x_hat,
+                                     n_samples=uq["samples"], seed=0)
+        var, source = boot.variance, "bootstrap"
+        how = f"{boot.describe()}, noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s"
+    level = uq["level"]
+    z = normal_quantile(level)
+    if cal is None:
+        return var, (f"variance: {how}; UNCALIBRATED (no --calibration): x ± {z:.3g}·√v is "
+                     f"not known to cover {level:.0%}")
+    cal.check(method=method, operator=spec, variance_source=source, argument="--calibration",
+              noise=model.spec() if posterior is None or uq["noise"] is not None else None)
+    return cal.apply(var, level), (
+        f"variance: {how}; calibrated at {level:g} (scale {cal.scale_at(level):.3g}, "
+        f"{uq['calibration']}: {cal.calibration_set}): x ± {z:.3g}·√v is the {level:.0%} "
+        "interval")
 
 
 def _reconstruct_all(files, many, output, suffix, solve, variance, labels) -> None:
@@ -359,7 +450,7 @@ def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=Non
     return written, {"text": text}
 
 
-def _network_solver(path: Path, device: str):
+def _network_solver(path: Path, device: str, uq=None):
     import time
 
     import torch
@@ -382,11 +473,21 @@ def _network_solver(path: Path, device: str):
                              f"a measurement of the form {spec} gives "
                              f"(its shape {tuple(net.op.out_shape)} for {shape} images)")
         start = time.perf_counter()
-        with torch.no_grad():
-            x = net(y.to(dev, torch.float32)).to("cpu", torch.float64)
+
+        def reconstruct(g, o):
+            with torch.no_grad():
+                return net(g.to(dev, torch.float32)).to("cpu", torch.float64)
+
+        x = reconstruct(y, net.op)
         text = (f"{type(net).__name__} ({path}): {time.perf_counter() - start:.2f} s, "
                 f"{shape[0]}×{shape[1]}")
-        return x, None, None, text
+        var = None
+        if uq is not None:
+            operator = from_spec(spec, shape).to(torch.float64)
+            var, line = _uncertainty(uq, reconstruct, y, operator, spec, type(net).__name__,
+                                     x, None)
+            text += f"\n{line}"
+        return x, var, None, text
 
     return solve
 
@@ -402,7 +503,7 @@ def _describe(estimate) -> str:
     return text + "".join(f"; warning: {n}" for n in estimate.notes)
 
 
-def _method_solver(op: str, method: str, lam, options: dict, show: bool):
+def _method_solver(op: str, method: str, lam, options: dict, show: bool, uq=None):
     import time
 
     import torch
@@ -448,7 +549,12 @@ def _method_solver(op: str, method: str, lam, options: dict, show: bool):
         lam_text = f"{lam_text:.4g}" if isinstance(lam_text, float) else "-"
         text = (f"{method}: λ={lam_text}, iterations={result.n_iter} ({result.stop_reason}), "
                 f"{seconds:.2f} s, relative residual {residual:.4g}")
-        return result.x, result.variance, result.labels, text
+        var = result.variance
+        if uq is not None:
+            var, line = _uncertainty(uq, lambda g, o: run(method, g, o, **options).x, y,
+                                     operator, spec, method, result.x, result.variance)
+            text += f"\n{line}"
+        return result.x, var, result.labels, text
 
     return solve
 

@@ -107,16 +107,17 @@ class Calibration:
         return variance * self.scale_at(self.level if level is None else level) ** 2
 
     def check(self, method: str | None = None, operator: str | None = None,
-              noise: str | None = None, variance_source: str | None = None) -> None:
+              noise: str | None = None, variance_source: str | None = None,
+              argument: str = "calibration") -> None:
         """Refuse use with another method, variance source, operator or noise (None: not
-        compared), naming every difference."""
+        compared), naming every difference (``argument``: the option named in the error)."""
         given = dict(method=method, variance_source=variance_source, operator=operator,
                      noise=noise)
         differ = [f"{name} {value!r} (calibrated for {getattr(self, name)!r})"
                   for name, value in given.items()
                   if value is not None and value != getattr(self, name)]
         if differ:
-            raise InputError("calibration", self.operator, "a calibration made for this "
+            raise InputError(argument, self.operator, "a calibration made for this "
                              "problem", "it differs in " + "; ".join(differ))
 
     def save(self, path) -> Path:
