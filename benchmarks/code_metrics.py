@@ -47,7 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LAYERS = ["ground", "operators", "noise", "data", "solvers", "nets", "train", "thermal",
+LAYERS = ["ground", "operators", "noise", "data", "solvers", "nets", "uq", "train", "thermal",
           "experiments", "cli"]
 GROUND = {"io", "paths", "limits", "errors", "specs", "metrics", "__init__"}
 SECTION = re.compile(r"^\s*(Parameters|Returns|Yields|Examples|Notes|References)\s*\n\s*-{3,}\s*$",
