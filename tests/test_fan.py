@@ -135,3 +135,17 @@ def test_fan_spec_builds_the_operator_and_is_refused_without_a_size_for_a_sinogr
         image_shape("fan:angles=30", (70, 30))
     with pytest.raises(InputError, match="source outside"):
         from_spec("fan:angles=30,source=10", (32, 32))
+
+
+def test_fan_beam_reaches_the_fbp_method_and_the_black_box_networks_input():
+    from physinv.nets.blackbox import NetInput
+    from physinv.solvers.registry import run
+
+    n = 32
+    op = FanBeam((n, n), np.arange(0, 360, 4.0), 2.0 * n, 4.0 * n)
+    x = shepp_logan(n).to(torch.float64)
+    y = op(x)
+    rec = run("fbp", y, op, filter="ramp").x
+    assert torch.allclose(rec, fan_fbp(y, op))
+    net_input = NetInput(op, "auto")
+    assert net_input.kind == "fbp" and torch.allclose(net_input(y), fan_fbp(y, op))

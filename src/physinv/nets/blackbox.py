@@ -23,7 +23,8 @@ from torch import nn
 from physinv.errors import InputError, check_int
 from physinv.nets.base import PhysicsNet
 from physinv.nets.layers import SmallCNN, apply_cnn, stationary_normal
-from physinv.operators import Radon
+from physinv.operators import FanBeam, Radon
+from physinv.operators.fan import fan_fbp
 from physinv.operators.radon import fbp
 
 INPUTS = ("auto", "measurement", "adjoint", "fbp")
@@ -67,10 +68,10 @@ class NetInput(nn.Module):
         if kind not in INPUTS:
             raise InputError("input", kind, f"one of {INPUTS}")
         if kind == "auto":
-            kind = "fbp" if isinstance(op, Radon) else (
+            kind = "fbp" if isinstance(op, (Radon, FanBeam)) else (
                 "measurement" if tuple(op.in_shape) == tuple(op.out_shape) else "adjoint")
-        if kind == "fbp" and not isinstance(op, Radon):
-            raise InputError("input", kind, "'fbp' only for the Radon transform")
+        if kind == "fbp" and not isinstance(op, (Radon, FanBeam)):
+            raise InputError("input", kind, "'fbp' only for the Radon and fan-beam transforms")
         if kind == "measurement" and tuple(op.in_shape) != tuple(op.out_shape):
             raise InputError("input", kind, f"'adjoint' for an operator from {op.in_shape} "
                              f"to {op.out_shape}")
@@ -95,7 +96,7 @@ class NetInput(nn.Module):
         if self.kind == "measurement":
             return y
         if self.kind == "fbp":
-            return fbp(y, self.op)
+            return fan_fbp(y, self.op) if isinstance(self.op, FanBeam) else fbp(y, self.op)
         return self.op.adjoint(y, check=False) / self.gain
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 from physinv.errors import InputError
-from physinv.operators import Radon, fbp
+from physinv.operators import FanBeam, Radon, fan_fbp, fbp
 from physinv.solvers.bayes import gaussian_posterior
 from physinv.solvers.closed_form import tikhonov, wiener
 from physinv.solvers.iterative import cg, fista, ista, landweber
@@ -22,8 +22,11 @@ from physinv.solvers.tv import tv
 
 
 def _fbp(y, op, filter="ramp"):  # noqa: A002
+    if isinstance(op, FanBeam):
+        return Result(x=fan_fbp(y, op, filter=filter), params={"filter": filter})
     if not isinstance(op, Radon):
-        raise InputError("method", "fbp", "a Radon operator for filtered back-projection")
+        raise InputError("method", "fbp", "a Radon or fan-beam operator for filtered "
+                         "back-projection")
     return Result(x=fbp(y, op, filter=filter), params={"filter": filter})
 
 
