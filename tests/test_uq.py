@@ -206,3 +206,22 @@ def test_cli_refuses_a_calibration_made_for_another_problem(tmp_path, capsys, ar
     err = capsys.readouterr().err
     assert all(n in err for n in names) and "Traceback" not in err, err
     assert not (tmp_path / "x.npy").exists() and not (tmp_path / "v.npy").exists()
+
+
+def test_cli_gives_a_trained_network_a_bootstrap_variance(tmp_path, capsys):
+    import numpy as np
+
+    from physinv.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--task", "deblur_gauss", "--net", "fourier-radial", "--n-train", "2",
+                 "--preset", "quick", "--epochs", "1", "--out", str(run)]) == 0
+    y = tmp_path / "y.npy"
+    np.save(y, np.random.default_rng(0).random((32, 32)))
+    assert main(["reconstruct", str(y), "--net", str(run), "-o", str(tmp_path / "x.npy"),
+                 "--variance", str(tmp_path / "v.npy"), "--samples", "3"]) == 0
+    out = capsys.readouterr()
+    assert "bootstrap (shifts+d4, K=3" in out.out and "UNCALIBRATED" in out.out
+    assert "note:" not in out.err
+    v = np.load(tmp_path / "v.npy")
+    assert v.shape == (32, 32) and np.isfinite(v).all() and v.min() > 0

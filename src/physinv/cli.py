@@ -483,7 +483,7 @@ def _network_solver(path: Path, device: str, uq=None):
                 f"{shape[0]}×{shape[1]}")
         var = None
         if uq is not None:
-            operator = from_spec(spec, shape).to(torch.float64)
+            operator = from_spec(spec, shape)
             var, line = _uncertainty(uq, reconstruct, y, operator, spec, type(net).__name__,
                                      x, None)
             text += f"\n{line}"
