@@ -7,8 +7,9 @@ adjoint time over ``--repeats`` warm applications, and the process's peak reside
 (``resource.getrusage(...).ru_maxrss``; also the baseline after the imports). Contenders:
 
 - ``physinv`` with the default memory rule (``radon.CACHE_BYTES``: cached up to 768 MiB of
-  weights, streamed above), and with the cache forced (``cache_bytes=2**31``) at 512²; each with the default torch threads and with
-  one thread (the machine is shared; contention for the second core shows up here);
+  weights, streamed above), and with the cache forced (``cache_bytes=2**31``) at 512²; each
+  with the default torch threads and with one thread (the machine is shared; contention for
+  the second core shows up here);
 - ``skimage``: ``radon(circle=True)`` + ``iradon(filter_name=None, circle=True)`` (the
   unfiltered back-projection, the adjoint's role).
 
