@@ -31,31 +31,11 @@ import torch
 
 from physinv.errors import InputError, check_int, check_positive, check_shape
 from physinv.operators.base import LinearOperator
-from physinv.operators.radon import FILTERS, ramp_filter
+from physinv.operators.radon import FILTERS, BackProjection, Projection, ramp_filter
 
 SAMPLES_PER_BLOCK = 2**18  # ray samples per block of views
 
 
-class _Project(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, op):
-        ctx.op = op
-        return op._project(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _BackProject.apply(grad, ctx.op), None
-
-
-class _BackProject(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, y, op):
-        ctx.op = op
-        return op._backproject(y)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _Project.apply(grad, ctx.op), None
 
 
 def _angles(angles) -> np.ndarray:
@@ -233,12 +213,12 @@ class FanBeam(LinearOperator):
     def _forward(self, x):
         if x.is_complex():
             return torch.complex(self._forward(x.real), self._forward(x.imag))
-        return _Project.apply(x, self)
+        return Projection.apply(x, self)
 
     def _adjoint(self, y):
         if y.is_complex():
             return torch.complex(self._adjoint(y.real), self._adjoint(y.imag))
-        return _BackProject.apply(y, self)
+        return BackProjection.apply(y, self)
 
     def extra_repr(self):
         """Shape, views, distances, detector."""

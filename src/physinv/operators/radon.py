@@ -146,7 +146,11 @@ def _footprint_table(theta_deg: np.ndarray, size: int) -> np.ndarray:
     return table.astype(np.float32)
 
 
-class _Project(torch.autograd.Function):
+class Projection(torch.autograd.Function):
+    """y = A x through ``op._project``, whose gradient is the back-projection A' — so that
+    autograd's adjoint is the operator's exact one, to any order (shared by ``Radon`` and
+    ``FanBeam``)."""
+
     @staticmethod
     def forward(ctx, x, op):
         ctx.op = op
@@ -154,10 +158,12 @@ class _Project(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _BackProject.apply(grad, ctx.op), None
+        return BackProjection.apply(grad, ctx.op), None
 
 
-class _BackProject(torch.autograd.Function):
+class BackProjection(torch.autograd.Function):
+    """x = A' y through ``op._backproject``, whose gradient is the projection A."""
+
     @staticmethod
     def forward(ctx, y, op):
         ctx.op = op
@@ -165,7 +171,7 @@ class _BackProject(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _Project.apply(grad, ctx.op), None
+        return Projection.apply(grad, ctx.op), None
 
 
 class Radon(LinearOperator):
@@ -444,12 +450,12 @@ class Radon(LinearOperator):
     def _forward(self, x):
         if x.is_complex():
             return torch.complex(self._forward(x.real), self._forward(x.imag))
-        return _Project.apply(x, self)
+        return Projection.apply(x, self)
 
     def _adjoint(self, y):
         if y.is_complex():
             return torch.complex(self._adjoint(y.real), self._adjoint(y.imag))
-        return _BackProject.apply(y, self)
+        return BackProjection.apply(y, self)
 
     def extra_repr(self):
         """Shape, angles, circle, detector, stored canonical angles and whether cached."""
