@@ -693,7 +693,8 @@ def nets(
 @app.command(cls=_RegistryHelp)
 def bench(
     suite: str = typer.Option("classical", "--suite", help="classical, nets, ir or peers "
-                              "(scikit-image and, with the [compare] extra, DeepInverse)."),
+                              "(scikit-image and, with the [compare] extra, DeepInverse and "
+                              "BM3D)."),
     json_path: Path = typer.Option(..., "--json", help="Where to write the JSON of this run."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated subset of "
                                      f"{TASKS_LIST} (ir: {IR_TASKS_LIST})."),
@@ -703,6 +704,11 @@ def bench(
     images: int | None = typer.Option(None, "--images", help="Use the first N test images."),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated subset."),
     budget: float = typer.Option(90.0, "--budget", help="nets: training seconds per network."),
+    test_images: Path | None = typer.Option(None, "--test-images", help="A folder of your own "
+                                            "test images (PNG, TIFF, NPY; at least 256×256) "
+                                            "instead of the public set: centre 256×256 crop, "
+                                            "gray, named after the files (classical, peers, "
+                                            "nets)."),
 ):
     """Benchmark every method on the public protocol; write one JSON with all rows.
 
@@ -719,19 +725,14 @@ def bench(
     sizes = _int_list("--n-train", n_train)
     for size in sizes:
         check_sizes(size)
-    if images is not None and suite != "ir":
-        from physinv.limits import TEST_IMAGES
-
-        if images > TEST_IMAGES:
-            raise InputError("--images", images, f"at most {TEST_IMAGES}, the size of the "
-                             "public test set")
+    _check_test_set(suite, images, test_images)
     from physinv.experiments.bench import run_suite
     from physinv.io import write_json
 
     task_list = [t.strip() for t in tasks.split(",")] if tasks else None
     method_list = [m.strip() for m in methods.split(",")] if methods else None
     if suite == "nets":
-        _bench_nets(task_list, sizes, method_list, images, budget, json_path)
+        _bench_nets(task_list, sizes, method_list, images, budget, json_path, test_images)
         return
     if suite == "ir":
         _bench_ir(task_list, sizes, method_list, images, budget, json_path)
@@ -740,16 +741,38 @@ def bench(
         raise InputError("--n-train", n_train, "one number for the classical suite")
     with console.status("benchmark") as status:
         result = run_suite(suite, tasks=task_list, n_train=sizes[0], n_images=images,
-                           methods=method_list, progress=lambda text: status.update(text))
+                           methods=method_list, progress=lambda text: status.update(text),
+                           test_images=test_images)
     path = write_json(json_path, result)
-    table = Table(title=f"{suite} suite ({result['seconds']:.0f} s)")
+    shown = result["test_set"].get("folder", "public test set")
+    table = Table(title=f"{suite} suite on {shown} ({result['seconds']:.0f} s)")
     for col in ("task", "method", "library", "PSNR", "SSIM", "ms/image", "tuned"):
         table.add_column(col)
     for row in result["summary"]:
         table.add_row(row["task"], row["method"], row["library"], f"{row['psnr']:.2f}",
                       f"{row['ssim']:.3f}", f"{row['infer_ms']:.1f}", str(row["hyper"]))
     console.print(table)
+    for note in result.get("notes", []):
+        console.print(f"note: {note}", soft_wrap=True)
     console.print(f"wrote {path}")
+
+
+def _check_test_set(suite: str, images: int | None, test_images: Path | None) -> None:
+    """``--images`` and ``--test-images`` checked before any work (image headers only)."""
+    from physinv.limits import TEST_IMAGES
+
+    if test_images is not None:
+        if suite == "ir":
+            raise InputError("--test-images", str(test_images), "no --test-images with "
+                             "--suite ir (its scenes are simulated)")
+        from physinv.paths import image_folder_files
+
+        available = len(image_folder_files(test_images, "--test-images"))
+        where = f"the number of images in {test_images}"
+    else:
+        available, where = TEST_IMAGES, "the size of the public test set"
+    if images is not None and suite != "ir" and images > available:
+        raise InputError("--images", images, f"at most {available}, {where}")
 
 
 def _int_list(name: str, text: str) -> list[int]:
@@ -789,13 +812,13 @@ def _bench_ir(task_list, sizes, method_list, images, budget, json_path):
     console.print(f"wrote {path}")
 
 
-def _bench_nets(task_list, sizes, method_list, images, budget, json_path):
+def _bench_nets(task_list, sizes, method_list, images, budget, json_path, test_images=None):
     from physinv.experiments.nets_bench import NETS_TASKS, plot_nets, run_nets
     from physinv.io import write_json
 
     with console.status("benchmark") as status:
         result = run_nets(tasks=task_list or NETS_TASKS, n_trains=sizes, networks=method_list,
-                          budget_s=budget, n_images=images,
+                          budget_s=budget, n_images=images, test_images=test_images,
                           progress=lambda text: status.update(text))
     path = write_json(json_path, result)
     figures = plot_nets(result, lambda task: path.with_name(f"{path.stem}-{task}.png"))

@@ -189,3 +189,131 @@ def unlock_folder(folder) -> None:
 def _unlock_all() -> None:
     for key in list(_LOCKS):
         unlock_folder(key)
+
+
+TEST_SIZE = 256  # side of the protocol's test crops (docs/PROTOCOL.md)
+
+
+def image_folder_files(folder, argument: str = "--test-images",
+                       size: int = TEST_SIZE) -> list[Path]:
+    """The image files of a folder of one's own test images, checked before any work.
+
+    The folder must exist and hold at least one ``.png``, ``.jpg``/``.jpeg``,
+    ``.tif``/``.tiff`` or ``.npy`` file (hidden files aside); every such file must be readable
+    as ``io.read_image`` reads it (suffix, dtype rule, header) and at least ``size`` pixels on
+    each side (the protocol takes its centre ``size``×``size`` crop); no two files may share a
+    stem (the stem is the image's name in the rows). Only the headers are read: NumPy, Pillow
+    and tifffile are imported here, torch is not.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder.
+    argument : str, default "--test-images"
+        The option that named it, for the messages.
+    size : int, default 256
+        The smallest side accepted.
+
+    Returns
+    -------
+    list of Path
+        The files, sorted by name (test image i gets the noise seed 1234 + i).
+
+    Raises
+    ------
+    InputError
+        Naming ``argument`` and the folder or the file at fault: a missing folder or a file,
+        no image in it, two files with one stem, an unreadable file, or a side below
+        ``size``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "b.npy", np.zeros((300, 256), np.float32))
+    >>> np.save(folder / "a.npy", np.zeros((256, 256), np.float32))
+    >>> [p.name for p in image_folder_files(folder)]
+    ['a.npy', 'b.npy']
+    >>> np.save(folder / "c.npy", np.zeros((255, 400), np.float32))
+    >>> image_folder_files(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: --test-images: got '.../c.npy', expected an image at least ...
+    """
+    from physinv.io import probe_image
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(argument, str(folder), "a folder of test images",
+                         "it is a file" if folder.exists() else "no such folder")
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in READABLE
+                    and not p.name.startswith(".") and not p.is_dir()), key=lambda p: p.name)
+    if not files:
+        raise InputError(argument, str(folder), f"a folder holding {', '.join(READABLE)} "
+                         "images", "none found")
+    stems: dict[str, Path] = {}
+    for path in files:
+        if path.stem in stems:
+            raise InputError(argument, str(path), "one file per image name",
+                             f"{stems[path.stem].name} has the same name {path.stem!r}")
+        stems[path.stem] = path
+        probe_image(path, argument)
+        shape = image_header_shape(path, argument)
+        if min(shape) < size:
+            raise InputError(argument, str(path), f"an image at least {size}×{size} (the "
+                             f"protocol takes its centre {size}×{size} crop)",
+                             f"it is {shape[0]}×{shape[1]}")
+    return files
+
+
+def image_header_shape(path, argument: str = "path") -> tuple[int, int]:
+    """(H, W) of an image file from its header alone (NPY, TIFF, PNG / JPEG).
+
+    A 3-D array is read as ``io.read_image`` reads it: (H, W, C) with C = 3 or 4, else
+    (C, H, W) with C = 1, 3 or 4.
+
+    Parameters
+    ----------
+    path : str or Path
+        An image file.
+    argument : str, default "path"
+        The name the message gives the file.
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    InputError
+        For an unreadable header or an array that is not a 2-D or 3-D image.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            import numpy as np
+
+            shape = tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tuple(tif.series[0].shape)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                shape = tuple(img.size[::-1])
+    except Exception as err:  # noqa: BLE001 - any unreadable header is the same refusal
+        raise InputError(argument, str(path), "a readable image file",
+                         str(err)[:120] or type(err).__name__) from None
+    if len(shape) == 3 and shape[-1] in (3, 4) and shape[0] not in (1, 3, 4):
+        shape = shape[:2]
+    elif len(shape) == 3 and shape[0] in (1, 3, 4):
+        shape = shape[1:]
+    if len(shape) != 2:
+        raise InputError(argument, str(path), "a 2-D image or a 3-D (H, W, C) / (C, H, W) "
+                         "image", f"array of shape {shape}")
+    return int(shape[0]), int(shape[1])

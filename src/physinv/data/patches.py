@@ -4,6 +4,8 @@
   drawn round-robin over ``images.TRAINING_POOL`` — the same crops for every method.
 - ``test_images()``: centre 256×256 crops of rocket, immunohistochemistry, hubble_deep_field and
   retina (retina first resized to 512×512 with anti-aliasing).
+- ``folder_test_images(folder)``: one's own test images, prepared like the public set (centre
+  256×256 crop of each file of a folder, gray, [0, 1]), named after the files.
 - ``random_patches``: a reproducible patch sampler over any list of images, for training.
 """
 
@@ -129,6 +131,60 @@ def test_images(size: int = 256) -> dict[str, torch.Tensor]:
             arr = resize(arr, (512, 512), anti_aliasing=True)
         crop = center_crop(arr, size).astype(np.float32)
         out[name] = torch.from_numpy(np.ascontiguousarray(crop))[None, None]
+    return out
+
+
+def folder_test_images(folder, size: int = 256,
+                       argument: str = "--test-images") -> dict[str, torch.Tensor]:
+    """One's own test set: file stem → ``(1, 1, size, size)`` float32 tensor, in file-name order.
+
+    Each image file of ``folder`` (``paths.image_folder_files``: PNG, JPEG, TIFF, NPY, at least
+    ``size`` on each side) is read as ``io.read_image`` reads it (uint8 / uint16 → [0, 1];
+    colour → gray by scikit-image's ``rgb2gray`` weights; an alpha channel dropped with a
+    note), and its centre ``size``×``size`` crop is kept, as for the public set (no resizing).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder of images.
+    size : int, default 256
+        Side of the crops.
+    argument : str, default "--test-images"
+        The option that named the folder, for the messages.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Sorted by file name (test image i gets the protocol's noise seed 1234 + i).
+
+    Raises
+    ------
+    InputError
+        As ``paths.image_folder_files``, and for a file whose pixels cannot be read or lie
+        outside [0, 1] (float files are not rescaled: the protocol scores on a peak of 1).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "flat.npy", np.full((300, 260), 0.5, np.float32))
+    >>> {k: tuple(v.shape) for k, v in folder_test_images(folder).items()}
+    {'flat': (1, 1, 256, 256)}
+    """
+    from physinv.io import read_image
+    from physinv.paths import image_folder_files
+
+    out = {}
+    for path in image_folder_files(folder, argument, size):
+        arr = read_image(path, as_gray=True, argument=argument)[0].numpy()
+        low, high = float(arr.min()), float(arr.max())
+        if low < 0 or high > 1:
+            raise InputError(argument, str(path), "pixel values in [0, 1] (the protocol's "
+                             "peak is 1)", f"its values span [{low:.4g}, {high:.4g}]; scale "
+                             "it, or save it as uint8 / uint16")
+        crop = center_crop(arr, size).astype(np.float32)
+        out[path.stem] = torch.from_numpy(np.ascontiguousarray(crop))[None, None]
     return out
 
 

@@ -8,8 +8,9 @@ Hyper-parameters that a method needs are chosen on the protocol's training crops
 (``n_train`` of them, with their own noise seeds): the grid value with the best mean PSNR.
 
 Suites: ``classical`` (our solvers and scikit-image's), ``peers`` (scikit-image and, when
-installed — extra ``[compare]`` —, DeepInverse, beside our closest solvers; every method timed
-as the best of two runs), ``nets`` (``experiments.nets_bench``).
+installed — extra ``[compare]`` —, DeepInverse and BM3D, beside our closest solvers; every
+method timed as the best of two runs), ``nets`` (``experiments.nets_bench``). Every suite runs
+on the public test set or on a folder of one's own images (``test_images``), prepared alike.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ import numpy as np
 
 from physinv.errors import InputError
 from physinv.experiments import peers
-from physinv.experiments.protocol import TASKS, evaluation_pairs, get_task, training_pairs
+from physinv.experiments.protocol import (
+    TASKS,
+    evaluation_pairs,
+    get_task,
+    load_test_set,
+    training_pairs,
+)
 from physinv.experiments.rows import Row, summarize
 from physinv.io import environment
 from physinv.operators import fbp
@@ -106,7 +113,7 @@ def _params_fixed(op) -> int:
 
 
 def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: int | None = None,
-              methods=None, progress: Callable | None = None) -> dict:
+              methods=None, progress: Callable | None = None, test_images=None) -> dict:
     """Run the suite and return ``{"environment", "rows", "summary", ...}``.
 
     For each task, each method's hyper-parameter is chosen on ``n_train`` training crops
@@ -131,18 +138,24 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
         Only these method names (default: all of the suite).
     progress : callable, optional
         Called with a ``"task: method"`` text before each method.
+    test_images : str or Path, optional
+        A folder of one's own test images instead of the public set (``protocol.load_test_set``:
+        centre 256×256 crops, named after the files, seeds 1234 + i in file-name order); read
+        and checked before any work.
 
     Returns
     -------
     dict
         ``suite``, ``protocol``, ``when`` (UTC, ISO 8601), ``seconds``, ``n_train``,
-        ``environment`` (with the DeepInverse version in the peers suite), ``rows`` (one
-        ``Row.to_dict()`` per task, method and image) and ``summary`` (``summarize(rows)``).
+        ``test_set`` (``protocol.load_test_set``'s record), ``environment`` (with the DeepInverse
+        and bm3d versions in the peers suite), ``notes`` (e.g. BM3D not installed), ``rows``
+        (one ``Row.to_dict()`` per task, method and image) and ``summary``
+        (``summarize(rows)``).
 
     Raises
     ------
     InputError
-        For an unknown suite or task.
+        For an unknown suite or task, or a test folder ``protocol.load_test_set`` refuses.
     """
     if suite not in SUITES:
         raise InputError("suite", suite, f"one of {SUITES}")
@@ -150,21 +163,28 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
         from physinv.experiments.nets_bench import NETS_TASKS, run_nets
 
         return run_nets(tasks=tasks or NETS_TASKS, networks=methods, n_images=n_images,
-                        progress=progress)
+                        progress=progress, test_images=test_images)
     tasks = list(TASKS) if tasks is None else list(tasks)
     for name in tasks:
         get_task(name)
+    own, record = load_test_set(test_images)
+    record["images"] = record["images"][: n_images or None]
+    notes = []
+    if suite == "peers" and peers.bm3d_module() is None:
+        notes.append(peers.BM3D_NOTE)
     rows = []
     started = time.perf_counter()
     for task_name in tasks:
         task = get_task(task_name)
         train = training_pairs(task, n_train)
-        tests = evaluation_pairs(task, n_images)
+        tests = evaluation_pairs(task, n_images, images=own)
         entries = [("physinv", *m) for m in _ours(task_name)] + [
             ("scikit-image", *m) for m in peers.peers_for(task_name)]
         if suite == "peers":
             entries = [e for e in entries if e[0] != "physinv" or e[1] in PEER_REFERENCES]
             entries += [("deepinv", *m) for m in peers.deepinv_peers_for(task_name)]
+            entries += [("bm3d", *m) for m in peers.bm3d_peers_for(
+                task_name, getattr(task.noise(), "sigma", None))]
         for library, method, fn, grid in entries:
             if methods is not None and method not in methods:
                 continue
@@ -181,11 +201,25 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
                 rows.append(Row(task_name, method, name, library=library,
                                 n_train=n_train if grid is not None else 0, psnr=p, ssim=s,
                                 infer_ms=1e3 * float(np.min(times)), train_s=train_s,
-                                params_fixed=_params_fixed(op), hyper=value).to_dict())
+                                params_fixed=_params_fixed(op),
+                                hyper=value if grid is not None else getattr(
+                                    fn, "hyper", None)).to_dict())
     env = environment()
     if suite == "peers":
         dinv = peers.deepinv_module()
         env["deepinv"] = dinv.__version__ if dinv is not None else "not available"
-    return {"suite": suite, "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
+        env["bm3d"] = _version("bm3d") if peers.bm3d_module() is not None else "not available"
+    return {"suite": suite, "protocol": "v1.1", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "seconds": time.perf_counter() - started, "n_train": n_train,
-        "environment": env, "rows": rows, "summary": summarize(rows)}
+        "test_set": record, "environment": env, "notes": notes, "rows": rows,
+        "summary": summarize(rows)}
+
+
+def _version(package: str) -> str:
+    """The installed version of a distribution ("unknown" without metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from physinv.errors import InputError, check_int
-from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
+from physinv.experiments.protocol import evaluation_pairs, get_task, load_test_set, training_pairs
 from physinv.experiments.rows import Row, summarize
 from physinv.nets.registry import NETWORKS, available
 from physinv.solvers import tikhonov, tv, wiener
@@ -118,7 +118,7 @@ def train_network(name: str, task, n_train: int, budget_s: float, epochs: int, s
 
 def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float = 90.0,
              epochs: int = 60, n_images: int | None = None, seed: int = 0,
-             progress: Callable | None = None) -> dict:
+             progress: Callable | None = None, test_images=None) -> dict:
     """Run the suite; returns ``{"environment", "rows", "summary", ...}`` like ``run_suite``.
 
     For each task: the reference rows (Tikhonov and TV tuned on 4 training crops, the
@@ -144,11 +144,14 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
         Training seed.
     progress : callable, optional
         Called with a text before each step.
+    test_images : str or Path, optional
+        A folder of one's own test images instead of the public set (``protocol.load_test_set``).
 
     Returns
     -------
     dict
         ``suite``, ``protocol``, ``when``, ``seconds``, ``budget_s``, ``epochs``, ``seed``,
+        ``test_set`` (``protocol.load_test_set``'s record),
         ``environment``, ``rows`` (with ``stop_reason``, ``best_epoch``, ``n_steps`` and
         ``best_val_s`` for networks), ``summary`` (``summarize_nets``) and
         ``summary_by_method``.
@@ -165,12 +168,13 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
         for name in networks:
             if name not in NETWORKS:
                 raise InputError("methods", name, f"network names from {sorted(NETWORKS)}")
+    own, record = load_test_set(test_images)
     rows = []
     started = time.perf_counter()
     for task_name in tasks:
         task = get_task(task_name)
-        tests = evaluation_pairs(task, n_images, dtype=torch.float32)
-        tests64 = evaluation_pairs(task, n_images)
+        tests = evaluation_pairs(task, n_images, dtype=torch.float32, images=own)
+        tests64 = evaluation_pairs(task, n_images, images=own)
         ref_train = training_pairs(task, 4)
         lam_ref = task.tikhonov_lambda(ref_train)
         if progress is not None:
@@ -208,7 +212,7 @@ def run_nets(tasks=NETS_TASKS, n_trains=N_TRAINS, networks=None, budget_s: float
     summary = summarize_nets(rows)
     return {"suite": "nets", "protocol": "v1", "when": datetime.now(timezone.utc).isoformat(
         timespec="seconds"), "seconds": time.perf_counter() - started,
-        "budget_s": budget_s, "epochs": epochs, "seed": seed,
+        "budget_s": budget_s, "epochs": epochs, "seed": seed, "test_set": record,
         "environment": environment(), "rows": rows, "summary": summary,
         "summary_by_method": summarize(rows)}
 

@@ -1,5 +1,6 @@
 """Other libraries' methods on the same data, as ``fn(y, op, param)``: scikit-image (always
-installed) and DeepInverse (the optional extra ``[compare]``, used when it imports).
+installed), and DeepInverse and BM3D (the optional extra ``[compare]``, each used when it
+imports; BM3D's licence allows non-commercial use only, so it is never a core dependency).
 
 Each peer receives exactly the measurement our solvers get — scikit-image as a NumPy array plus
 what the method needs from the same physics (the PSF, the angles); DeepInverse as a tensor with
@@ -9,6 +10,8 @@ training data (``None``: nothing to tune).
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -332,3 +335,134 @@ def deepinv_peers_for(task_name: str):
     group = "deblur" if task_name.startswith("deblur") else task_name
     return [("deepinv-pgd-tv", dinv_tv, DEEPINV_GRIDS["tv"][group]),
             ("deepinv-pgd-wavelet", dinv_wavelet, DEEPINV_GRIDS["wavelet"][group])]
+
+
+BM3D_NOTE = ("BM3D not run: the bm3d package is not installed (pip install bm3d, or the "
+             "[compare] extra; its licence allows non-commercial use only)")
+BM3D_TASKS = ("denoise", "deblur_gauss", "deblur_motion")
+# BM3D-DEB's regularisation weights (Dabov, Foi, Katkovnik & Egiazarian 2008; Mäkinen's
+# implementation in the bm3d package): regularised inverse, then regularised Wiener inverse
+BM3D_ALPHA_RI = 4e-4
+BM3D_ALPHA_RWI = 5e-3
+
+
+def bm3d_module():
+    """``bm3d`` if it is installed and imports, else None."""
+    try:
+        import bm3d
+    except Exception:  # not installed, or broken beside this NumPy
+        return None
+    return bm3d
+
+
+@contextmanager
+def numpy_trapz():
+    """``with numpy_trapz():`` — ``np.trapz`` exists while the block runs.
+
+    bm3d 4.0.3 (through bm4d) calls ``np.trapz``, which NumPy 2.4 removed in favour of
+    ``np.trapezoid``; the alias is added only where it is missing, and removed again after.
+    """
+    added = not hasattr(np, "trapz")
+    if added:
+        np.trapz = np.trapezoid
+    try:
+        yield
+    finally:
+        if added:
+            del np.trapz
+
+
+def bm3d_denoise(y, op, sigma: float):
+    """BM3D denoising with the true noise σ: ``bm3d.bm3d`` (profile ``np``, both stages).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, H, W)
+        The noisy image (only image 0, channel 0 is used), passed as a float64 array.
+    op : LinearOperator
+        Unused (the identity of the denoising task).
+    sigma : float
+        The noise standard deviation (the protocol's, not estimated).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, H, W)
+        The estimate, in ``y``'s dtype. Needs the optional ``bm3d`` package.
+    """
+    bm3d = bm3d_module()
+    with numpy_trapz():
+        return _t(bm3d.bm3d(_np(y), sigma), y)
+
+
+def bm3d_deblur(y, op, sigma: float):
+    """BM3D deblurring (BM3D-DEB) for a circular blur, in two stages through ``bm3d.bm3d``.
+
+    With ĥ the operator's Fourier diagonal, ĝ the measurement's DFT and P = σ² H W the
+    noise's power spectrum (unnormalised DFT):
+
+    1. regularised inverse ẑ₁ = conj(ĥ) ĝ / (|ĥ|² + α₁ P), α₁ = 4·10⁻⁴, then BM3D's
+       hard-thresholding stage on z₁ with its coloured-noise PSD P |conj(ĥ) / (|ĥ|² + α₁ P)|²
+       gives the pilot p;
+    2. regularised Wiener inverse ẑ₂ = conj(ĥ) |p̂|² ĝ / (|p̂|² |ĥ|² + α₂ P), α₂ = 5·10⁻³, then
+       BM3D's Wiener stage on z₂ (its PSD likewise) with the pilot p.
+
+    ``bm3d.bm3d_deblurring`` of bm3d 4.0.3 does this but hands its Wiener stage a 2-D pilot
+    where a 3-D one is expected; here the pilot is given as (H, W, 1).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (1, 1, H, W)
+        The blurred, noisy image (only image 0, channel 0 is used).
+    op : LinearOperator
+        A circular ``Convolution`` (``fourier_diagonal``).
+    sigma : float
+        The noise standard deviation (the protocol's, not estimated).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 1, H, W)
+        The estimate, in ``y``'s dtype. Needs the optional ``bm3d`` package.
+    """
+    bm3d = bm3d_module()
+    z = _np(y)[..., None]
+    h = op.fourier_diagonal().cpu().numpy()[..., None]
+    psd = np.full(z.shape, sigma ** 2 * z.shape[0] * z.shape[1])
+    g = np.fft.fft2(z, axes=(0, 1))
+    inverse = np.conj(h) / (np.abs(h) ** 2 + BM3D_ALPHA_RI * psd)
+    z_ri = np.real(np.fft.ifft2(g * inverse, axes=(0, 1)))
+    with numpy_trapz():
+        pilot = bm3d.bm3d(z_ri, psd * np.abs(inverse) ** 2,
+                          stage_arg=bm3d.BM3DStages.HARD_THRESHOLDING)[..., None]
+        power = np.abs(np.fft.fft2(pilot, axes=(0, 1))) ** 2
+        wiener_inv = np.conj(h) * power / (power * np.abs(h) ** 2 + BM3D_ALPHA_RWI * psd)
+        z_rwi = np.real(np.fft.ifft2(g * wiener_inv, axes=(0, 1)))
+        est = bm3d.bm3d(z_rwi, psd * np.abs(wiener_inv) ** 2, stage_arg=pilot)
+    return _t(est, y)
+
+
+def bm3d_peers_for(task_name: str, sigma: float):
+    """BM3D for a task: denoise and the two deblurring tasks, with the true σ ([] for other
+    tasks, or when bm3d is not installed).
+
+    Parameters
+    ----------
+    task_name : str
+        A protocol task name.
+    sigma : float
+        The task's noise standard deviation, handed to BM3D (nothing is tuned).
+
+    Returns
+    -------
+    list of (str, callable, None)
+        ``[("bm3d", fn(y, op, param), None)]``; ``fn.hyper`` is ``{"sigma": sigma}``, what
+        the rows record.
+    """
+    if task_name not in BM3D_TASKS or bm3d_module() is None:
+        return []
+    method = bm3d_denoise if task_name == "denoise" else bm3d_deblur
+
+    def fn(y, op, param):
+        return method(y, op, sigma)
+
+    fn.hyper = {"sigma": sigma}
+    return [("bm3d", fn, None)]

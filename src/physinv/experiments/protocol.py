@@ -280,25 +280,51 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-def evaluation_pairs(task: Task, n_images: int | None = None, dtype=torch.float64):
-    """[(name, x, y, op)] for the public test set (or its first ``n_images``).
+def evaluation_pairs(task: Task, n_images: int | None = None, dtype=torch.float64,
+                     images=None):
+    """[(name, x, y, op)] for the public test set, or one's own (or their first ``n_images``).
 
     Parameters
     ----------
     task : Task
-        The task: it prepares the 256×256 test crops, builds the operator and measures
-        test image i with seed ``TEST_SEED + i``.
+        The task: it prepares the 256×256 test crops (``Task.prepare``: CT resized to 128×128
+        and masked), builds the operator and measures test image i with seed
+        ``TEST_SEED + i``.
     n_images : int, optional
-        Only the first ones (of rocket, immunohistochemistry, hubble_deep_field, retina).
+        Only the first ones (of rocket, immunohistochemistry, hubble_deep_field, retina; or
+        of ``images`` in their order).
     dtype : torch.dtype, default torch.float64
         The images' dtype.
+    images : str, Path or dict, optional
+        One's own test set instead of the public one: a folder (read by
+        ``patches.folder_test_images``: centre 256×256 crops, gray, named after the files,
+        in file-name order), or what that function returned (name → (1, 1, 256, 256)).
 
     Returns
     -------
     list of (str, torch.Tensor, torch.Tensor, LinearOperator)
         Name, truth (1, 1, H, W), measurement and operator of each test image.
+
+    Raises
+    ------
+    InputError
+        For a folder ``patches.folder_test_images`` refuses.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "mine.npy", np.full((256, 256), 0.5, np.float32))
+    >>> [(n, tuple(x.shape)) for n, x, y, op in evaluation_pairs(TASKS["ct_sparse"],
+    ...                                                           images=folder)]
+    [('mine', (1, 1, 128, 128))]
     """
-    images = patches.test_images()
+    if images is None:
+        images = patches.test_images()
+    elif not isinstance(images, dict):
+        images = patches.folder_test_images(images)
     names = list(images)[: n_images or len(images)]
     out = []
     for i, name in enumerate(names):
@@ -306,6 +332,33 @@ def evaluation_pairs(task: Task, n_images: int | None = None, dtype=torch.float6
         op = task.operator(tuple(x.shape[-2:]))
         out.append((name, x, task.measure(x, op, TEST_SEED + i), op))
     return out
+
+
+def load_test_set(folder=None) -> tuple[dict | None, dict]:
+    """The test set of a run, read once before any work, and what its JSON says about it.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        A folder of one's own test images (``patches.folder_test_images``); None: the
+        public set.
+
+    Returns
+    -------
+    (dict or None, dict)
+        The images to hand to ``evaluation_pairs`` (None: the public set) and the record
+        ``{"name": "public", "images": [...]}`` or ``{"name": "own", "folder": ...,
+        "images": [...]}`` (names in seed order).
+
+    Raises
+    ------
+    InputError
+        For a folder ``patches.folder_test_images`` refuses.
+    """
+    if folder is None:
+        return None, {"name": "public", "images": list(patches.images.TEST_SET)}
+    images = patches.folder_test_images(folder)
+    return images, {"name": "own", "folder": str(folder), "images": list(images)}
 
 
 def training_pairs(task: Task, n_train: int, dtype=torch.float64):
