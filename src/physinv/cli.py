@@ -18,8 +18,9 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 import physinv
+from physinv.cli_catalog import cached
 from physinv.errors import InputError, check_int
-from physinv.limits import check_sizes
+from physinv.limits import MAX_EPOCHS, MAX_ITERATIONS, check_count, check_sizes
 from physinv.paths import check_output
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -42,6 +43,11 @@ STAGES_LIST = "{stages}"
 
 
 def _registry_lists() -> dict[str, str]:
+    """The help texts' lists, from the registries (kept by ``cli_catalog`` between runs)."""
+    return {k: v for k, v in cached("lists", _build_lists).items() if k.startswith("{")}
+
+
+def _build_lists() -> dict:
     from physinv.experiments.demo import STAGES, letters
     from physinv.experiments.protocol import TASKS
     from physinv.nets.registry import names
@@ -51,7 +57,8 @@ def _registry_lists() -> dict[str, str]:
     marks = letters(list(STAGES))
     return {METHODS_LIST: " | ".join(METHODS), NETWORKS_LIST: ", ".join(names()),
             TASKS_LIST: ", ".join(TASKS), IR_TASKS_LIST: ", ".join(IR_TASKS),
-            STAGES_LIST: ", ".join(f"{name} ({mark})" for mark, name in marks.items())}
+            STAGES_LIST: ", ".join(f"{name} ({mark})" for mark, name in marks.items()),
+            "tasks": list(TASKS)}
 
 
 class _RegistryHelp(TyperCommand):
@@ -88,24 +95,28 @@ def info():
 
     Example: physinv info
     """
+    table = Table(title=f"physinv {physinv.__version__}")
+    table.add_column("what")
+    table.add_column("names")
+    for row in cached("info", _info_rows):
+        table.add_row(*row)
+    console.print(table)
+
+
+def _info_rows() -> list[tuple[str, str]]:
     from physinv.data import images
     from physinv.noise import MODELS
     from physinv.operators import psf
     from physinv.operators.spec import KINDS
-
-    table = Table(title=f"physinv {physinv.__version__}")
-    table.add_column("what")
-    table.add_column("names")
-    table.add_row("operators (--op kinds)", ", ".join(KINDS))
-    table.add_row("PSFs (blur:<psf>)", ", ".join(sorted(psf.GENERATORS)) + ", or a file")
-    table.add_row("noise (--noise)", ", ".join(MODELS))
     from physinv.solvers.registry import METHODS as SOLVERS
 
-    table.add_row("methods (reconstruct --method)", ", ".join(SOLVERS))
-    table.add_row("training images", ", ".join(images.TRAINING_POOL))
-    table.add_row("test images", ", ".join(images.TEST_SET))
-    table.add_row("other images", ", ".join(images.EXTRA))
-    console.print(table)
+    return [("operators (--op kinds)", ", ".join(KINDS)),
+            ("PSFs (blur:<psf>)", ", ".join(sorted(psf.GENERATORS)) + ", or a file"),
+            ("noise (--noise)", ", ".join(MODELS)),
+            ("methods (reconstruct --method)", ", ".join(SOLVERS)),
+            ("training images", ", ".join(images.TRAINING_POOL)),
+            ("test images", ", ".join(images.TEST_SET)),
+            ("other images", ", ".join(images.EXTRA))]
 
 
 @app.command()
@@ -317,7 +328,7 @@ def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, 
         raise InputError("--net", str(net), "a run folder holding model.safetensors (physinv "
                          "train --out) or a model.safetensors file")
     if n_iter is not None:
-        check_int("--n-iter", n_iter)
+        check_count("--n-iter", n_iter, MAX_ITERATIONS)
     if classes is not None:
         check_int("--classes", classes, minimum=2)
     if tol is not None and not tol >= 0:
@@ -612,6 +623,8 @@ def train(
     torchrun --nproc-per-node 2 -m physinv.cli train ...
     """
     check_output("--out", out, folder=True)
+    if epochs is not None:
+        check_count("--epochs", epochs, MAX_EPOCHS)
     _check_numbers([("--seed", seed, 0), ("--n-train", n_train, 1), ("--epochs", epochs, 1),
                     ("--samples-per-epoch", samples, 1), ("--batch-size", batch_size, 1),
                     ("--patience", patience, 0), ("--save-every", save_every, 1)],
@@ -672,22 +685,34 @@ def nets(
     Example: physinv nets --task deblur_gauss
     """
     _check_numbers([], [("--lam", lam)])
+    tasks = cached("lists", _build_lists)["tasks"]
+    if task not in tasks:
+        raise InputError("--task", task, f"one of {sorted(tasks)}")
+    listing = cached(f"nets:{task}:{lam!r}", lambda: _nets_table(task, lam))
+    table = Table(title=listing["title"])
+    for col in ("network", "class", "fixed", "trainable", "structure"):
+        table.add_column(col)
+    for row in listing["rows"]:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _nets_table(task: str, lam: float) -> dict:
+    """``physinv nets``' title and rows: every network built for the task's 128×128 operator."""
     from physinv.experiments.protocol import get_task
     from physinv.nets.registry import NETWORKS, available, build
 
     op = get_task(task).operator((128, 128))
-    table = Table(title=f"networks for {task} ({type(op).__name__}, 128×128)")
-    for col in ("network", "class", "fixed", "trainable", "structure"):
-        table.add_column(col)
+    rows = []
     for name, why in available(op).items():
         entry = NETWORKS[name]
         if why is not None:
-            table.add_row(name, entry.family, "—", "—", f"not offered: {why}")
+            rows.append((name, entry.family, "—", "—", f"not offered: {why}"))
             continue
         net = build(name, op, lam)
-        table.add_row(name, entry.family, f"{net.fixed_parameters():,}",
-                      f"{net.trainable_parameters():,}", entry.description)
-    console.print(table)
+        rows.append((name, entry.family, f"{net.fixed_parameters():,}",
+                     f"{net.trainable_parameters():,}", entry.description))
+    return {"title": f"networks for {task} ({type(op).__name__}, 128×128)", "rows": rows}
 
 
 @app.command(cls=_RegistryHelp)
@@ -931,10 +956,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 def run() -> None:
-    """Console-script wrapper: exit with ``main``'s status."""
+    """Console-script wrapper: exit with ``main``'s status. As a command, the lists that help,
+    ``info`` and ``nets`` show are kept between runs (``cli_catalog``), so they need no torch."""
+    from physinv import cli_catalog
+
+    cli_catalog.enable()
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

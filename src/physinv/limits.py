@@ -12,15 +12,22 @@ torch. The formulas (bytes):
 - an image of ``H × W`` to reconstruct or simulate: ``H × W × 8 × 16`` (float64, 16 copies);
 - a projection operator: ``angles × H × W × 8 × 4`` (one rotated float64 image per angle and
   its gradient).
+
+Counts that cost time rather than memory have caps (``check_count``): ``--epochs`` at most
+``MAX_EPOCHS`` (10 000; the ``long`` preset trains 200) and ``--n-iter`` at most
+``MAX_ITERATIONS`` (100 000; physinv's iterative solvers converge within a few thousand, and
+10⁵ TV iterations on a 512×512 image already take minutes on a laptop CPU).
 """
 
 from __future__ import annotations
 
-from physinv.errors import check_int, check_memory
+from physinv.errors import InputError, check_int, check_memory
 
 IMAGE_BYTES = 8 * 16
 TEST_IMAGES = 4  # len(physinv.data.images.TEST_SET), checked by tests/test_catalogue.py
 ANGLE_BYTES = 8 * 4
+MAX_EPOCHS = 10_000
+MAX_ITERATIONS = 100_000
 
 
 CROP_BYTES = 128 * 128 * 16  # a 128×128 crop: float32, its float64 copy, its float32 copy
@@ -63,3 +70,40 @@ def check_angles(argument: str, n_angles: int, shape) -> None:
     h, w = (int(s) for s in shape[-2:])
     check_memory(argument, n_angles, n_angles * h * w * ANGLE_BYTES,
                  f"{n_angles} × {h} × {w} × 8 × 4 bytes")
+
+
+def check_count(argument: str, value: int, cap: int, minimum: int = 1) -> int:
+    """An integer option between ``minimum`` and ``cap``, refused at once otherwise.
+
+    Parameters
+    ----------
+    argument : str
+        The option, e.g. ``--epochs``.
+    value : int
+        Its value.
+    cap : int
+        The largest value accepted (``MAX_EPOCHS``, ``MAX_ITERATIONS``).
+    minimum : int, default 1
+        The smallest value accepted.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        For a non-integer, a value below ``minimum`` or above ``cap``.
+
+    Examples
+    --------
+    >>> check_count("--epochs", 10**9, MAX_EPOCHS)
+    Traceback (most recent call last):
+    ...
+    physinv.errors.InputError: --epochs: got 1000000000, expected at most 10,000 (a cap on the ...
+    """
+    value = check_int(argument, value, minimum=minimum)
+    if value > cap:
+        raise InputError(argument, value, f"at most {cap:,} (a cap on the run time; see "
+                         "physinv.limits)")
+    return value
