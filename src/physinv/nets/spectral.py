@@ -391,9 +391,11 @@ class WaveletNet(PhysicsNet):
         x̂ = W' S(W u),   u = (H'H + λD'D)⁻¹ H'g,
         S(c)_b = gain_b · sign(c) max(|c| − |θ_b|, 0)   for c in sub-band b
 
-    with W an orthogonal wavelet transform, u the fixed Tikhonov layer (``TikhonovLayer``; g
-    itself for denoising) and 2 parameters per sub-band. At init θ_b = 0 and gain_b = 1, so
-    the untrained network is Tikhonov; the thresholds learn how much of each scale and
+    with W an orthogonal wavelet transform, u the fixed Tikhonov layer (``TikhonovLayer``: D
+    the circular gradient, solved by the operator's exact path — closed form, or
+    preconditioned CG to a tolerance for CT; g itself for denoising) and 2 parameters per
+    sub-band. At init θ_b = 0 and gain_b = 1, so the untrained network is
+    ``tikhonov(y, op, lam, reg="gradient")``; the thresholds learn how much of each scale and
     orientation is noise. The sub-bands depend on the level (up to 3 by default, then kept in
     ``config``), not on the image size, so the network applies to any size.
 

@@ -29,7 +29,8 @@ from physinv.errors import InputError, check_int, check_positive
 from physinv.nets.base import PhysicsNet
 from physinv.nets.layers import SmallCNN, apply_cnn
 from physinv.operators import Wavelet
-from physinv.solvers.iterative import soft_threshold, solve_spd
+from physinv.solvers.iterative import soft_threshold
+from physinv.solvers.pcg import NormalSolver, tikhonov_power
 
 
 def _layer_values(value: float, n_layers: int, tied: bool) -> nn.Parameter:
@@ -219,14 +220,19 @@ class UnrolledHQS(PhysicsNet):
 
     .. math::
 
-        x⁽⁰⁾ = (H'H + μ₀I)⁻¹ H'g,  then for k = 1, …, K:
-        z⁽ᵏ⁾ = x⁽ᵏ⁻¹⁾ + CNN_k(x⁽ᵏ⁻¹⁾),   x⁽ᵏ⁾ = (H'H + μ_k I)⁻¹ (H'g + μ_k z⁽ᵏ⁾)
+        x⁽⁰⁾ = (H'H + λD'D + μ₀ [λ = 0] I)⁻¹ H'g,  then for k = 1, …, K:
+        z⁽ᵏ⁾ = x⁽ᵏ⁻¹⁾ + CNN_k(x⁽ᵏ⁻¹⁾),   x⁽ᵏ⁾ = (H'H + λD'D + μ_k I)⁻¹ (H'g + μ_k z⁽ᵏ⁾)
 
     the alternation between a denoising step (a residual CNN, zero at init, so the prox starts
-    as the identity) and a data-consistency step — the closed form for Fourier-diagonal
-    operators, ``cg_steps`` conjugate-gradient steps warm-started at z otherwise. Learnable:
-    the CNN (shared by all layers when ``tied``) and log μ_k, initialised at ``mu``; untrained,
-    the network is Tikhonov (D = I, λ = μ) iterated K + 1 times.
+    as the identity) and a data-consistency step on ½‖g − Hx‖² + ½λ‖Dx‖² (D the circular
+    gradient), solved by the operator's exact path (``physinv.solvers.pcg.NormalSolver``: a
+    Fourier filter, the polyphase blocks of super-resolution, a direct solve for ``Dense``,
+    preconditioned CG to a relative residual of 1e-8, warm-started at z, for CT). With λ > 0
+    the start x⁽⁰⁾ is the Tikhonov solution and a fixed point of every untrained layer, so
+    the untrained network is ``tikhonov(y, op, lam, reg="gradient")``; with λ = 0 (the
+    original form) it is Tikhonov (D = I, λ = μ) iterated K + 1 times. Learnable: the CNN
+    (shared by all layers when ``tied``) and log μ_k, initialised at ``mu`` (μ₀ only acts when
+    λ = 0).
 
     Parameters
     ----------
@@ -241,13 +247,18 @@ class UnrolledHQS(PhysicsNet):
     width, depth : int, default 32, 5
         Channels and 3×3 convolution layers of the CNN.
     cg_steps : int, default 10
-        Conjugate-gradient steps of the data-consistency step without closed form.
+        Accepted for run folders written when the data-consistency step was ``cg_steps``
+        truncated CG steps; recorded, no longer used (the solve runs to its tolerance).
     dropout : float, default 0.0
         Dropout before the CNN's last layer (for ``mc_dropout``).
+    lam : float, default 0.0
+        The fixed Tikhonov weight λ ≥ 0 of the data term (0: the original MoDL form).
 
     Notes
     -----
-    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape).
+    Input ``y`` of shape (B, C, *op.out_shape), output (B, C, *op.in_shape). The gradient
+    flows through every data-consistency step (by autograd through the closed forms, by the
+    same solve on the CG path).
 
     References
     ----------
@@ -262,19 +273,26 @@ class UnrolledHQS(PhysicsNet):
     --------
     >>> import torch
     >>> from physinv.operators import Convolution, psf
-    >>> net = UnrolledHQS(Convolution(psf.gaussian(1.0, 7), (16, 16)), n_layers=2, width=8)
-    >>> tuple(net(torch.rand(1, 1, 16, 16)).shape)
-    (1, 1, 16, 16)
+    >>> from physinv.solvers import tikhonov
+    >>> op = Convolution(psf.gaussian(1.0, 7), (16, 16))
+    >>> net = UnrolledHQS(op, n_layers=2, width=8, lam=0.01)
+    >>> y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    >>> bool(torch.allclose(net(y), tikhonov(y, op, lam=0.01).x))
+    True
     """
 
     def __init__(self, op, n_layers: int = 5, mu: float = 0.01, tied: bool = True,
-                 width: int = 32, depth: int = 5, cg_steps: int = 10, dropout: float = 0.0):
+                 width: int = 32, depth: int = 5, cg_steps: int = 10, dropout: float = 0.0,
+                 lam: float = 0.0):
         super().__init__(op)
         self.n_layers = check_int("n_layers", n_layers)
         mu = check_positive("mu", mu)
         self.cg_steps = check_int("cg_steps", cg_steps)
-        self.record_resolved(n_layers=self.n_layers, mu=mu, cg_steps=self.cg_steps)
+        self.lam = check_positive("lam", lam, allow_zero=True)
+        self.record_resolved(n_layers=self.n_layers, mu=mu, cg_steps=self.cg_steps,
+                             lam=self.lam)
         self.tied = tied
+        self.solver = NormalSolver(op)
         self.log_mu = nn.Parameter(torch.full((self.n_layers + 1,), math.log(mu),
                                               dtype=torch.float64))
         n_cnn = 1 if tied else self.n_layers
@@ -282,34 +300,29 @@ class UnrolledHQS(PhysicsNet):
 
     def data_consistency(self, rhs: torch.Tensor, mu: torch.Tensor,
                          start: torch.Tensor | None) -> torch.Tensor:
-        """The data-consistency step (H'H + μI)⁻¹ rhs.
+        """The data-consistency step (H'H + λD'D + μI)⁻¹ rhs.
 
         Parameters
         ----------
         rhs : torch.Tensor, shape (B, C, *op.in_shape)
             Right-hand side H'g + μz.
-        mu : torch.Tensor
-            Penalty weight μ > 0 (a scalar tensor).
+        mu : torch.Tensor or float
+            Penalty weight μ ≥ 0 (a scalar; a tensor keeps its gradient).
         start : torch.Tensor, optional
-            Warm start of the conjugate gradients (ignored by the closed form).
+            Warm start of the conjugate gradients (ignored by the closed forms).
 
         Returns
         -------
         torch.Tensor, shape (B, C, *op.in_shape)
-            The solution: exact for Fourier-diagonal H, ``cg_steps`` CG steps otherwise.
+            The solution: exact (closed form) or to a relative residual of 1e-8 (CG).
         """
-        if self.op.has_fourier_diagonal:
-            _, power = self.op.rfft_diagonal(rhs.dtype, rhs.device)
-            return torch.fft.irfft2(torch.fft.rfft2(rhs) / (power + mu), s=self.op.in_shape)
-        x, _, _, _ = solve_spd(lambda v: self.op.normal(v, check=False) + mu * v, rhs, start,
-                               n_iter=self.cg_steps, tol=0.0)
-        return x
+        return self.solver.solve(rhs, tikhonov_power(self.lam, mu=mu), x0=start)
 
     def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         back = self.op.adjoint(y, check=False)
-        mu = torch.exp(self.log_mu).to(y.dtype)
-        x = self.data_consistency(back, mu[0], None)
+        mu = torch.exp(self.log_mu)
+        x = self.data_consistency(back, mu[0] if self.lam == 0 else 0.0, None)
         for k in range(self.n_layers):
             z = x + apply_cnn(self.prox[0 if self.tied else k], x)
-            x = self.data_consistency(back + mu[k + 1] * z, mu[k + 1], z)
+            x = self.data_consistency(back + mu[k + 1].to(y.dtype) * z, mu[k + 1], z)
         return x
