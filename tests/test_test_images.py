@@ -147,3 +147,16 @@ def test_images_option_against_the_folder(tmp_path, capsys):
     assert main(["bench", "--suite", "ir", "--json", str(out), "--test-images",
                  str(folder)]) == 2
     assert "--suite ir" in capsys.readouterr().err
+
+
+def test_nets_suite_on_own_images(tmp_path, monkeypatch):
+    from physinv.experiments import nets_bench
+    from physinv.experiments.protocol import Task
+
+    folder, _ = _folder(tmp_path)
+    monkeypatch.setattr(Task, "tv_weight", lambda self, train, norm2=None: 1e-3)  # no tuning
+    monkeypatch.setattr(nets_bench, "HINDSIGHT_GRID", [1e-3])
+    result = nets_bench.run_nets(tasks=("deblur_gauss",), n_trains=(), networks=[],
+                                 n_images=1, test_images=folder)
+    assert result["test_set"]["images"] == ["a_scan", "b_photo"]
+    assert {r["image"] for r in result["rows"]} == {"a_scan"}
