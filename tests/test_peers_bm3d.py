@@ -53,8 +53,9 @@ def test_bm3d_deblur_two_stages_beat_the_blur():
     x = _smooth()
     op = TASKS["deblur_gauss"].operator((64, 64))
     y = simulate(x, op, Gaussian(0.01), seed=0)
-    (_, fn, _), = peers.bm3d_peers_for("deblur_gauss", 0.01)
-    est = fn(y, op, None)
+    (_, fn, grid), = peers.bm3d_peers_for("deblur_gauss", 0.01)
+    assert grid == ["np", "deb"]
+    est = fn(y, op, "np")
     assert est.shape == x.shape
     assert float(((est - x) ** 2).mean()) < float(((y - x) ** 2).mean()) / 2
     # the regularised inverse uses the operator's own transfer function (circular blur)
@@ -71,3 +72,12 @@ def test_bm3d_rows_in_the_peers_suite():
     assert [(r["task"], r["library"]) for r in rows] == [("denoise", "bm3d")]
     assert rows[0]["hyper"] == {"sigma": 0.1} and rows[0]["n_train"] == 0
     assert result["notes"] == [] and result["environment"]["bm3d"] != "not available"
+
+
+def test_bm3d_deblur_profile_chosen_on_training_crops():
+    pytest.importorskip("bm3d")
+    result = run_suite("peers", tasks=["deblur_motion"], n_train=1, n_images=1,
+                       methods=["bm3d"])
+    row, = result["rows"]
+    assert row["n_train"] == 1 and row["hyper"]["sigma"] == 0.01
+    assert row["hyper"]["profile"] in peers.BM3D_DEBLUR_PROFILES

@@ -202,8 +202,7 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
                                 n_train=n_train if grid is not None else 0, psnr=p, ssim=s,
                                 infer_ms=1e3 * float(np.min(times)), train_s=train_s,
                                 params_fixed=_params_fixed(op),
-                                hyper=value if grid is not None else getattr(
-                                    fn, "hyper", None)).to_dict())
+                                hyper=_hyper(fn, grid, value)).to_dict())
     env = environment()
     if suite == "peers":
         dinv = peers.deepinv_module()
@@ -213,6 +212,15 @@ def run_suite(suite: str = "classical", tasks=None, n_train: int = 4, n_images: 
         timespec="seconds"), "seconds": time.perf_counter() - started, "n_train": n_train,
         "test_set": record, "environment": env, "notes": notes, "rows": rows,
         "summary": summarize(rows)}
+
+
+def _hyper(fn, grid, value):
+    """What a row records as its hyper-parameter: the tuned value, or for a method with fixed
+    settings (``fn.hyper``, e.g. BM3D's true σ) those, with the tuned one (``fn.tuned``)."""
+    fixed = getattr(fn, "hyper", None)
+    if fixed is None:
+        return value if grid is not None else None
+    return dict(fixed, **({fn.tuned: value} if grid is not None else {}))
 
 
 def _version(package: str) -> str:

@@ -344,6 +344,9 @@ BM3D_TASKS = ("denoise", "deblur_gauss", "deblur_motion")
 # implementation in the bm3d package): regularised inverse, then regularised Wiener inverse
 BM3D_ALPHA_RI = 4e-4
 BM3D_ALPHA_RWI = 5e-3
+# BM3D's parameter sets tried for deblurring, chosen on the training crops: the package's
+# default ("np") and "deb", the parameters of the original BM3D-DEB code
+BM3D_DEBLUR_PROFILES = ["np", "deb"]
 
 
 def bm3d_module():
@@ -394,7 +397,7 @@ def bm3d_denoise(y, op, sigma: float):
         return _t(bm3d.bm3d(_np(y), sigma), y)
 
 
-def bm3d_deblur(y, op, sigma: float):
+def bm3d_deblur(y, op, sigma: float, profile: str = "np"):
     """BM3D deblurring (BM3D-DEB) for a circular blur, in two stages through ``bm3d.bm3d``.
 
     With ĥ the operator's Fourier diagonal, ĝ the measurement's DFT and P = σ² H W the
@@ -417,6 +420,9 @@ def bm3d_deblur(y, op, sigma: float):
         A circular ``Convolution`` (``fourier_diagonal``).
     sigma : float
         The noise standard deviation (the protocol's, not estimated).
+    profile : str, default "np"
+        BM3D's parameter set for both stages (``BM3D_DEBLUR_PROFILES``: ``"np"``, or ``"deb"``,
+        those of the original BM3D-DEB code).
 
     Returns
     -------
@@ -431,12 +437,12 @@ def bm3d_deblur(y, op, sigma: float):
     inverse = np.conj(h) / (np.abs(h) ** 2 + BM3D_ALPHA_RI * psd)
     z_ri = np.real(np.fft.ifft2(g * inverse, axes=(0, 1)))
     with numpy_trapz():
-        pilot = bm3d.bm3d(z_ri, psd * np.abs(inverse) ** 2,
+        pilot = bm3d.bm3d(z_ri, psd * np.abs(inverse) ** 2, profile,
                           stage_arg=bm3d.BM3DStages.HARD_THRESHOLDING)[..., None]
         power = np.abs(np.fft.fft2(pilot, axes=(0, 1))) ** 2
         wiener_inv = np.conj(h) * power / (power * np.abs(h) ** 2 + BM3D_ALPHA_RWI * psd)
         z_rwi = np.real(np.fft.ifft2(g * wiener_inv, axes=(0, 1)))
-        est = bm3d.bm3d(z_rwi, psd * np.abs(wiener_inv) ** 2, stage_arg=pilot)
+        est = bm3d.bm3d(z_rwi, psd * np.abs(wiener_inv) ** 2, profile, stage_arg=pilot)
     return _t(est, y)
 
 
@@ -444,25 +450,32 @@ def bm3d_peers_for(task_name: str, sigma: float):
     """BM3D for a task: denoise and the two deblurring tasks, with the true σ ([] for other
     tasks, or when bm3d is not installed).
 
+    Denoising uses BM3D's default parameters (profile ``np``): nothing is tuned. Deblurring
+    (``bm3d_deblur``) chooses its parameter set on the training crops, like every method's
+    hyper-parameter, from ``BM3D_DEBLUR_PROFILES``.
+
     Parameters
     ----------
     task_name : str
         A protocol task name.
     sigma : float
-        The task's noise standard deviation, handed to BM3D (nothing is tuned).
+        The task's noise standard deviation, handed to BM3D.
 
     Returns
     -------
-    list of (str, callable, None)
-        ``[("bm3d", fn(y, op, param), None)]``; ``fn.hyper`` is ``{"sigma": sigma}``, what
-        the rows record.
+    list of (str, callable, list or None)
+        ``[("bm3d", fn(y, op, param), grid)]``; ``fn.hyper`` is ``{"sigma": sigma}`` and
+        ``fn.tuned`` the name of the tuned parameter (``"profile"``), what the rows record.
     """
     if task_name not in BM3D_TASKS or bm3d_module() is None:
         return []
-    method = bm3d_denoise if task_name == "denoise" else bm3d_deblur
-
-    def fn(y, op, param):
-        return method(y, op, sigma)
-
-    fn.hyper = {"sigma": sigma}
-    return [("bm3d", fn, None)]
+    if task_name == "denoise":
+        def fn(y, op, param):
+            return bm3d_denoise(y, op, sigma)
+        grid = None
+    else:
+        def fn(y, op, param):
+            return bm3d_deblur(y, op, sigma, param)
+        grid = list(BM3D_DEBLUR_PROFILES)
+    fn.hyper, fn.tuned = {"sigma": sigma}, "profile"
+    return [("bm3d", fn, grid)]
