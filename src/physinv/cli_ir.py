@@ -91,8 +91,25 @@ def _flats(flat_lo, flat_hi, t_lo, t_hi):
     return flat_lo, flat_hi, t_lo, t_hi
 
 
+def _radiometry(emissivity, t_refl, tau, t_atm):
+    """The ``Radiometry`` of the options, its refusals naming the option (None: ε = 1)."""
+    if emissivity is None and tau is None:
+        if t_refl is not None and not t_refl >= 0:
+            raise InputError("--t-refl", t_refl, "a temperature of 0 K or more")
+        return None
+    from physinv.thermal.radiometry import Radiometry, read_emissivity
+
+    try:
+        eps = 1.0 if emissivity is None else read_emissivity(emissivity)
+        return Radiometry(eps, t_refl=t_refl, tau=1.0 if tau is None else tau, t_atm=t_atm)
+    except InputError as err:
+        raise InputError("--" + err.argument.replace("_", "-"), err.value,
+                         err.expected) from None
+
+
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
-            offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False):
+            offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False,
+            radiometry=None):
     check_output("--out", out, folder=True)
     _camera_options(factor, fwhm, netd)
     _positive(("--lam", lam), ("--t-lo", t_lo), ("--t-hi", t_hi))
@@ -109,11 +126,13 @@ def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net,
     result = pipeline.run(frame, out, camera, method=method, lam=lam, net_path=net,
                           unit=unit, gain=gain, offset=offset,
                           flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
-                          segment_too=segment_too, destripe=destripe)
+                          segment_too=segment_too, destripe=destripe,
+                          radiometry=radiometry)
     s = result["summary"]
     extra = "" if s["mean_std_k"] is None else f", mean σ {1e3 * s['mean_std_k']:.0f} mK"
     lab = "" if s["defect_pixels"] is None else f", {s['defect_pixels']} defect pixels"
-    console.print(f"{s['method']}: {s['shape'][0]}×{s['shape'][1]}, "
+    console.print(f"{s['method']}: {s['shape'][0]}×{s['shape'][1]}, {s['temperature']} "
+                  "temperature "
                   f"{s['min_k'] - 273.15:.2f}–{s['max_k'] - 273.15:.2f} °C{extra}{lab} -> "
                   f"{out}", soft_wrap=True)
 
@@ -144,14 +163,27 @@ def ir_restore(
     detect: float = typer.Option(1.0, "--detect", help="Defect contrast threshold (K)."),
     destripe: bool = typer.Option(False, "--destripe", help="Without flat fields: remove "
                                   "column offsets from the scene itself."),
+    emissivity: str | None = typer.Option(None, "--emissivity", help="Emissivity ε in (0, 1]: "
+                                          "a number or a map (.npy / .tif) on the restored "
+                                          "grid; the maps are then object temperatures."),
+    t_refl: float | None = typer.Option(None, "--t-refl", help="Reflected apparent "
+                                        "temperature (K), needed when ε < 1."),
+    tau: float | None = typer.Option(None, "--tau", help="Atmospheric transmission in "
+                                     "(0, 1] (default 1)."),
+    t_atm: float | None = typer.Option(None, "--t-atm", help="Atmosphere temperature (K, "
+                                       "default --t-refl)."),
 ):
     """Correct and restore a thermal frame in kelvin, with a variance map and hot defects.
 
     Example: physinv ir restore frame0/raw.tif --camera frame0/camera.json --flat-lo
     frame0/flat_lo.npy --flat-hi frame0/flat_hi.npy --t-lo 293.15 --t-hi 323.15 --out restored
+
+    With --emissivity E --t-refl K (and --tau, --t-atm) the frame is restored in apparent
+    temperature, then converted pixel by pixel to the object temperature, variance included.
     """
     _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
-            offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe)
+            offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe,
+            _radiometry(emissivity, t_refl, tau, t_atm))
 
 
 @ir_app.command("segment")

@@ -8,7 +8,8 @@ never imports ``physinv.experiments`` or the CLI (the benchmark runner
 
 One idea per module, the direction of the data:
 
-- ``radiometry``: ``band_radiance``, ``inverse_band_radiance``, ``apparent_temperature``
+- ``radiometry``: ``band_radiance``, ``inverse_band_radiance``, ``apparent_temperature``,
+  ``Radiometry`` and ``object_temperature`` (ε, T_refl, atmosphere → object temperature)
 - ``scene``: ``Scene``, ``scene_temperature`` — what is filmed, in kelvin, with its labels
 - ``camera``: ``Camera`` (optics ⊛ detector → operator H, exposure, counts ↔ kelvin),
   ``flat_fields``
@@ -60,7 +61,13 @@ from physinv.thermal.nuc import (
                                       replace_dead,
 )
 from physinv.thermal.optics import estimate_fwhm
-from physinv.thermal.radiometry import apparent_temperature, band_radiance, inverse_band_radiance
+from physinv.thermal.radiometry import (
+                                      Radiometry,
+                                      apparent_temperature,
+                                      band_radiance,
+                                      inverse_band_radiance,
+                                      object_temperature,
+)
 from physinv.thermal.readers import (
                                       check_temperatures,
                                       read_csv_temperatures,
@@ -95,11 +102,13 @@ from physinv.thermal.tasks import (
 __all__ = [
     "estimate_fwhm",
     "CENTER", "CLUTTER", "DETECT_K", "FLAT_TEMPERATURES", "IR_TASKS", "NOISE_SEED", "OPENING",
-    "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED", "Camera", "IRTask",
+    "Radiometry", "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED",
+    "Camera", "IRTask",
     "Scene", "ThermalFrame", "ThermalScenes", "TwoPointNUC", "acquire", "apparent_temperature",
     "band_radiance", "calibrate_sigma", "calibration", "check_temperatures", "denormalise",
     "find_dead", "flat_fields", "get_ir_task", "inverse_band_radiance", "local_contrast",
-    "net_restore", "normalise", "pipeline", "potts_segment", "read_csv_temperatures",
+    "net_restore", "normalise", "object_temperature", "pipeline", "potts_segment",
+    "read_csv_temperatures",
     "read_frame", "read_radiometric_tiff", "remove_column_offsets", "replace_dead", "restore",
     "scene_temperature", "segment", "simulate", "threshold_segment", "tikhonov_k",
     "train_net", "train_segmenter", "training_pairs", "tune", "tv_k", "upsample",

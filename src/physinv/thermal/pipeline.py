@@ -36,6 +36,7 @@ from physinv.thermal.nuc import (
     remove_column_offsets,
     replace_dead,
 )
+from physinv.thermal.radiometry import Radiometry, object_temperature
 from physinv.thermal.readers import read_frame
 from physinv.thermal.restoration import TIK_GRID, restore, tikhonov_k, tune
 from physinv.thermal.scene import Scene
@@ -233,7 +234,8 @@ def correct(frame: torch.Tensor, flat_lo=None, flat_hi=None, t_lo=None, t_hi=Non
     return remove_column_offsets(out) if destripe else out
 
 
-def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> Path:
+def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels,
+           which: str = "apparent") -> Path:
     """A PNG of the frame: raw / restored / standard deviation / labels, colour bars in °C.
 
     Colour scales span the 0.5–99.5 percentiles (a dead pixel must not set the scale).
@@ -250,6 +252,8 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> 
         Its variance, K² (panel omitted when None).
     labels : torch.Tensor, shape (H, W), or None
         Defect map (panel omitted when None).
+    which : {"apparent", "object"}, optional
+        Which temperature ``x`` is (said in the panel's title).
 
     Returns
     -------
@@ -262,7 +266,7 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> 
     import matplotlib.pyplot as plt
 
     panels = [("raw frame (°C)", raw.numpy() - 273.15, "inferno"),
-              ("restored (°C)", x[0, 0].numpy() - 273.15, "inferno")]
+              (f"restored {which} temperature (°C)", x[0, 0].numpy() - 273.15, "inferno")]
     if variance is not None:
         panels.append(("standard deviation (°C)", variance[0, 0].sqrt().numpy(), "viridis"))
     if labels is not None:
@@ -288,12 +292,19 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels) -> 
 def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=None,
         net_path: Path | None = None, unit: str = "K", gain=None, offset=None, flats=None,
         detect: float = DETECT_K, segment_too: bool = True, suffix: str = ".tif",
-        destripe: bool = False) -> dict:
+        destripe: bool = False, radiometry: Radiometry | None = None) -> dict:
     """The whole pipeline on one frame — ``physinv ir restore`` / ``segment``.
 
     read (``read_raw``) → correct (``correct``) → restore (``restore``, or the network of
-    ``net_path``) → segment (``segment``) → write temperature / variance / labels /
+    ``net_path``) → with ``radiometry``, the object temperature and its variance
+    (``object_temperature``) → segment (``segment``) → write temperature / variance / labels /
     probability maps (``suffix``, K), figure.png and summary.json to ``out``.
+
+    The restoration is done in apparent temperature — the quantity the camera operator and
+    the NETD describe — and converted pixel by pixel afterwards (exact, with the variance
+    propagated by the derivative of the conversion); ``temperature`` is then the object
+    temperature and ``apparent`` the restored apparent temperature. ε = 1, τ = 1 (or no
+    ``radiometry``) leaves the apparent temperature, bit for bit.
 
     Parameters
     ----------
@@ -323,23 +334,30 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
         Format of the maps (``.tif`` lossless float, ``.npy``).
     destripe : bool, optional
         Without flats: remove column offsets scene-based.
+    radiometry : Radiometry, optional
+        Emissivity, reflected temperature and atmosphere for the object temperature.
 
     Returns
     -------
     dict
-        ``written`` (list of Path) and ``summary`` (method, frame, shape, min_k, max_k,
-        defect_pixels, mean_std_k — also in summary.json).
+        ``written`` (list of Path) and ``summary`` (method, frame, shape, temperature —
+        ``"apparent"`` or ``"object"`` —, radiometry, min_k, max_k, defect_pixels,
+        mean_std_k — also in summary.json).
     """
     raw = read_raw(frame_path, camera, unit, gain, offset)
     flat_lo = flat_hi = t_lo = t_hi = None
     if flats is not None:
         lo_path, hi_path, t_lo, t_hi = flats
         flat_lo, flat_hi = read_frame(lo_path), read_frame(hi_path)
+    radiometry = radiometry or Radiometry()
+    radiometry.check_shape((raw.shape[-2] * camera.factor, raw.shape[-1] * camera.factor))
     g = correct(raw, flat_lo, flat_hi, t_lo, t_hi, camera, destripe)
     net = None
     if net_path is not None:
         net, _ = load_network(net_path, camera)
-    x, variance, note = restore(g, camera, method, lam, net)
+    apparent, apparent_var, note = restore(g, camera, method, lam, net)
+    x, variance = object_temperature(apparent, radiometry, apparent_var)
+    which = "apparent" if radiometry.is_identity else "object"
     labels = prob = None
     if segment_too:
         labels, prob = segment(x, variance, detect)
@@ -347,12 +365,15 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
     written = [write_image(out / f"temperature{suffix}", x[0])]
     if variance is not None:
         written.append(write_image(out / f"variance{suffix}", variance[0]))
+    if which == "object":
+        written.append(write_image(out / f"apparent{suffix}", apparent[0]))
     if labels is not None:
         written.append(write_image(out / f"labels{suffix}", labels[None].to(torch.float64)))
     if prob is not None:
         written.append(write_image(out / f"probability{suffix}", prob[None]))
-    written.append(figure(out / "figure.png", raw, x, variance, labels))
+    written.append(figure(out / "figure.png", raw, x, variance, labels, which))
     summary = {"method": note, "frame": str(frame_path), "shape": list(x.shape[-2:]),
+               "temperature": which, "radiometry": radiometry.describe(),
                "min_k": float(x.min()), "max_k": float(x.max()),
                "defect_pixels": None if labels is None else int(labels.sum()),
                "mean_std_k": None if variance is None else float(variance.sqrt().mean())}
