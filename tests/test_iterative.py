@@ -10,7 +10,7 @@ from physinv.data import patches
 from physinv.errors import InputError
 from physinv.noise import Gaussian, simulate
 from physinv.operators import Convolution, Dense, Identity, psf
-from physinv.solvers import cg, fista, ista, landweber, soft_threshold
+from physinv.solvers import cg, fista, ista, landweber, soft_threshold, solve_spd
 
 
 def test_cg_least_squares_matches_lstsq():
@@ -22,6 +22,27 @@ def test_cg_least_squares_matches_lstsq():
     expected = np.linalg.lstsq(a, y.numpy().reshape(-1), rcond=None)[0]
     assert np.allclose(r.x.numpy().reshape(-1), expected, atol=1e-8)
     assert r.converged and r.stop_reason == "tolerance"
+
+
+def test_preconditioned_cg_solves_the_same_system_in_fewer_iterations():
+    rng = np.random.default_rng(1)
+    scales = torch.from_numpy(np.logspace(-3, 0, 30))  # ill-conditioned diagonal + coupling
+    q = torch.from_numpy(np.linalg.qr(rng.standard_normal((30, 30)))[0])
+    a = torch.diag(scales) + 1e-4 * q @ torch.diag(scales) @ q.T
+    b = torch.from_numpy(rng.standard_normal((1, 1, 30)))
+
+    def apply(v):
+        return v @ a.T
+
+    plain = solve_spd(apply, b, n_iter=500, tol=1e-10)
+    jacobi = solve_spd(apply, b, n_iter=500, tol=1e-10, precond=lambda r: r / a.diagonal())
+    exact = torch.linalg.solve(a, b.reshape(-1, 1)).reshape(b.shape)
+    assert plain[2] and jacobi[2]
+    assert jacobi[1] < plain[1] / 2, (jacobi[1], plain[1])
+    assert torch.allclose(jacobi[0], exact, rtol=1e-6, atol=1e-9)
+    # with the exact inverse as preconditioner: one iteration
+    inverse = torch.linalg.inv(a)
+    assert solve_spd(apply, b, tol=1e-10, precond=lambda r: r @ inverse.T)[1] == 1
 
 
 def test_landweber_one_step_and_contract():

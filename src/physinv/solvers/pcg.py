@@ -174,7 +174,9 @@ class NormalSolver:
     op : LinearOperator
         Forward operator H with 2-D images.
     tol : float, default 1e-8
-        Relative residual ‖b − Ax‖/‖b‖ at which the ``pcg`` path stops.
+        Relative residual ‖b − Ax‖/‖b‖ at which the ``pcg`` path stops (ct_sparse at 128²,
+        λ = 10⁻³‖H‖²: 39 iterations, within 1.5e-6 of the exact solution; 1e-6: 27
+        iterations, 1e-4).
     max_iter : int, default 500
         Cap on the CG iterations of the ``pcg`` path.
     precondition : bool, default True
