@@ -27,6 +27,7 @@ from physinv.nets.registry import NETWORKS, available, build
 from physinv.noise import Gaussian, simulate
 from physinv.operators import Convolution, Dense, Identity, Radon, SuperResolution, psf
 from physinv.solvers import tikhonov
+from physinv.solvers.spectral import reg_power_half
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,18 @@ def test_hqs_cg_data_consistency_matches_closed_form():
     rhs = op.adjoint(y) + 0.1 * torch.rand(1, 1, 16, 16, dtype=torch.float64)
     x = net.data_consistency(rhs, torch.tensor(0.1, dtype=torch.float64), None)
     assert torch.allclose(op.normal(x) + 0.1 * x, rhs, atol=1e-8)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_hqs_data_consistency_on_ct_solves_to_its_tolerance(lam):
+    op = Radon((16, 16), np.arange(0, 180, 15.0))
+    net = UnrolledHQS(op, n_layers=1, mu=0.1, lam=lam)
+    rhs = torch.rand(2, 1, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    x = net.data_consistency(rhs, torch.tensor(0.1, dtype=torch.float64), None)
+    grad = torch.fft.irfft2(torch.fft.rfft2(x) * reg_power_half((16, 16), "gradient"), s=(16, 16))
+    residual = op.normal(x) + lam * grad + 0.1 * x - rhs
+    assert net.solver.path == "pcg" and net.solver.converged
+    assert float(residual.norm() / rhs.norm()) < 1e-7
 
 
 @pytest.mark.parametrize("cls", [UNet, DnCNN])
