@@ -1,6 +1,8 @@
 """Iterative solvers: conjugate gradients, Landweber, ISTA and FISTA.
 
-- ``cg``: (H'H + λD'D) x = H'g by conjugate gradients (per image in a batch).
+- ``cg``: (H'H + λD'D) x = H'g by conjugate gradients (per image in a batch); ``solve_spd`` is
+  the (optionally preconditioned) CG for any symmetric A, e.g. with the circulant
+  preconditioner of ``physinv.solvers.pcg`` for CT.
 - ``landweber``: x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α H'(g − Hx⁽ᵏ⁾) − αλ x⁽ᵏ⁾), 0 < α < 2/(‖H‖² + λ), P an
   optional projection (positivity, a box). Without λ it semi-converges: stopping regularises.
 - ``ista``: x⁽ᵏ⁺¹⁾ = S_{αλ}(x⁽ᵏ⁾ + αH'(g − Hx⁽ᵏ⁾)) for ½‖g − Hx‖² + λ‖x‖₁, or in an orthogonal
