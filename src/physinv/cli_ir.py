@@ -149,8 +149,8 @@ def ir_restore(
     netd: float = typer.Option(0.05, "--netd", help="NETD in K."),
     camera_json: Path | None = typer.Option(None, "--camera", help="camera.json (from ir "
                                             "simulate) instead of --factor/--fwhm/--netd."),
-    method: str = typer.Option("bayes", "--method", help="bicubic | tikhonov | tv | bayes "
-                               "(mean + variance)."),
+    method: str = typer.Option("bayes", "--method", help="bicubic | tikhonov | wiener "
+                               "(factor 1) | tv | bayes (mean + variance)."),
     lam: float | None = typer.Option(None, "--lam", help="λ (tikhonov: default GCV)."),
     net: Path | None = typer.Option(None, "--net", help="A run from physinv ir train."),
     unit: str = typer.Option("K", "--unit", help="Unit of CSV / NPY / TIFF values: K or C."),

@@ -22,14 +22,15 @@ import torch
 from scipy import ndimage
 
 from physinv.errors import InputError
-from physinv.solvers import gaussian_posterior, tikhonov, tv
+from physinv.solvers import gaussian_posterior, tikhonov, tv, wiener
 from physinv.solvers.tuning import grid_search, mean_score
 from physinv.thermal.camera import Camera
+from physinv.thermal.fast import posterior_fast, tikhonov_fast
 from physinv.thermal.networks import net_restore
 
 TIK_GRID = [float(v) for v in np.logspace(-5, -1, 9)]  # λ / ‖H‖²
 TV_GRID = [float(v) for v in np.logspace(-4, -1, 7)]  # λ (K) / ‖H‖²
-METHODS = ("bicubic", "tikhonov", "tv", "bayes")
+METHODS = ("bicubic", "tikhonov", "wiener", "tv", "bayes")
 
 
 def upsample(g: torch.Tensor, camera: Camera) -> torch.Tensor:
@@ -178,10 +179,12 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
             net=None):
     """A frame restored on the object grid by one method — what ``physinv ir restore`` runs.
 
-    ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"tv"``: λ given or
-    10⁻³ ‖H‖², 300 iterations; ``"bayes"``: the Gaussian posterior's mean and variance (its
-    hyper-parameters estimated); ``net``: the network's estimate, with the Gaussian posterior's
-    variance.
+    ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"wiener"`` (factor 1):
+    the Wiener filter with a fitted spectrum; ``"tv"``: λ given or 10⁻³ ‖H‖², 300 iterations;
+    ``"bayes"``: the Gaussian posterior's mean and variance (its hyper-parameters
+    estimated); ``net``: the network's estimate, with the Gaussian posterior's variance. A
+    decimating camera's Tikhonov and posterior are computed in closed form, variance exact
+    (``physinv.thermal.fast``); factor 1 uses the Fourier paths of ``physinv.solvers``.
 
     Parameters
     ----------
@@ -189,7 +192,7 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
         Corrected frame, K.
     camera : Camera
         The camera that took it (its operator is built for the object grid (f h, f w)).
-    method : {"bicubic", "tikhonov", "tv", "bayes"}, optional
+    method : {"bicubic", "tikhonov", "wiener", "tv", "bayes"}, optional
         The restoration (ignored when ``net`` is given).
     lam : float, optional
         λ for ``"tikhonov"`` / ``"tv"``.
@@ -224,17 +227,26 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     y = g.to(torch.float64)[None, None]
     if net is not None:
         x = net_restore(net.for_operator(op) if tuple(net.op.in_shape) != shape else net, y)
-        post = gaussian_posterior(y, op)
+        post = posterior_fast(y, op) if camera.factor > 1 else gaussian_posterior(y, op)
         return x, post.variance, f"network {type(net).__name__}; variance: Gaussian posterior"
     if method not in METHODS:
         raise InputError("method", method, f"one of {METHODS} or --net RUN")
     if method == "bicubic":
         return upsample(y, camera), None, "cubic-spline interpolation"
     if method == "tikhonov":
-        result = tikhonov(y, op, lam="gcv" if lam is None else lam)
+        if camera.factor > 1:  # exact polyphase closed form (physinv.thermal.fast)
+            result = tikhonov_fast(y, op, "gcv" if lam is None else lam)
+        else:
+            result = tikhonov(y, op, lam="gcv" if lam is None else lam)
         return result.x, None, f"Tikhonov λ={result.params['lam']:.3g}"
+    if method == "wiener":
+        if camera.factor > 1:
+            raise InputError("method", method, "tikhonov or bayes for a decimating camera "
+                             "(wiener: factor 1, denoise / deconvolve)")
+        result = wiener(y, op)
+        return result.x, None, "Wiener (fitted spectrum)"
     if method == "tv":
         value = 1e-3 * op.norm() ** 2 if lam is None else lam
         return tv(y, op, lam=value, n_iter=300).x, None, f"TV λ={value:.3g}"
-    post = gaussian_posterior(y, op)
+    post = posterior_fast(y, op) if camera.factor > 1 else gaussian_posterior(y, op)
     return post.x, post.variance, f"Gaussian posterior ({post.params['hyper']})"
