@@ -47,8 +47,16 @@ ON_CONVOLUTION = {
                            "positivity": False},
     "lista": {"n_layers": 10, "lam": 0.001, "step": 1.0, "basis": "wavelet", "wavelet": "db2",
               "level": None, "tied": False},
+    # since the exact-path change HQS also records the Tikhonov λ it starts at (appended)
     "unrolled-hqs": {"n_layers": 5, "mu": 0.1, "tied": True, "width": 32, "depth": 5,
-                     "cg_steps": 10, "dropout": 0.0},
+                     "cg_steps": 10, "dropout": 0.0, "lam": 0.01},
+    # learned regularisers (added with them; the λ of the registry does not enter)
+    "crr": {"convex": True, "lam_scale": 1.0, "mu_scale": 1.0, "sigma": None,
+            "positivity": False, "tol": 1e-05, "max_iter": 1000, "train_steps": 10,
+            "data_range": [0.0, 1.0], "scale": None},
+    "wcrr": {"convex": False, "lam_scale": 1.0, "mu_scale": 1.0, "sigma": None,
+             "positivity": False, "tol": 1e-05, "max_iter": 1000, "train_steps": 10,
+             "data_range": [0.0, 1.0], "scale": None},
     "dncnn": {"width": 32, "depth": 8, "dropout": 0.0, "input": "auto"},
     "unet": {"width": 16, "levels": 3, "dropout": 0.0, "input": "auto"},
 }
@@ -64,6 +72,8 @@ ON_SUPER_RESOLUTION = {
     "unrolled-landweber": {**ON_CONVOLUTION["unrolled-landweber"], "step": STEP},
     "lista": {**ON_CONVOLUTION["lista"], "lam": "lam/10*|H|^2", "step": STEP},
     "unrolled-hqs": ON_CONVOLUTION["unrolled-hqs"],
+    "crr": ON_CONVOLUTION["crr"],
+    "wcrr": ON_CONVOLUTION["wcrr"],
     "dncnn": ON_CONVOLUTION["dncnn"],
     "unet": ON_CONVOLUTION["unet"],
 }
@@ -108,7 +118,7 @@ def test_checked_arguments_are_recorded_as_the_checks_normalised_them():
           "level": 2, "tied": False}),
         (UnrolledHQS(op, n_layers=2, mu=1, cg_steps=3.0),
          {"n_layers": 2, "mu": 1.0, "tied": True, "width": 32, "depth": 5, "cg_steps": 3,
-          "dropout": 0.0}),
+          "dropout": 0.0, "lam": 0.0}),
         (AnalyticNet(op, lam=1), {"lam": 1.0, "reg": "gradient"}),
         (FourierNet(op, lam=1), {"init": "tikhonov", "lam": 1.0, "reg": "gradient",
                                  "structure": "table", "n_knots": 16}),

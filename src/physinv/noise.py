@@ -21,6 +21,8 @@ True
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from physinv.errors import InputError, check_image, check_int, check_positive
@@ -270,8 +272,60 @@ class RelativeGaussian(NoiseModel):
         return f"relative-gaussian:fraction={self.fraction:g}"
 
 
+class GaussianRange(NoiseModel):
+    r"""White Gaussian noise of a level drawn per call, log-uniformly in [σ_lo, σ_hi].
+
+    .. math::
+
+        g = Hf + σ ε,\quad \log σ \sim U(\log σ_{lo}, \log σ_{hi}),\; ε \sim N(0, I)
+
+    What a denoiser that must serve every noise level is trained on (each training sample is
+    one call). Spec ``gaussian-range:lo=0.01,hi=0.2``.
+
+    Parameters
+    ----------
+    lo, hi : float
+        The range of σ, 0 < lo ≤ hi, in the data's units.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from physinv.noise import GaussianRange, make_generator
+    >>> y = GaussianRange(0.05, 0.1)(torch.zeros(1, 1, 64, 64), make_generator(0))
+    >>> 0.04 < float(y.std()) < 0.11
+    True
+    """
+
+    name = "gaussian-range"
+
+    def __init__(self, lo: float, hi: float):
+        self.lo = check_positive("lo", lo)
+        self.hi = check_positive("hi", hi)
+        if self.hi < self.lo:
+            raise InputError("hi", hi, f"at least lo = {lo}")
+
+    def draw_sigma(self, generator: torch.Generator) -> float:
+        """One σ, log-uniform in [lo, hi]."""
+        u = float(torch.rand((), generator=generator, dtype=torch.float64))
+        return math.exp(math.log(self.lo) + u * (math.log(self.hi) - math.log(self.lo)))
+
+    def __call__(self, clean, generator):
+        return clean + self.draw_sigma(generator) * _randn_like(clean, generator)
+
+    def variance(self, clean):
+        """E[σ²] = (hi² − lo²) / (2 ln(hi/lo)) (lo² when lo = hi)."""
+        if self.hi == self.lo:
+            return self.lo**2
+        return (self.hi**2 - self.lo**2) / (2 * math.log(self.hi / self.lo))
+
+    def spec(self):
+        """``gaussian-range:lo=<lo>,hi=<hi>``."""
+        return f"gaussian-range:lo={self.lo:g},hi={self.hi:g}"
+
+
 MODELS = {"none": NoNoise, "gaussian": Gaussian, "poisson": Poisson,
-          "poisson-gaussian": PoissonGaussian, "relative-gaussian": RelativeGaussian}
+          "poisson-gaussian": PoissonGaussian, "relative-gaussian": RelativeGaussian,
+          "gaussian-range": GaussianRange}
 
 
 def from_spec(spec: str) -> NoiseModel:

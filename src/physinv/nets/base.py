@@ -161,7 +161,7 @@ class PhysicsNet(nn.Module):
         """
         return int(sum(p.numel() for p in self.parameters() if p.requires_grad))
 
-    def for_operator(self, op: LinearOperator) -> PhysicsNet:
+    def for_operator(self, op: LinearOperator, **changes) -> PhysicsNet:
         """The same network (same ``config``, learned parameters) around ``op``.
 
         Typically the same physics on another image size. Buffers derived from the operator
@@ -172,6 +172,9 @@ class PhysicsNet(nn.Module):
         ----------
         op : LinearOperator
             The operator to build around, e.g. the same PSF on a larger grid.
+        **changes
+            Configuration values to change (e.g. a learned regulariser's per-task
+            ``lam_scale``); the learned parameters are carried all the same.
 
         Returns
         -------
@@ -193,7 +196,7 @@ class PhysicsNet(nn.Module):
         >>> tuple(large(torch.rand(1, 1, 32, 32)).shape)
         (1, 1, 32, 32)
         """
-        new = type(self)(op, **self.config)
+        new = type(self)(op, **{**self.config, **changes})
         new.to(device=_device(self))
         mine = dict(self.named_parameters())
         theirs = dict(new.named_parameters())

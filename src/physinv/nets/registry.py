@@ -21,6 +21,7 @@ from physinv.errors import InputError
 from physinv.nets.analytic import AnalyticNet
 from physinv.nets.blackbox import DnCNN, UNet
 from physinv.nets.decomposed import DecomposedNet, TikhonovResidual
+from physinv.nets.ridge import RidgeNet
 from physinv.nets.segment import SegmentationUNet
 from physinv.nets.spectral import FourierNet, SVDNet, WaveletNet
 from physinv.nets.unrolled import LISTA, UnrolledHQS, UnrolledLandweber
@@ -36,7 +37,8 @@ class Entry:
     name : str
         The name users type (``physinv train --net NAME``).
     family : str
-        Structure class: ``analytic``, ``transform``, ``decomposed``, ``unrolled`` or
+        Structure class: ``analytic``, ``transform``, ``decomposed``, ``unrolled``,
+        ``regulariser`` (a learned regulariser solved to convergence on any operator) or
         ``black-box``.
     description : str
         One line for ``physinv nets`` and the help texts.
@@ -100,7 +102,7 @@ NETWORKS: dict[str, Entry] = {e.name: e for e in [
     Entry("wavelet", "transform", "Tikhonov → wavelet → per-sub-band shrinkage → inverse",
           WaveletNet,
           lambda op, lam: WaveletNet(op, lam=lam)),
-    Entry("decomposed", "decomposed", "H' → learned stationary filter",
+    Entry("decomposed", "decomposed", "(H'H + learned regulariser spectrum)⁻¹ H', exact solve",
           DecomposedNet,
           lambda op, lam: DecomposedNet(op, lam=lam), linear=True),
     Entry("decomposed-cnn", "decomposed", "H' → learned filter → residual CNN",
@@ -117,7 +119,13 @@ NETWORKS: dict[str, Entry] = {e.name: e for e in [
           lambda op, lam: LISTA(op, n_layers=10, lam=lam / 10 * _norm2(op), basis="wavelet")),
     Entry("unrolled-hqs", "unrolled", "5 HQS layers, shared CNN prox, learned μ_k",
           UnrolledHQS,
-          lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam), cost="cnn"),
+          lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam, lam=lam), cost="cnn"),
+    Entry("crr", "regulariser", "learned convex ridge regulariser (CRR-NN), solved to convergence",
+          RidgeNet,
+          lambda op, lam: RidgeNet(op, convex=True)),
+    Entry("wcrr", "regulariser", "learned weakly convex ridge regulariser (WCRR-NN), any σ",
+          RidgeNet,
+          lambda op, lam: RidgeNet(op, convex=False)),
     Entry("dncnn", "black-box", "residual CNN on y / H'y / FBP",
           DnCNN,
           lambda op, lam: DnCNN(op), cost="cnn"),
@@ -173,7 +181,8 @@ def names(*, family: str | None = None, linear: bool | None = None, cost: str | 
     Parameters
     ----------
     family : str, optional
-        ``"analytic"``, ``"transform"``, ``"decomposed"``, ``"unrolled"`` or ``"black-box"``.
+        ``"analytic"``, ``"transform"``, ``"decomposed"``, ``"unrolled"``, ``"regulariser"``
+        or ``"black-box"``.
     linear : bool, optional
         Whether the map y ↦ x̂ is linear.
     cost : str, optional

@@ -1,0 +1,370 @@
+"""Learned ridge regularisers (CRR-NN, WCRR-NN) and the variational network that uses them.
+
+.. math::
+
+    R(x) = Σ_c Σ_pixels ψ_c((Wx)_c),   ∇R(x) = Wᵀ φ(Wx),   φ_c = ψ_c′
+
+W is two bias-free convolutions composed linearly (1 → 8 → 32 channels, 7×7 each, i.e. one
+1 → 32 filter bank of 13×13), made zero-mean (R ignores the mean level) and normalised to
+‖W‖ = 1; φ_c is a learnable linear spline with φ_c(0) = 0 and constant-slope extension.
+
+- **CRR** (convex ridge, Goujon, Neumayer, Bohra, Ducotterd & Unser 2023): slopes of φ_c in
+  [0, 1] ⇒ ψ_c convex ⇒ R convex with Lip(∇R) ≤ 1: every problem below has one minimiser.
+- **WCRR** (weakly convex, Goujon, Neumayer & Unser 2023): φ_c = e^a φ₊ − φ₋ with both splines'
+  slopes in [0, 1] ⇒ ψ_c″ ≥ −1, R is 1-weakly convex and the denoising problem is convex while
+  λμ ≤ 1.
+
+The constraints are imposed by the parametrisation (slopes are clamped when used), so they
+hold after every optimiser step. ``RidgeNet`` reconstructs from any operator H by
+
+.. math::
+
+    \\hat x = \\arg\\min_x ½‖Hx − g‖² + (λ/μ) R(μx)   (x ≥ 0 optionally)
+
+with λ = λ₀ s_λ (σ/σ₀)^{b_λ}, μ = μ₀ s_μ (σ/σ₀)^{−b_μ} learned functions of the noise level
+σ (given, or estimated from g by ``physinv.noise.estimate_sigma``) times per-task factors
+(s_λ, s_μ) chosen on training crops: one model serves every noise level and operator. In
+training mode the solve is a fixed number of differentiable accelerated gradient steps (a
+t-step gradient denoiser, as CRR-NN is trained); in evaluation mode it runs to the tolerance,
+and validation scores the converged solves, so the kept weights are those best at
+convergence.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from physinv.errors import InputError, check_positive
+from physinv.nets.base import PhysicsNet
+from physinv.noise import estimate_sigma
+from physinv.solvers.variational import minimise
+
+SIGMA_REF = 0.05  # σ₀ of the noise-level scaling
+
+
+class LinearSpline(nn.Module):
+    """Per-channel linear splines φ_c with slopes in [lo, hi], φ_c(0) = 0.
+
+    .. math::
+
+        φ_c(t) = v_{c,k} + s_{c,k} (t − t_k),\\quad t_k = −r + kΔ,\\; k = ⌊(t + r)/Δ⌋
+        \\text{ clamped to the } M − 1 \\text{ intervals}
+
+    v the cumulative values at the knots (v = 0 at the central knot t = 0); beyond the knots
+    the end slopes continue. ``potential`` is ψ_c(t) = ∫₀ᵗ φ_c, piecewise quadratic.
+
+    Parameters
+    ----------
+    channels : int
+        Number of splines C.
+    knots : int, default 31
+        Knots M (odd: t = 0 is a knot).
+    radius : float, default 1.0
+        The knots span [−radius, radius].
+    lo, hi : float
+        Bounds of the slopes (imposed on use).
+    init : float or "huber"
+        Initial slope of every interval, or ``"huber"``: slope 1 on the two central intervals
+        and 0 elsewhere (φ = clip(t, −Δ, Δ), ψ Huber's function: an ℓ1 penalty of weight Δ
+        on the filter responses beyond Δ).
+    """
+
+    def __init__(self, channels: int, knots: int = 31, radius: float = 1.0, lo: float = 0.0,
+                 hi: float = 1.0, init: float | str = "huber"):
+        super().__init__()
+        if knots < 3 or knots % 2 == 0:
+            raise InputError("knots", knots, "an odd integer ≥ 3")
+        self.radius, self.lo, self.hi = float(radius), float(lo), float(hi)
+        self.delta = 2 * self.radius / (knots - 1)
+        if init == "huber":
+            raw = torch.zeros(channels, knots - 1)
+            raw[:, knots // 2 - 1: knots // 2 + 1] = 1.0
+        else:
+            raw = torch.full((channels, knots - 1), float(init))
+        self.raw = nn.Parameter(raw)
+
+    def slopes(self) -> torch.Tensor:
+        """The slopes s (C, M − 1), clamped to [lo, hi]."""
+        return self.raw.clamp(self.lo, self.hi)
+
+    def _tables(self):
+        s = self.slopes()
+        v = torch.cat([torch.zeros_like(s[:, :1]), torch.cumsum(s * self.delta, 1)], 1)
+        centre = s.shape[1] // 2
+        v = v - v[:, centre: centre + 1]
+        return s, v
+
+    def _locate(self, t: torch.Tensor):
+        c, m = self.raw.shape
+        k = torch.floor((t + self.radius) / self.delta).clamp(0, m - 1).long()
+        flat = k + torch.arange(c, device=t.device).view(1, c, 1, 1) * m
+        knot = -self.radius + k.to(t.dtype) * self.delta
+        return flat, t - knot
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """φ(t) for ``t`` of shape (B, C, H, W)."""
+        s, v = self._tables()
+        flat, d = self._locate(t)
+        return v[:, :-1].reshape(-1)[flat].to(t.dtype) + s.reshape(-1)[flat].to(t.dtype) * d
+
+    def potential(self, t: torch.Tensor) -> torch.Tensor:
+        """ψ(t) = ∫₀ᵗ φ for ``t`` of shape (B, C, H, W), elementwise."""
+        s, v = self._tables()
+        p = torch.cat([torch.zeros_like(v[:, :1]),
+                       torch.cumsum(self.delta * (v[:, :-1] + v[:, 1:]) / 2, 1)], 1)
+        centre = s.shape[1] // 2
+        p = p - p[:, centre: centre + 1]
+        flat, d = self._locate(t)
+
+        def pick(a):
+            return a[:, :-1].reshape(-1)[flat].to(t.dtype)
+
+        return pick(p) + pick(v) * d + 0.5 * s.reshape(-1)[flat].to(t.dtype) * d * d
+
+
+def _difference_filters(n: int, size: int) -> torch.Tensor:
+    """``n`` zero-mean finite-difference filters (first and second derivatives in the four
+    directions, then the Laplacian, cycled), centred in ``size``×``size`` and unit norm: the
+    composed filter bank starts as a higher-order total variation."""
+    base = [[[0, 0, 0], [0, -1, 1], [0, 0, 0]], [[0, 0, 0], [0, -1, 0], [0, 1, 0]],
+            [[0, 0, 0], [0, -1, 0], [0, 0, 1]], [[0, 0, 0], [0, -1, 0], [1, 0, 0]],
+            [[0, 0, 0], [1, -2, 1], [0, 0, 0]], [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
+            [[1, 0, -1], [0, 0, 0], [-1, 0, 1]], [[0, 1, 0], [1, -4, 1], [0, 1, 0]]]
+    out = torch.zeros(n, 1, size, size)
+    c = size // 2
+    for i in range(n):
+        f = torch.tensor(base[i % len(base)], dtype=torch.float32)
+        if size >= 3:
+            out[i, 0, c - 1: c + 2, c - 1: c + 2] = f / f.norm()
+    return out
+
+
+def _mixing(c2: int, c1: int, size: int, noise: float = 0.1) -> torch.Tensor:
+    """Second convolution at the start: output c passes input c mod c1 through (a centred
+    impulse), plus seeded noise: the composed filters start as the difference filters,
+    perturbed (the noise breaks the symmetry of the copies)."""
+    gen = torch.Generator().manual_seed(0)
+    w = noise * torch.randn(c2, c1, size, size, generator=gen) / (size * math.sqrt(c1))
+    for c in range(c2):
+        w[c, c % c1, size // 2, size // 2] += 1.0
+    return w
+
+
+class RidgeRegulariser(nn.Module):
+    """R(x) = Σ_c Σ ψ_c((Wx)_c), convex (CRR) or weakly convex (WCRR); see the module doc.
+
+    Parameters
+    ----------
+    convex : bool, default True
+        CRR (φ non-decreasing) or WCRR (φ = e^a φ₊ − φ₋).
+    channels : (int, int), default (8, 32)
+        Channels of the two composed convolutions.
+    kernel : int, default 7
+        Their (odd) kernel size; the composed filters are 2·kernel − 1 wide.
+    knots : int, default 31
+        Knots of each spline.
+    """
+
+    def __init__(self, convex: bool = True, channels=(8, 32), kernel: int = 7, knots: int = 31):
+        super().__init__()
+        if kernel < 1 or kernel % 2 == 0:
+            raise InputError("kernel", kernel, "an odd integer ≥ 1")
+        c1, c2 = (int(c) for c in channels)
+        self.w1 = nn.Parameter(_difference_filters(c1, kernel))
+        self.w2 = nn.Parameter(_mixing(c2, c1, kernel))
+        self.convex = convex
+        self.phi_plus = LinearSpline(c2, knots, init="huber")
+        self.phi_minus = None if convex else LinearSpline(c2, knots, init=0.0)
+        self.log_gain = None if convex else nn.Parameter(torch.zeros(()))
+        self.pad = kernel - 1
+
+    def kernel(self) -> torch.Tensor:
+        """The composed, zero-mean filter bank K (C, 1, 2k − 1, 2k − 1) with ‖W‖ = 1.
+
+        ‖W‖² = max_ω Σ_c |K̂_c(ω)|², evaluated on a 128×128 frequency grid.
+        """
+        w1 = self.w1 - self.w1.mean(dim=(2, 3), keepdim=True)
+        p = self.pad
+        k = F.conv2d(F.pad(w1.permute(1, 0, 2, 3), (p, p, p, p)), torch.flip(self.w2, (2, 3)))
+        k = k.permute(1, 0, 2, 3)
+        power = torch.fft.rfft2(k[:, 0], s=(128, 128)).abs().pow(2).sum(0).max()
+        return k / power.sqrt()
+
+    def lipschitz(self) -> float:
+        """Lip(∇R) ≤ max|φ′| ‖W‖² = max slope (‖W‖ = 1)."""
+        if self.convex:
+            return float(self.phi_plus.slopes().max().detach().clamp_min(1e-6))
+        return max(float(self.log_gain.detach().exp()), 1.0)
+
+    def activation(self, t: torch.Tensor) -> torch.Tensor:
+        """φ(t): φ₊ (CRR) or e^a φ₊ − φ₋ (WCRR)."""
+        if self.convex:
+            return self.phi_plus(t)
+        return self.log_gain.exp() * self.phi_plus(t) - self.phi_minus(t)
+
+    def apply_w(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
+        """Wx: the filter bank on x (B, 1, H, W) mirrored at the borders (reflect padding, so
+        a constant image has no response and every pixel is seen by every filter)."""
+        k = (self.kernel() if k is None else k).to(x.dtype)
+        rows, cols = _reflect_index(x.shape[-2], k.shape[-1] // 2, x.device), \
+            _reflect_index(x.shape[-1], k.shape[-1] // 2, x.device)
+        return F.conv2d(x[..., rows, :][..., cols], k)
+
+    def apply_wt(self, z: torch.Tensor, k: torch.Tensor, shape) -> torch.Tensor:
+        """Wᵀz, the exact adjoint of ``apply_w``: transposed convolution, then the mirrored
+        border folded back onto the pixels it copies."""
+        k = k.to(z.dtype)
+        p = k.shape[-1] // 2
+        u = F.conv_transpose2d(z, k)
+        rows = _reflect_index(shape[-2], p, z.device)
+        cols = _reflect_index(shape[-1], p, z.device)
+        out = u.new_zeros(*u.shape[:-2], shape[-2], u.shape[-1]).index_add_(-2, rows, u)
+        return out.new_zeros(*u.shape[:-2], shape[-2], shape[-1]).index_add_(-1, cols, out)
+
+    def grad(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
+        """∇R(x) = Wᵀ φ(Wx) for x (B, 1, H, W)."""
+        k = self.kernel() if k is None else k
+        return self.apply_wt(self.activation(self.apply_w(x, k)), k, x.shape)
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        """R(x) per image, shape (B,)."""
+        t = self.apply_w(x)
+        psi = self.phi_plus.potential(t)
+        if not self.convex:
+            psi = self.log_gain.exp() * psi - self.phi_minus.potential(t)
+        return psi.flatten(1).sum(1)
+
+
+def _reflect_index(n: int, p: int, device) -> torch.Tensor:
+    """Source index of each of the n + 2p positions of a reflect-padded axis (p < n)."""
+    if p >= n:
+        raise InputError("image", n, f"a side larger than the filters' half-width {p}")
+    i = torch.arange(-p, n + p, device=device).abs()
+    return torch.where(i >= n, 2 * (n - 1) - i, i)
+
+
+class RidgeNet(PhysicsNet):
+    """x̂ = argmin ½‖Hx − g‖² + (λ/μ)R(μx) (+ x ≥ 0) with a learned ridge regulariser R.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The forward operator H (``Identity`` while it is trained as a denoiser).
+    convex : bool, default True
+        CRR (True) or WCRR (False).
+    lam_scale, mu_scale : float, default 1
+        Per-task factors s_λ, s_μ > 0 on the learned λ(σ), μ(σ).
+    sigma : float, optional
+        The noise level σ of g; estimated from each measurement when None.
+    positivity : bool, default False
+        Constrain x ≥ 0.
+    tol : float, default 1e-5
+        Relative gradient-mapping tolerance of the solve (evaluation mode).
+    max_iter : int, default 1000
+        Iteration cap of the solve (evaluation mode); a solve that hits it keeps its last
+        iterate and warns with the gradient norm reached.
+    train_steps : int, default 10
+        Accelerated gradient steps of the differentiable solve in training mode (a
+        ``train_steps``-step gradient denoiser, started at the measurement).
+    data_range : (float, float), default (0, 1)
+        The range of the images the regulariser was trained on (recorded in the run).
+        Measurements that are images (denoising, deblurring) whose 1st–99th percentiles fall
+        more than one span outside it are refused, with the advice to pass ``scale``.
+    scale : float, optional
+        The unit of the data: x̂ = S · solve(g / S) (σ given in the data's units); e.g. the
+        span of images in kelvin or counts, so that they meet the regulariser in [0, 1].
+    """
+
+    def __init__(self, op, convex: bool = True, lam_scale: float = 1.0, mu_scale: float = 1.0,
+                 sigma: float | None = None, positivity: bool = False, tol: float = 1e-5,
+                 max_iter: int = 1000, train_steps: int = 10, data_range=(0.0, 1.0),
+                 scale: float | None = None):
+        super().__init__(op)
+        check_positive("lam_scale", lam_scale)
+        check_positive("mu_scale", mu_scale)
+        if sigma is not None:
+            check_positive("sigma", sigma)
+        if scale is not None:
+            check_positive("scale", scale)
+        self.reg = RidgeRegulariser(convex=convex)
+        # log λ = a_λ + b_λ log(σ/σ₀); log μ = a_μ − b_μ log(σ/σ₀). At the start (Huber
+        # splines of corner Δ, difference filters): λ = e σ₀/Δ (σ/σ₀)², μ = 2Δ/σ, chosen on
+        # validation patches of the training crops (λμ = 2e at σ₀, growing like σ)
+        delta = self.reg.phi_plus.delta
+        self.scaling = nn.Parameter(torch.tensor([1 + math.log(SIGMA_REF / delta), 2.0,
+                                                  math.log(2 * delta / SIGMA_REF), 1.0]))
+        self.last = None
+        self.record_resolved(data_range=[float(v) for v in data_range])
+
+    def scales(self, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(λ, μ) for noise levels ``sigma`` (B,), with the per-task factors."""
+        a_l, b_l, a_m, b_m = self.scaling
+        r = torch.log(sigma.to(self.scaling.dtype) / SIGMA_REF)
+        lam = torch.exp(a_l + b_l * r) * self.config.get("lam_scale", 1.0)
+        mu = torch.exp(a_m - b_m * r) * self.config.get("mu_scale", 1.0)
+        return lam, mu
+
+    def noise_level(self, y: torch.Tensor) -> torch.Tensor:
+        """σ per measurement: the configured one, else Donoho's MAD estimate of each."""
+        sigma = self.config.get("sigma")
+        if sigma is not None:
+            return torch.full((y.shape[0],), float(sigma), dtype=torch.float64)
+        return torch.tensor([max(estimate_sigma(y[i: i + 1]), 1e-4) for i in range(len(y))],
+                            dtype=torch.float64)
+
+    def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        unit = float(cfg.get("scale") or 1.0)
+        y = y / unit
+        self._check_range(y)
+        lam, mu = self.scales(self.noise_level(y).to(y.device) / (1.0 if cfg.get("sigma")
+                                                                   is None else unit))
+        shape = (-1,) + (1,) * (y.dim() - 1)
+        lam_b, mu_b = lam.to(y.dtype).view(shape), mu.to(y.dtype).view(shape)
+        k = self.reg.kernel()
+        op = self.op
+
+        def grad(x):
+            return op.adjoint(op(x, check=False) - y) + lam_b * self.reg.grad(mu_b * x, k)
+
+        lip = self._norm2() + float((lam * mu).max().detach()) * self.reg.lipschitz()
+        x0 = y if tuple(op.in_shape) == tuple(op.out_shape) else op.adjoint(y) / self._norm2()
+        if self.training:  # a gradient-step denoiser: train_steps differentiable steps
+            result = minimise(grad, lip, x0, positivity=cfg["positivity"], tol=0.0,
+                              max_iter=cfg["train_steps"])
+        else:
+            result = minimise(grad, lip, x0, positivity=cfg["positivity"], tol=cfg["tol"],
+                              max_iter=cfg["max_iter"])
+            if not result.converged:
+                warnings.warn(f"{type(self).__name__}: the solve stopped at the iteration cap "
+                              f"max_iter={cfg['max_iter']} with a relative gradient-mapping "
+                              f"norm {result.params['grad_norm']:.3g} > tol={cfg['tol']:g}; "
+                              "the last iterate is returned", RuntimeWarning, stacklevel=3)
+        self.last = result
+        return result.x * unit
+
+    def _check_range(self, y: torch.Tensor) -> None:
+        """Refuse data far outside the recorded training range (measurements that are images:
+        denoising, deblurring), saying how to rescale them."""
+        if tuple(self.op.in_shape) != tuple(self.op.out_shape):
+            return
+        lo, hi = self.config["data_range"]
+        flat = y.detach().flatten()[:: max(1, y.numel() // 100_000)].to(torch.float64)
+        q_lo, q_hi = (float(v) for v in torch.quantile(flat, torch.tensor(
+            [0.01, 0.99], dtype=torch.float64, device=flat.device)))
+        span = max(hi - lo, 1e-12)
+        if q_lo < lo - span or q_hi > hi + span or q_hi - q_lo < 1e-3 * span:
+            raise InputError("y", f"values in [{q_lo:.4g}, {q_hi:.4g}] (1st–99th percentile)",
+                             f"data on the scale the regulariser was trained on, [{lo:g}, "
+                             f"{hi:g}]; rescale it or pass scale=S (net.for_operator(op, "
+                             "scale=S)) for data in other units")
+
+    def _norm2(self) -> float:
+        if not hasattr(self, "_op_norm2"):
+            self._op_norm2 = float(self.op.norm()) ** 2
+        return self._op_norm2

@@ -1,0 +1,120 @@
+"""Smooth variational problems min_x F(x) (+ x ≥ 0) by accelerated gradient with restart.
+
+The solver of the learned regularisers (``physinv.nets.ridge``) on any operator:
+
+.. math::
+
+    \\hat x = \\arg\\min_x \\; F(x) = ½‖Hx − g‖² + (λ/μ) R(μx)   (subject to x ≥ 0)
+
+with ∇F(x) = H'(Hx − g) + λ ∇R(μx) Lipschitz with constant L ≤ ‖H‖² + λμ Lip(∇R). The
+iteration is FISTA (Beck & Teboulle 2009) with the projection onto x ≥ 0 as its proximal step
+and O'Donoghue & Candès' (2015) gradient restart: momentum is reset whenever the step goes
+against the gradient mapping, which keeps the objective decreasing in practice and gives
+linear convergence on strongly convex problems.
+
+The loop is plain torch: with gradients enabled and ``tol=0`` it is a differentiable
+``max_iter``-step solver (how the regularisers are trained as denoisers); under
+``torch.no_grad`` it runs to the tolerance on the gradient-mapping norm.
+
+>>> import torch
+>>> target = torch.tensor([[1.0, -2.0]])
+>>> r = minimise(lambda x: x - target, 1.0, torch.zeros(1, 2), positivity=True)
+>>> r.x.tolist(), r.converged
+([[1.0, 0.0]], True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from physinv.errors import InputError, check_positive
+from physinv.solvers.result import Result
+
+
+def _norms(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1).norm(dim=1)
+
+
+def minimise(grad: Callable[[torch.Tensor], torch.Tensor], lipschitz: float, x0: torch.Tensor,
+             *, positivity: bool = False, tol: float = 1e-5, max_iter: int = 500,
+             restart: bool = True) -> Result:
+    """Minimise a smooth F from its gradient by FISTA with gradient restart (and x ≥ 0).
+
+    .. math::
+
+        x_{k+1} = P(z_k − ∇F(z_k)/L),\\quad
+        t_{k+1} = (1 + \\sqrt{1 + 4t_k²})/2,\\quad
+        z_{k+1} = x_{k+1} + \\frac{t_k − 1}{t_{k+1}}(x_{k+1} − x_k)
+
+    P the projection onto x ≥ 0 (identity without ``positivity``); restart (t ← 1, z ← x)
+    per image when ⟨z_k − x_{k+1}, x_{k+1} − x_k⟩ > 0. Stops when the gradient mapping
+    G = L(z_k − x_{k+1}) satisfies ‖G‖ / L ≤ tol · ‖x_{k+1}‖ for every image of the batch
+    (G = 0 exactly at the minimiser; with F m-strongly convex, ‖x − x̂‖ ≤ ‖G‖/m).
+
+    Parameters
+    ----------
+    grad : callable
+        ``grad(x) -> ∇F(x)``, same shape as ``x`` (B, ...).
+    lipschitz : float
+        An upper bound L > 0 of the Lipschitz constant of ∇F (step 1/L).
+    x0 : torch.Tensor, shape (B, ...)
+        The start (projected first with ``positivity``).
+    positivity : bool, default False
+        Constrain x ≥ 0.
+    tol : float, default 1e-5
+        Tolerance on ‖G‖ / (L‖x‖); 0 runs exactly ``max_iter`` steps.
+    max_iter : int, default 500
+        Iteration cap, ≥ 1.
+    restart : bool, default True
+        Use the gradient restart.
+
+    Returns
+    -------
+    Result
+        ``x`` (the last iterate, kept when the cap is hit), ``n_iter``, ``converged``,
+        ``stop_reason`` (``"tolerance"`` or ``"max_iter"``), ``history["grad_norm"]`` (the
+        largest relative gradient-mapping norm ‖G‖ / (L‖x‖) of the batch at each step),
+        ``params`` with ``lipschitz``, ``restarts`` and the final ``grad_norm``.
+
+    Raises
+    ------
+    InputError
+        For a non-positive or non-finite ``lipschitz``, a negative ``tol`` or ``max_iter`` < 1.
+    """
+    lipschitz = check_positive("lipschitz", lipschitz)
+    if not math.isfinite(lipschitz):
+        raise InputError("lipschitz", lipschitz, "a finite bound of Lip(∇F)")
+    tol = check_positive("tol", tol, allow_zero=True)
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise InputError("max_iter", max_iter, "an integer ≥ 1")
+    project = (lambda t: t.clamp_min(0)) if positivity else (lambda t: t)
+    x = project(x0)
+    z, t = x, torch.ones(x.shape[0], dtype=torch.float64, device=x.device)
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    tiny = torch.finfo(x.dtype).tiny
+    history, restarts, k = [], 0, 0
+    for k in range(1, max_iter + 1):
+        g = grad(z)
+        x_new = project(z - g / lipschitz)
+        step = _norms((z - x_new).detach())
+        rel = float((step / _norms(x_new.detach()).clamp_min(tiny)).max())
+        history.append(rel)
+        t_new = (1 + torch.sqrt(1 + 4 * t * t)) / 2
+        beta = (t - 1) / t_new
+        if restart:  # per image: momentum reset where the step opposes the gradient mapping
+            reset = ((z - x_new) * (x_new - x)).detach().flatten(1).sum(1) > 0
+            t_new = torch.where(reset, torch.ones_like(t_new), t_new)
+            beta = torch.where(reset, torch.zeros_like(beta), beta)
+            restarts += int(reset.sum())
+        z = x_new + beta.to(x.dtype).view(shape) * (x_new - x)
+        x, t = x_new, t_new
+        if tol > 0 and rel <= tol:
+            break
+    converged = tol > 0 and history[-1] <= tol
+    return Result(x=x, history={"grad_norm": history}, n_iter=k, converged=converged,
+                  stop_reason="tolerance" if converged else "max_iter",
+                  params={"lipschitz": lipschitz, "restarts": restarts,
+                          "grad_norm": history[-1]})

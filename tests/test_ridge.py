@@ -1,0 +1,234 @@
+"""Learned ridge regularisers (CRR / WCRR) and the variational solver they use."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from physinv.errors import InputError
+from physinv.nets.registry import NETWORKS, build
+from physinv.nets.ridge import LinearSpline, RidgeNet, RidgeRegulariser
+from physinv.noise import GaussianRange, make_generator
+from physinv.operators import Convolution, Identity, psf
+from physinv.solvers import tikhonov
+from physinv.solvers.variational import minimise
+from physinv.train import load
+from physinv.train.regulariser import denoising_data, for_task, train_regulariser
+
+
+def _image(n=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.nn.functional.avg_pool2d(torch.rand(1, 1, n + 4, n + 4, generator=g), 5, 1)
+    return x.to(torch.float64)
+
+
+def _scramble(reg: RidgeRegulariser, seed=1):
+    """Splines far outside their constraints (raw values), random filters."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in reg.parameters():
+            p.copy_(3 * torch.randn(p.shape, generator=g, dtype=p.dtype) - 1)
+
+
+@pytest.mark.parametrize("convex", [True, False])
+def test_gradient_is_the_derivative_of_the_value(convex):
+    reg = RidgeRegulariser(convex=convex).double()
+    _scramble(reg)
+    x = _image(20).requires_grad_()
+    (auto,) = torch.autograd.grad(reg.value(x).sum(), x)
+    assert torch.allclose(auto, reg.grad(x.detach()), rtol=1e-9, atol=1e-12)
+
+
+def test_w_transpose_is_the_adjoint_and_constants_have_no_response():
+    reg = RidgeRegulariser().double()
+    _scramble(reg)
+    k = reg.kernel()
+    x = torch.randn(2, 1, 19, 23, dtype=torch.float64)
+    z = torch.randn(2, 32, 19, 23, dtype=torch.float64)
+    lhs = (reg.apply_w(x, k) * z).sum()
+    rhs = (x * reg.apply_wt(z, k, x.shape)).sum()
+    assert abs(float(lhs - rhs)) < 1e-10 * float(lhs.abs())
+    assert float(reg.apply_w(torch.full((1, 1, 16, 16), 0.7, dtype=torch.float64)).abs().max()) \
+        < 1e-12
+
+
+def test_filter_bank_has_unit_norm():
+    reg = RidgeRegulariser().double()
+    _scramble(reg)
+    k = reg.kernel()
+    z = torch.randn(1, 1, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for _ in range(100):  # power iteration on WᵀW
+        z = reg.apply_wt(reg.apply_w(z, k), k, z.shape)
+        z = z / z.norm()
+    norm2 = float(reg.apply_w(z, k).norm() ** 2)
+    assert 0.8 < norm2 <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("convex", [True, False])
+def test_constraints_hold_after_every_optimiser_step(convex):
+    net = RidgeNet(Identity((24, 24)), convex=convex, train_steps=3)
+    opt = torch.optim.Adam(net.parameters(), lr=0.5)  # large steps push the raw values out
+    x = _image(24).float()
+    y = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
+    splines = [net.reg.phi_plus] + ([] if convex else [net.reg.phi_minus])
+    moved = False
+    for _ in range(5):
+        loss = ((net(y) - x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        for spline in splines:
+            raw = spline.raw.detach()
+            moved |= bool((raw < 0).any() or (raw > 1).any())
+            s = spline.slopes()
+            assert float(s.min()) >= 0 and float(s.max()) <= 1
+            t = torch.linspace(-2, 2, 401).view(1, 1, -1, 1).expand(1, s.shape[0], -1, 1)
+            phi = spline(t)[0, :, :, 0]
+            assert bool((phi[:, 1:] - phi[:, :-1] >= -1e-6).all())  # φ± non-decreasing
+    assert moved  # the raw parameters did leave [0, 1]: the clamp is what holds
+
+
+def test_spline_potential_integrates_the_spline():
+    spline = LinearSpline(3, knots=11, radius=1.0)
+    with torch.no_grad():
+        spline.raw.uniform_(0, 1, generator=torch.Generator().manual_seed(0))
+    t = torch.linspace(-1.5, 1.5, 3001, dtype=torch.float64).view(1, 1, -1, 1).expand(1, 3, -1, 1)
+    phi = spline(t)[0, :, :, 0]
+    psi = spline.potential(t)[0, :, :, 0]
+    dt = 3.0 / 3000
+    numeric = torch.cumsum((phi[:, 1:] + phi[:, :-1]) / 2 * dt, 1)
+    numeric = numeric - numeric[:, 1499: 1500]  # ψ(0) = 0
+    assert torch.allclose(psi[:, 1:], numeric, atol=1e-6)
+    assert float(spline(torch.zeros(1, 3, 1, 1)).abs().max()) == 0.0
+
+
+def _deblur_problem(n=32):
+    op = Convolution(psf.gaussian(1.0, 7), (n, n))
+    x = _image(n)
+    y = op(x) + 0.01 * torch.randn(x.shape, generator=torch.Generator().manual_seed(4),
+                                   dtype=torch.float64)
+    return op, x, y
+
+
+def _objective(net, y, op):
+    lam, mu = net.scales(net.noise_level(y))
+
+    def f(x):
+        return 0.5 * ((op(x) - y) ** 2).sum() + float(lam / mu) * net.reg.value(float(mu) * x).sum()
+
+    def grad(x):
+        return op.adjoint(op(x) - y) + float(lam) * net.reg.grad(float(mu) * x)
+
+    lip = 1.0 + float(lam * mu) * net.reg.lipschitz()
+    return f, grad, lip
+
+
+def test_convex_regulariser_has_one_minimiser_two_starts_agree():
+    op, x, y = _deblur_problem()
+    net = RidgeNet(op, sigma=0.01).double().eval()
+    _scramble(net.reg)
+    f, grad, lip = _objective(net, y, op)
+    a = minimise(grad, lip, y, tol=1e-9, max_iter=20000)
+    b = minimise(grad, lip, torch.rand(y.shape, dtype=torch.float64), tol=1e-9, max_iter=20000)
+    assert a.converged and b.converged
+    assert float((a.x - b.x).norm() / a.x.norm()) < 1e-4
+    gnorm = float(grad(a.x).norm() / grad(y).norm())
+    assert gnorm < 1e-5  # the minimiser: the gradient vanishes
+    assert float(f(a.x)) <= float(f(y)) and float(f(a.x)) <= float(f(x))
+
+
+def test_objective_decreases_along_the_solve():
+    op, _, y = _deblur_problem()
+    net = RidgeNet(op, sigma=0.01).double().eval()
+    f, grad, lip = _objective(net, y, op)
+    values = [float(f(minimise(grad, lip, y, tol=0.0, max_iter=k).x)) for k in (1, 5, 20, 80)]
+    assert all(b <= a + 1e-9 * abs(a) for a, b in zip(values, values[1:], strict=False))
+    assert values[-1] < values[0]
+
+
+def test_zero_splines_reproduce_least_squares():
+    op = Convolution(psf.gaussian(0.5, 5), (32, 32))  # well conditioned: LS is a fair target
+    y = op(_image(32)) + 0.01 * torch.randn(1, 1, 32, 32, dtype=torch.float64,
+                                            generator=torch.Generator().manual_seed(4))
+    net = RidgeNet(op, sigma=0.01, tol=1e-10, max_iter=20000).double().eval()
+    with torch.no_grad():
+        net.reg.phi_plus.raw.zero_()
+    with torch.no_grad():
+        x_hat = net(y)
+    exact = tikhonov(y, op, lam=1e-14, reg="identity").x  # plain least squares, Fourier path
+    assert float((x_hat - exact).norm() / exact.norm()) < 1e-4
+
+
+def test_denoiser_without_regularisation_is_the_identity():
+    y = _image(24) + 0.1
+    result = minimise(lambda x: x - y, 1.0, torch.zeros_like(y), tol=1e-12)
+    assert torch.equal(result.x, y)
+    net = RidgeNet(Identity((24, 24)), sigma=0.1).double().eval()
+    with torch.no_grad():
+        net.reg.phi_plus.raw.zero_()  # R = 0
+        assert torch.allclose(net(y), y, rtol=0, atol=1e-12)
+
+
+def test_solver_cap_warns_and_keeps_the_last_iterate():
+    op, _, y = _deblur_problem()
+    net = RidgeNet(op, sigma=0.01, max_iter=2).double().eval()
+    with pytest.warns(RuntimeWarning, match="max_iter=2"):
+        with torch.no_grad():
+            out = net(y)
+    assert net.last.n_iter == 2 and not net.last.converged
+    assert torch.isfinite(out).all()
+
+
+def test_bad_inputs_are_refused():
+    op = Identity((16, 16))
+    for name in ("lam_scale", "mu_scale", "sigma", "scale"):
+        for bad in (0.0, -1.0):
+            with pytest.raises(InputError, match=name):
+                RidgeNet(op, **{name: bad})
+    with pytest.raises(InputError, match="lipschitz"):
+        minimise(lambda x: x, 0.0, torch.zeros(1, 2))
+    net = RidgeNet(op).eval()
+    kelvin = 300 + torch.rand(1, 1, 16, 16)
+    with pytest.raises(InputError, match="scale"):
+        net(kelvin)
+    with torch.no_grad():  # in its own unit the same data is accepted
+        out = net.for_operator(op, scale=400.0).eval()(kelvin)
+    assert torch.isfinite(out).all()
+    with pytest.raises(InputError, match="hi"):
+        GaussianRange(0.2, 0.1)
+    with pytest.raises(InputError, match="images"):
+        denoising_data(torch.rand(4, 16, 16))
+    with pytest.raises(InputError, match="regulariser"):
+        train_regulariser("unet", torch.rand(4, 1, 48, 48))
+
+
+def test_gaussian_range_draws_levels_in_the_range():
+    model = GaussianRange(0.01, 0.2)
+    gen = make_generator(0)
+    sigmas = [model.draw_sigma(gen) for _ in range(200)]
+    assert 0.01 <= min(sigmas) and max(sigmas) <= 0.2
+    assert min(sigmas) < 0.02 and max(sigmas) > 0.1
+    assert model.spec() == "gaussian-range:lo=0.01,hi=0.2"
+
+
+def test_registry_builds_both_on_any_operator():
+    op = Convolution(psf.gaussian(1.0, 7), (24, 24))
+    assert NETWORKS["crr"].family == NETWORKS["wcrr"].family == "regulariser"
+    assert build("crr", op).config["convex"] and not build("wcrr", op).config["convex"]
+    assert 13_000 < build("crr", op).trainable_parameters() < 15_000
+
+
+def test_train_save_load_and_apply_to_another_operator(tmp_path):
+    crops = _image(48).float().repeat(4, 1, 1, 1)
+    net, result = train_regulariser("wcrr", crops, out=tmp_path / "run", epochs=1,
+                                    samples_per_epoch=8, batch_size=4)
+    assert result.summary()["epochs_run"] == 1
+    loaded = load(tmp_path / "run")
+    for (name, a), (_, b) in zip(net.named_parameters(), loaded.named_parameters(), strict=True):
+        assert torch.equal(a.detach().cpu(), b.detach().cpu()), name
+    op, x, y = _deblur_problem(32)
+    solver = for_task(loaded, op, sigma=0.01)
+    with torch.no_grad():
+        out = solver(y.float())
+    assert out.shape == x.shape and solver.last.converged
+    assert loaded.config["data_range"] == pytest.approx([float(crops.min()), float(crops.max())])
