@@ -50,7 +50,7 @@ import torch
 
 from physinv.errors import InputError
 from physinv.noise import estimate_sigma
-from physinv.operators import SuperResolution
+from physinv.operators import Convolution, SuperResolution
 from physinv.solvers.hyper import _grid, _refine, choose_lambda_spectral
 from physinv.solvers.result import Result
 from physinv.solvers.spectral import reg_power_full
@@ -61,8 +61,9 @@ class CameraSolver:
 
     Parameters
     ----------
-    op : SuperResolution
-        The camera's operator (circular blur then decimation by s ≥ 2).
+    op : SuperResolution or Convolution
+        The camera's operator: circular blur then decimation by s ≥ 2, or circular blur
+        alone (s = 1: the blocks are 1 × 1, the Fourier filter).
 
     Raises
     ------
@@ -80,15 +81,16 @@ class CameraSolver:
     path = "polyphase"  # for choose_lambda_spectral: index 0 (the mean) is left out
 
     def __init__(self, op):
-        if not isinstance(op, SuperResolution) or op.conv.boundary != "circular":
-            raise InputError("op", type(op).__name__,
-                             "a circular SuperResolution (the camera's operator)")
+        conv = op.conv if isinstance(op, SuperResolution) else op
+        if not isinstance(conv, Convolution) or conv.boundary != "circular":
+            raise InputError("op", type(op).__name__, "the camera's operator: a circular "
+                             "SuperResolution or Convolution")
         self.op = op
-        self.s = op.factor
+        self.s = getattr(op, "factor", 1)
         h, w = op.in_shape
         self.lr = (h // self.s, w // self.s)
         self.n_measurements = self.lr[0] * self.lr[1]
-        self.u = self._blocks(op.conv.fourier_diagonal().conj()) / self.s  # (h, w, s²)
+        self.u = self._blocks(conv.fourier_diagonal().conj()) / self.s  # (h, w, s²)
         self.dd = self._blocks(reg_power_full(op, "gradient").to(torch.float64))
         h2 = self.u.abs() ** 2
         with torch.no_grad():

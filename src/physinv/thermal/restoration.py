@@ -22,7 +22,7 @@ import torch
 from scipy import ndimage
 
 from physinv.errors import InputError
-from physinv.solvers import gaussian_posterior, tikhonov, tv, wiener
+from physinv.solvers import tikhonov, tv, wiener
 from physinv.solvers.tuning import grid_search, mean_score
 from physinv.thermal.camera import Camera
 from physinv.thermal.fast import posterior_fast, tikhonov_fast
@@ -182,9 +182,9 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"wiener"`` (factor 1):
     the Wiener filter with a fitted spectrum; ``"tv"``: λ given or 10⁻³ ‖H‖², 300 iterations;
     ``"bayes"``: the Gaussian posterior's mean and variance (its hyper-parameters
-    estimated); ``net``: the network's estimate, with the Gaussian posterior's variance. A
-    decimating camera's Tikhonov and posterior are computed in closed form, variance exact
-    (``physinv.thermal.fast``); factor 1 uses the Fourier paths of ``physinv.solvers``.
+    estimated); ``net``: the network's estimate, with the Gaussian posterior's variance.
+    Tikhonov and the posterior are computed in closed form for the camera's operator, the
+    variance exact (``physinv.thermal.fast``: polyphase blocks, 1 × 1 for factor 1).
 
     Parameters
     ----------
@@ -227,17 +227,14 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     y = g.to(torch.float64)[None, None]
     if net is not None:
         x = net_restore(net.for_operator(op) if tuple(net.op.in_shape) != shape else net, y)
-        post = posterior_fast(y, op) if camera.factor > 1 else gaussian_posterior(y, op)
+        post = posterior_fast(y, op)
         return x, post.variance, f"network {type(net).__name__}; variance: Gaussian posterior"
     if method not in METHODS:
         raise InputError("method", method, f"one of {METHODS} or --net RUN")
     if method == "bicubic":
         return upsample(y, camera), None, "cubic-spline interpolation"
     if method == "tikhonov":
-        if camera.factor > 1:  # exact polyphase closed form (physinv.thermal.fast)
-            result = tikhonov_fast(y, op, "gcv" if lam is None else lam)
-        else:
-            result = tikhonov(y, op, lam="gcv" if lam is None else lam)
+        result = tikhonov_fast(y, op, "gcv" if lam is None else lam)  # exact closed form
         return result.x, None, f"Tikhonov λ={result.params['lam']:.3g}"
     if method == "wiener":
         if camera.factor > 1:
@@ -248,5 +245,5 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     if method == "tv":
         value = 1e-3 * op.norm() ** 2 if lam is None else lam
         return tv(y, op, lam=value, n_iter=300).x, None, f"TV λ={value:.3g}"
-    post = posterior_fast(y, op) if camera.factor > 1 else gaussian_posterior(y, op)
+    post = posterior_fast(y, op)
     return post.x, post.variance, f"Gaussian posterior ({post.params['hyper']})"
