@@ -81,6 +81,23 @@ def _camera_options(factor, fwhm, netd) -> None:
         raise InputError("--fwhm", fwhm, "a non-negative finite number (0: no optics blur)")
 
 
+def _flat_temperatures(camera_json, flat_lo, flat_hi, t_lo, t_hi):
+    """--t-lo / --t-hi from camera.json's ``flat_temperatures`` when flats are given alone."""
+    if camera_json is None or flat_lo is None or flat_hi is None or \
+            (t_lo is not None and t_hi is not None):
+        return t_lo, t_hi
+    import json
+
+    try:
+        temps = json.loads(Path(camera_json).read_text()).get("flat_temperatures")
+    except (OSError, ValueError):
+        return t_lo, t_hi  # make_camera reports an unreadable camera.json
+    if isinstance(temps, list) and len(temps) == 2:
+        return (float(temps[0]) if t_lo is None else t_lo,
+                float(temps[1]) if t_hi is None else t_hi)
+    return t_lo, t_hi
+
+
 def _flats(flat_lo, flat_hi, t_lo, t_hi):
     given = [v is not None for v in (flat_lo, flat_hi, t_lo, t_hi)]
     if not any(given):
@@ -109,20 +126,31 @@ def _radiometry(emissivity, t_refl, tau, t_atm):
 
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False,
-            radiometry=None):
+            radiometry=None, average=False):
     check_output("--out", out, folder=True)
     _camera_options(factor, fwhm, netd)
+    t_lo, t_hi = _flat_temperatures(camera_json, flat_lo, flat_hi, t_lo, t_hi)
     _positive(("--lam", lam), ("--t-lo", t_lo), ("--t-hi", t_hi))
     if not 0 < detect < float("inf"):
         raise InputError("--detect", detect, "a positive contrast threshold in K")
-    if not frame.is_file():
-        raise InputError("frame", str(frame), "an existing raw frame file (.tif, .csv, .npy)")
+    if not (frame.is_file() or frame.is_dir()):
+        raise InputError("frame", str(frame), "an existing raw frame file (.tif, .csv, .npy), "
+                         "a folder of frames, a multi-page TIFF or an .npy stack")
     from physinv.thermal import pipeline
+    from physinv.thermal.stack import is_stack, read_stack
 
     camera = None
     if net is not None and camera_json is None and task is None:
         camera = pipeline.load_network(net)[1]
     camera = camera or _camera(task or "sr", factor, fwhm, netd, camera_json)
+    if is_stack(frame):
+        frames = read_stack(frame, camera, unit, gain, offset)  # all checked: nothing written
+        _ir_stack(frames, out, camera, method, lam, net, flat_lo, flat_hi, t_lo, t_hi, detect,
+                  segment_too, destripe, radiometry, average)
+        return
+    if average:
+        raise InputError("--average", str(frame), "a stack (folder, multi-page TIFF, .npy "
+                         "(N, H, W)) to average")
     result = pipeline.run(frame, out, camera, method=method, lam=lam, net_path=net,
                           unit=unit, gain=gain, offset=offset,
                           flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
@@ -137,11 +165,39 @@ def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net,
                   f"{out}", soft_wrap=True)
 
 
+def _ir_stack(frames, out, camera, method, lam, net, flat_lo, flat_hi, t_lo, t_hi, detect,
+              segment_too, destripe, radiometry, average):
+    from rich.progress import track
+
+    from physinv.thermal import pipeline
+
+    def progress(items, total):
+        return track(items, total=total, description="frames", console=console,
+                     transient=True)
+
+    result = pipeline.run_stack(frames, out, camera, method=method, lam=lam, net_path=net,
+                                flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
+                                segment_too=segment_too, destripe=destripe,
+                                radiometry=radiometry, average=average, progress=progress)
+    s = result["summary"]
+    if average:
+        console.print(f"averaged {s['frames']} frames: noise {1e3 * s['noise_single_k']:.0f} "
+                      f"-> {1e3 * s['noise_average_k']:.0f} mK (×{s['noise_reduction']:.2f}, "
+                      f"√N = {s['expected_reduction']:.2f}) -> {out}", soft_wrap=True)
+    else:
+        console.print(f"{s['frames']} frames restored ({s['restored'][0]['method']}, "
+                      f"{s['restored'][0]['temperature']} temperature) -> {out}/<frame>/",
+                      soft_wrap=True)
+
+
 @ir_app.command("restore")
 def ir_restore(
-    frame: Path = typer.Argument(..., help="Raw frame: .tif (16-bit counts), .csv or .npy."),
+    frame: Path = typer.Argument(..., help="Raw frame: .tif (16-bit counts), .csv or .npy; "
+                                 "or a stack: a folder of frames, a multi-page TIFF, an "
+                                 ".npy (N, H, W)."),
     out: Path = typer.Option(..., "--out", help="Folder: temperature / variance / labels "
-                             "(.tif, kelvin), figure.png, summary.json."),
+                             "(.tif, kelvin), figure.png, summary.json (a stack: one "
+                             "sub-folder per frame and stack.json)."),
     task: str | None = typer.Option(None, "--task", help=IR_TASK_HELP + " Default sr."),
     factor: int = typer.Option(4, "--factor", help="sr: decimation factor."),
     fwhm: float = typer.Option(1.0, "--fwhm", help="Optics PSF FWHM in detector pixels "
@@ -172,6 +228,8 @@ def ir_restore(
                                      "(0, 1] (default 1)."),
     t_atm: float | None = typer.Option(None, "--t-atm", help="Atmosphere temperature (K, "
                                        "default --t-refl)."),
+    average: bool = typer.Option(False, "--average", help="A stack of a static scene: "
+                                 "average the corrected frames, restore the mean."),
 ):
     """Correct and restore a thermal frame in kelvin, with a variance map and hot defects.
 
@@ -183,7 +241,7 @@ def ir_restore(
     """
     _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe,
-            _radiometry(emissivity, t_refl, tau, t_atm))
+            _radiometry(emissivity, t_refl, tau, t_atm), average)
 
 
 @ir_app.command("segment")
