@@ -288,9 +288,7 @@ def reconstruct(
     from physinv.solvers.registry import METHODS
 
     if net is not None:
-        if op is not None:
-            raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
-        solve = _network_solver(net, device, uq)
+        solve = _network_solver(net, device, uq, op_spec=op, lam=lam, positivity=positivity)
     else:
         if op is None:
             raise InputError("--op", None, "an operator spec (or --net with a trained run)")
@@ -322,11 +320,12 @@ def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, 
     for argument, path in (("--variance", variance), ("--labels", labels)):
         if path is not None:
             _file_output(argument, path)
-    if net is not None and op is not None:
-        raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator)")
     if net is not None and not (net.is_file() or (net / "model.safetensors").is_file()):
         raise InputError("--net", str(net), "a run folder holding model.safetensors (physinv "
                          "train --out) or a model.safetensors file")
+    if net is not None and op is not None and not _is_regulariser(net):
+        raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator; "
+                         "only a learned regulariser, crr / wcrr, applies to any operator)")
     if n_iter is not None:
         check_count("--n-iter", n_iter, MAX_ITERATIONS)
     if classes is not None:
@@ -461,7 +460,19 @@ def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=Non
     return written, {"text": text}
 
 
-def _network_solver(path: Path, device: str, uq=None):
+def _is_regulariser(path: Path) -> bool:
+    """Whether the run at ``path`` is a learned regulariser (read from its config.json)."""
+    import json
+
+    config = (path if path.is_dir() else path.parent) / "config.json"
+    try:
+        return json.loads(config.read_text())["network"]["class"] == "RidgeNet"
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _network_solver(path: Path, device: str, uq=None, op_spec: str | None = None,
+                    lam: str | None = None, positivity: bool = False):
     import time
 
     import torch
@@ -470,14 +481,22 @@ def _network_solver(path: Path, device: str, uq=None):
     from physinv.train import load
 
     model = load(path, device=device)
-    spec = model.checkpoint["config"]["operator"]["spec"]
-    nets = {tuple(model.op.in_shape): model}
+    spec = op_spec or model.checkpoint["config"]["operator"]["spec"]
+    changes = {}
+    if op_spec is not None:  # a learned regulariser on the user's operator
+        changes = {"positivity": positivity}
+        if lam is not None:  # checked as a number ≥ 0 up front; the factor must be > 0
+            if lam in ("gcv", "discrepancy", "lcurve", "evidence") or not float(lam) > 0:
+                raise InputError("--lam", lam, "with a learned regulariser: its factor "
+                                 "s_λ > 0 on the learned λ(σ)")
+            changes["lam_scale"] = float(lam)
+    nets = {} if op_spec is not None else {tuple(model.op.in_shape): model}
     dev = next(model.parameters()).device
 
     def solve(y):
         shape = image_shape(spec, tuple(y.shape[-2:]))
         if shape not in nets:
-            nets[shape] = model.for_operator(from_spec(spec, shape)).to(dev).eval()
+            nets[shape] = model.for_operator(from_spec(spec, shape), **changes).to(dev).eval()
         net = nets[shape]
         if tuple(y.shape[-2:]) != tuple(net.op.out_shape):
             raise InputError("measurement", tuple(y.shape[-2:]),

@@ -23,12 +23,14 @@ from physinv.data import patches
 from physinv.errors import InputError, check_int
 from physinv.io import READABLE, read_image
 from physinv.limits import check_sizes
+from physinv.nets.registry import NETWORKS
 from physinv.noise import from_spec as noise_from_spec
 from physinv.noise import simulate
 from physinv.operators.spec import from_spec, image_shape
 from physinv.solvers.tuning import tune_tikhonov
 from physinv.train import Measurements, Pairs
 from physinv.train.recipe import train_network
+from physinv.train.regulariser import train_regulariser
 
 TUNE_SEED = 10_000
 
@@ -327,10 +329,27 @@ def run_training(source: Source, net_name: str, out, *, lam: float | str = "auto
     (net, FitResult, float)
         The trained network (best validation weights), what training did, and λ.
     """
-    lam_value = initial_lambda(source, lam)
     run = {k: options.pop(k) for k in ("resume", "overwrite", "progress") if k in options}
+    if net_name in NETWORKS and NETWORKS[net_name].family == "regulariser":
+        return _train_regulariser(source, net_name, out, preset, seed, run, options)
+    lam_value = initial_lambda(source, lam)
     net, result = train_network(net_name, source.data, lam_value, preset, out=out,
                                 run_info={**source.description, "net": net_name,
                                           "lam": lam_value}, loss=loss, seed=seed,
                                 **run, **options)
     return net, result, lam_value
+
+
+def _train_regulariser(source: Source, net_name: str, out, preset: str, seed: int, run: dict,
+                       options: dict):
+    """A learned regulariser trained as a denoiser on the source's clean images (the
+    ``regulariser`` preset for ``default``); returns (net, FitResult, 0.0)."""
+    clean = getattr(source.data, "clean", None)
+    if clean is None:
+        raise InputError("data", source.description.get("source"),
+                         "clean images (--task or --images) to train a learned regulariser on")
+    preset = "regulariser" if preset == "default" else preset
+    options = {k: v for k, v in options.items() if k not in ("loss",)}
+    net, result = train_regulariser(net_name, clean.to(torch.float32), preset, out=out,
+                                    run_info=source.description, seed=seed, **run, **options)
+    return net, result, 0.0
