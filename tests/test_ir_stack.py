@@ -90,3 +90,25 @@ def test_refused_stacks_write_nothing(frames, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (source, err)
         assert not out.exists()
+
+
+def test_stack_without_flats_removes_one_column_pattern(frames, tmp_path):
+    import torch
+
+    from physinv.thermal import Camera, pipeline
+
+    camera = Camera(factor=4)
+    base = torch.full((16, 160), 300.0, dtype=torch.float64)
+    stripes = 0.3 * torch.sin(torch.arange(160, dtype=torch.float64))[None, :]
+    gen = torch.Generator().manual_seed(0)
+    stack = [(f"s{i}", base + stripes + 0.02 * torch.randn(16, 160, generator=gen,
+                                                           dtype=torch.float64))
+             for i in range(3)]
+    result = pipeline.run_stack(stack, tmp_path / "o", camera, method="bicubic",
+                                destripe=True, segment_too=False)
+    assert result["summary"]["frames"] == 3
+    from physinv.data import read_image
+
+    x = read_image(tmp_path / "o" / "s0" / "temperature.tif")[0]
+    column_spread = float(x.mean(0).std())
+    assert column_spread < 0.1 * float(stripes.std())  # the stripes went, once for all
