@@ -320,12 +320,12 @@ def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, 
     for argument, path in (("--variance", variance), ("--labels", labels)):
         if path is not None:
             _file_output(argument, path)
-    if net is not None and not (net.is_file() or (net / "model.safetensors").is_file()):
-        raise InputError("--net", str(net), "a run folder holding model.safetensors (physinv "
-                         "train --out) or a model.safetensors file")
     if net is not None and op is not None and not _is_regulariser(net):
         raise InputError("--op", op, "no --op with --net (the checkpoint holds the operator; "
                          "only a learned regulariser, crr / wcrr, applies to any operator)")
+    if net is not None and not (net.is_file() or (net / "model.safetensors").is_file()):
+        raise InputError("--net", str(net), "a run folder holding model.safetensors (physinv "
+                         "train --out) or a model.safetensors file")
     if n_iter is not None:
         check_count("--n-iter", n_iter, MAX_ITERATIONS)
     if classes is not None:
