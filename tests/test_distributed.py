@@ -49,13 +49,15 @@ def test_two_processes_match_one_process(tmp_path, net, extra):
     a = load_file(str(tmp_path / "one.safetensors"))
     b = load_file(str(tmp_path / "two.safetensors"))
     gap = max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
-    assert gap < 1e-5, gap
     # the comparison is not between two untrained networks: the weights moved
     torch.manual_seed(11)  # the script's initial weights
     initial = build(net, from_spec("blur:gaussian:sigma=1.5,size=9", (32, 32)), 0.01)
     moved = max(float((a[k].double() - p.detach().double()).abs().max())
                 for k, p in initial.named_parameters())
-    assert moved > 100 * gap and moved > 1e-4, (moved, gap)
+    # the CNN weights are float32: the two reductions round differently, and Adam's normalised
+    # steps amplify that on weights whose gradients are ~0 (HQS starts at a fixed point of its
+    # untrained layers) — so the runs must agree to 0.1 % of the distance the weights travelled
+    assert moved > 1e-4 and gap < 1e-3 * moved, (moved, gap)
     # rank 0 alone wrote a complete run folder that loads
     files = sorted(p.name for p in (tmp_path / "two").iterdir())
     assert "model.safetensors" in files and not [f for f in files if f.startswith(".")]

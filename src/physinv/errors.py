@@ -59,7 +59,10 @@ def _short(value: object) -> str:
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"array of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if len(text) <= 80:
+        return text
+    # a long text is most often a path: its end (the file name) says the most
+    return text[0] + "..." + text[-76:] if isinstance(value, str) else text[:77] + "..."
 
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
