@@ -29,8 +29,8 @@ from physinv.train.recipe import train_network
 
 SIGMA_RANGE = (0.005, 0.2)
 PATCH = 40
-LAM_FACTORS = (0.25, 1.0, 4.0)
-MU_FACTORS = (0.5, 1.0, 2.0)
+LAM_FACTORS = (0.06, 0.25, 1.0, 4.0)
+MU_FACTORS = (1.0, 2.0, 4.0)
 
 
 def denoising_data(images: torch.Tensor, sigma_range=SIGMA_RANGE, patch: int = PATCH
