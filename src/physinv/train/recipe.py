@@ -10,7 +10,7 @@ Presets (``PRESETS``; any field of ``TrainConfig`` can be overridden):
 - ``default`` — 32 samples per epoch, early stopping after 15 epochs without a better
   validation score, 30 epochs; what ``physinv train`` and the benchmarks use;
 - ``long`` — the same with 64 samples per epoch, 30 epochs' patience and 200 epochs;
-- ``regulariser`` — 60 epochs of 128 patches in batches of 16 at lr 10⁻², no weight decay:
+- ``regulariser`` — 40 epochs of 256 patches in batches of 16 at lr 2·10⁻³, no weight decay:
   a learned regulariser trained as a denoiser (``physinv.train.regulariser``).
 
 The loss follows the data: the supervised per-image log-MSE (``norm="log"``: every image
@@ -40,8 +40,8 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(epochs=30, samples_per_epoch=32, batch_size=4, patience=15),
     "long": TrainConfig(epochs=200, samples_per_epoch=64, batch_size=4, patience=30),
     # learned regularisers as denoisers: many small patches (physinv.train.regulariser)
-    "regulariser": TrainConfig(epochs=60, samples_per_epoch=128, batch_size=16, patience=None,
-                               lr=1e-2, weight_decay=0.0),
+    "regulariser": TrainConfig(epochs=40, samples_per_epoch=256, batch_size=16, patience=None,
+                               lr=2e-3, weight_decay=0.0),
 }
 
 
