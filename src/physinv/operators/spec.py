@@ -16,6 +16,10 @@ spec                                   operator
 ``fan:angles=360[,source=,detector=]`` ``FanBeam`` over [0°, 360°): source / detector distances
                                        in px (default 2·max(H, W), twice that); also
                                        ``spacing=``, ``detectors=``, ``size=`` (N × N images)
+``fan:angles=210,arc=210``             a short scan: views over [start, start + arc], both
+                                       ends included, arc ≥ 180° + the fan angle
+                                       (``short_scan=true``: that minimum); FBP applies
+                                       Parker weights
 =====================================  ===============================================
 """
 
@@ -29,7 +33,7 @@ from physinv.limits import check_angles
 from physinv.operators import psf as psf_lib
 from physinv.operators.base import Identity, LinearOperator
 from physinv.operators.blur import Convolution
-from physinv.operators.fan import FanBeam
+from physinv.operators.fan import FanBeam, minimum_arc
 from physinv.operators.radon import Radon
 from physinv.operators.sampling import Decimation, Mask, SuperResolution
 from physinv.specs import parse_spec
@@ -144,17 +148,40 @@ def _build(spec: str, shape) -> LinearOperator:
 def _fan(shape, params) -> FanBeam:
     n = check_int("angles", params.get("angles", 360))
     check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
-    start, stop = (_finite(name, params.get(name, default))
-                   for name, default in (("start", 0.0), ("stop", 360.0)))
     source = check_positive("source", params.get("source", 2.0 * max(shape)))
     detector = check_positive("detector", params.get("detector", 2.0 * source))
+    circle = bool(params.get("circle", True))
     spacing = params.get("spacing")
     detectors = params.get("detectors")
-    return FanBeam(shape, np.linspace(start, stop, n, endpoint=False), source, detector,
+    return FanBeam(shape, _fan_angles(shape, params, n, source, circle), source, detector,
                    n_detectors=None if detectors is None else check_int("detectors", detectors),
                    detector_spacing=None if spacing is None else check_positive("spacing",
                                                                                 spacing),
-                   circle=bool(params.get("circle", True)))
+                   circle=circle)
+
+
+def _fan_angles(shape, params, n: int, source: float, circle: bool) -> np.ndarray:
+    """n views over [start, stop) (a full scan by default), or over the closed arc
+    [start, start + arc] of a short scan (``arc=``; ``short_scan=true``: the minimum)."""
+    start = _finite("start", params.get("start", 0.0))
+    short = params.get("short_scan", False)
+    if not isinstance(short, bool):
+        raise InputError("short_scan", short, "true or false")
+    if "arc" not in params and not short:
+        return np.linspace(start, _finite("stop", params.get("stop", 360.0)), n,
+                           endpoint=False)
+    if "stop" in params or ("arc" in params and short):
+        raise InputError("arc", params.get("arc", "short_scan=true"),
+                         "one of stop=, arc= or short_scan=true, not two")
+    least = minimum_arc(shape, source, circle)
+    arc = least if short else _finite("arc", params["arc"])
+    if not least - 1e-9 <= arc <= 360:
+        raise InputError("arc", arc, f"an arc from {least:.3f}° (180° + the fan angle "
+                         f"{least - 180:.3f}°) to 360°",
+                         "a shorter scan leaves lines unmeasured")
+    if arc == 360:
+        return np.linspace(start, start + 360.0, n, endpoint=False)
+    return np.linspace(start, start + arc, n)
 
 
 def image_shape(spec: str, measurement_shape) -> tuple[int, int]:
