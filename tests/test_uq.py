@@ -215,13 +215,95 @@ def test_cli_gives_a_trained_network_a_bootstrap_variance(tmp_path, capsys):
 
     run = tmp_path / "run"
     assert main(["train", "--task", "deblur_gauss", "--net", "fourier-radial", "--n-train", "2",
-                 "--preset", "quick", "--epochs", "1", "--out", str(run)]) == 0
+                 "--preset", "quick", "--epochs", "1", "--out", str(run),
+                 "--no-calibrate"]) == 0
+    assert not (run / "calibration.json").exists()
     y = tmp_path / "y.npy"
     np.save(y, np.random.default_rng(0).random((32, 32)))
     assert main(["reconstruct", str(y), "--net", str(run), "-o", str(tmp_path / "x.npy"),
-                 "--variance", str(tmp_path / "v.npy"), "--samples", "3"]) == 0
+                 "--variance", str(tmp_path / "v.npy"), "--samples", "3", "--noise",
+                 "gaussian:sigma=0.01"]) == 0
     out = capsys.readouterr()
     assert "bootstrap (shifts+d4, K=3" in out.out and "UNCALIBRATED" in out.out
     assert "note:" not in out.err
     v = np.load(tmp_path / "v.npy")
     assert v.shape == (32, 32) and np.isfinite(v).all() and v.min() > 0
+    # recalibrated on held-out crops 2-3 (it was trained on 0-1): reconstruct applies it
+    assert main(["calibrate", str(run), "--task", "deblur_gauss", "--images", "2", "--draws",
+                 "1", "--samples", "3"]) == 0
+    assert "crops 2-3" in capsys.readouterr().out
+    cal = load(run / "calibration.json")
+    assert cal.method == "FourierNet" and cal.samples == 3 and cal.n_images == 2
+    assert main(["reconstruct", str(y), "--net", str(run), "-o", str(tmp_path / "x.npy"),
+                 "--variance", str(tmp_path / "w.npy")]) == 0
+    assert "the run's calibration, applied automatically" in capsys.readouterr().out
+    np.testing.assert_allclose(np.load(tmp_path / "w.npy"), v * cal.scale ** 2, rtol=1e-6)
+
+
+def test_train_calibrates_on_held_out_crops_by_default(tmp_path, capsys):
+    from physinv.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--task", "denoise", "--net", "fourier-radial", "--n-train", "2",
+                 "--preset", "quick", "--epochs", "1", "--out", str(run)]) == 0
+    assert "calibrated FourierNet" in capsys.readouterr().out
+    cal = load(run / "calibration.json")
+    assert cal.operator == "identity" and cal.noise == "gaussian:sigma=0.1"
+    assert "crops 2-5" in cal.calibration_set and cal.n_draws == 2 and cal.samples == 16
+    assert all(s > 0 for s in cal.scales.values())
+
+
+def test_cli_interval_is_x_minus_and_plus_z_sigma_of_the_calibrated_variance(tmp_path,
+                                                                             capsys):
+    import numpy as np
+
+    from physinv.cli import main
+
+    y = tmp_path / "y.npy"
+    np.save(y, np.random.default_rng(0).random((32, 32)))
+    cal, path = _calibration_file(tmp_path)
+    lo, hi = tmp_path / "lo.npy", tmp_path / "hi.tif"
+    assert main(["reconstruct", str(y), "--op", "blur:gaussian:sigma=1", "--method",
+                 "tikhonov", "--lam", "0.01", "-o", str(tmp_path / "x.npy"), "--samples", "4",
+                 "--variance", str(tmp_path / "v.npy"), "--calibration", str(path),
+                 "--level", "0.8", "--interval", f"{lo},{hi}"]) == 0
+    from physinv.io import read_image
+
+    x, v = np.load(tmp_path / "x.npy"), np.load(tmp_path / "v.npy")
+    z = normal_quantile(0.8)
+    np.testing.assert_allclose(np.load(lo), x - z * np.sqrt(v), rtol=1e-10)
+    np.testing.assert_allclose(read_image(hi).numpy()[0], x + z * np.sqrt(v), rtol=1e-5)
+
+
+@pytest.mark.parametrize("args, names", [
+    (["tikhonov", "--task", "deblur_gauss", "--images", "1", "-o", "{d}/c.json"],
+     ["--images", "1"]),
+    (["tikhonov", "--task", "deblur_gauss"], ["-o/--output", ".json"]),
+    (["nonsense", "--task", "deblur_gauss", "-o", "{d}/c.json"], ["target", "tikhonov"]),
+    (["tikhonov", "--task", "deblur", "-o", "{d}/c.json"], ["--task", "deblur_gauss"]),
+    (["tikhonov", "--task", "sr_x2", "--samples", "1", "-o", "{d}/c.json"], ["--samples"]),
+    (["tikhonov", "--task", "sr_x2", "-o", "{d}/c.txt"], ["-o/--output", ".json"]),
+])
+def test_calibrate_refusals_exit_2_and_write_nothing(tmp_path, capsys, args, names):
+    from physinv.cli import main
+
+    argv = ["calibrate"] + [a.replace("{d}", str(tmp_path)) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert all(n in err for n in names) and "Traceback" not in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_reconstruct_refuses_an_interval_without_variance_and_bad_bounds(tmp_path, capsys):
+    import numpy as np
+
+    from physinv.cli import main
+
+    y = tmp_path / "y.npy"
+    np.save(y, np.zeros((16, 16)))
+    base = ["reconstruct", str(y), "--op", "identity", "-o", str(tmp_path / "x.npy")]
+    assert main(base + ["--interval", "a.npy,b.npy"]) == 2
+    assert "--variance" in capsys.readouterr().err
+    assert main(base + ["--variance", str(tmp_path / "v.npy"), "--interval", "a.png,b.npy"]) == 2
+    assert "LO,HI" in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()

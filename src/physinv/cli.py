@@ -270,6 +270,9 @@ def reconstruct(
     noise: str | None = typer.Option(None, "--noise", help="--variance: the measurement's "
                                      "noise, " + NOISE_HELP + " (default: the calibration's, "
                                      "else Gaussian with σ estimated from the measurement)."),
+    interval: str | None = typer.Option(None, "--interval", help="--variance: also write the "
+                                        "bounds x ∓ z·√v at --level as LO,HI (two .npy / "
+                                        ".tif files)."),
     labels: Path | None = typer.Option(None, "--labels", help="Write the label map (potts)."),
     device: str = typer.Option("auto", "--device", help="--net: auto | cpu | cuda[:N]."),
 ):
@@ -284,7 +287,11 @@ def reconstruct(
     many = measurement.is_dir()
     _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, suffix,
                        variance, labels)
-    uq = _check_uq(variance, level, samples, calibration, noise)
+    auto = net is not None and calibration is None and variance is not None
+    calibration = _run_calibration(net) if auto else calibration
+    uq = _check_uq(variance, level, samples, calibration, noise, interval)
+    if uq is not None:
+        uq["auto"] = auto and calibration is not None
     from physinv.solvers.registry import METHODS
 
     if net is not None:
@@ -298,7 +305,8 @@ def reconstruct(
                                                      basis=basis, n_classes=classes,
                                                      positivity=positivity or None),
                                show=not many, uq=uq)
-    _reconstruct_all(files, many, output, suffix, solve, variance, labels)
+    _reconstruct_all(files, many, output, suffix, solve, variance, labels,
+                     uq and uq["interval"])
 
 
 def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, suffix,
@@ -345,12 +353,19 @@ def _check_reconstruct(files, many, op, net, n_iter, classes, tol, lam, output, 
 MAX_SAMPLES = 32  # bootstrap reconstructions per image (the issue's cost bound)
 
 
-def _check_uq(variance, level, samples, calibration, noise) -> dict | None:
+def _run_calibration(net: Path) -> Path | None:
+    """A run folder's calibration.json (``physinv train`` / ``calibrate`` wrote it), if any."""
+    path = (net if net.is_dir() else net.parent) / "calibration.json"
+    return path if path.is_file() else None
+
+
+def _check_uq(variance, level, samples, calibration, noise, interval=None) -> dict | None:
     """The options of ``reconstruct --variance`` checked before any work (JSON only, no torch):
-    None without --variance, else {level, samples, calibration, noise}."""
+    None without --variance, else {level, samples, calibration, noise, interval}."""
     if variance is None:
         for name, value in (("--level", level), ("--samples", samples),
-                            ("--calibration", calibration), ("--noise", noise)):
+                            ("--calibration", calibration), ("--noise", noise),
+                            ("--interval", interval)):
             if value is not None:
                 raise InputError(name, str(value), "to be given with --variance FILE")
         return None
@@ -358,26 +373,55 @@ def _check_uq(variance, level, samples, calibration, noise) -> dict | None:
     if not 0 < level < 1:
         raise InputError("--level", level, "a probability strictly between 0 and 1",
                          "0.95 for 95 % intervals")
-    samples = 16 if samples is None else samples
+    record = _read_calibration(calibration, level) if calibration is not None else {}
+    calibrated_k = record.get("samples")
+    if samples is not None and calibrated_k is not None and samples != calibrated_k:
+        raise InputError("--samples", samples, f"the K = {calibrated_k} bootstrap samples "
+                         f"{calibration} was calibrated with (or no --samples)")
+    if samples is None:
+        samples = calibrated_k or 16
     check_int("--samples", samples, minimum=2)
     if samples > MAX_SAMPLES:
         raise InputError("--samples", samples, f"at most {MAX_SAMPLES} bootstrap "
                          "reconstructions per image")
-    if calibration is not None:
-        import json
+    return dict(level=level, samples=samples, calibration=calibration, noise=noise,
+                interval=_check_interval(interval, level))
 
-        try:
-            record = json.loads(calibration.read_text())
-        except (OSError, ValueError, UnicodeDecodeError):
-            record = None
-        if not isinstance(record, dict) or not str(record.get("format", "")).startswith(
-                "physinv-uq-calibration/") or not isinstance(record.get("scales"), dict):
-            raise InputError("--calibration", str(calibration), "a readable calibration JSON "
-                             "(physinv.uq.Calibration.save)")
-        if f"{level:g}" not in record["scales"]:
-            raise InputError("--level", level, f"one of the levels calibrated in {calibration}:"
-                             f" {', '.join(sorted(record['scales']))}")
-    return dict(level=level, samples=samples, calibration=calibration, noise=noise)
+
+def _check_interval(interval: str | None, level: float):
+    """``LO,HI`` → (lo, hi, z) with both paths checked (lossless files), or None."""
+    if interval is None:
+        return None
+    from physinv.paths import LOSSLESS
+
+    parts = [Path(p.strip()) for p in interval.split(",")]
+    if len(parts) != 2 or any(p.suffix.lower() not in LOSSLESS for p in parts) or \
+            parts[0] == parts[1]:
+        raise InputError("--interval", interval, f"two different files LO,HI ending in one "
+                         f"of {', '.join(LOSSLESS)}")
+    for p in parts:
+        check_output("--interval", p)
+    from statistics import NormalDist
+
+    return parts[0], parts[1], NormalDist().inv_cdf((1 + level) / 2)
+
+
+def _read_calibration(calibration: Path, level: float) -> dict:
+    """A calibration JSON's record, checked to hold ``level`` (before any work)."""
+    import json
+
+    try:
+        record = json.loads(calibration.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict) or not str(record.get("format", "")).startswith(
+            "physinv-uq-calibration/") or not isinstance(record.get("scales"), dict):
+        raise InputError("--calibration", str(calibration), "a readable calibration JSON "
+                         "(physinv.uq.Calibration.save)")
+    if f"{level:g}" not in record["scales"]:
+        raise InputError("--level", level, f"one of the levels calibrated in {calibration}:"
+                         f" {', '.join(sorted(record['scales']))}")
+    return record
 
 
 def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
@@ -401,7 +445,8 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
         var, source, how = check_finite("variance", posterior), "posterior", "posterior"
     else:
         boot = equivariant_bootstrap(reconstruct, y, operator, model, x_hat=x_hat,
-                                     n_samples=uq["samples"], seed=0)
+                                     n_samples=uq["samples"], seed=0,
+                                     estimator=getattr(cal, "estimator", None) or "mse")
         var, source = boot.variance, "bootstrap"
         how = f"{boot.describe()}, noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s"
     level = uq["level"]
@@ -411,13 +456,15 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
                      f"not known to cover {level:.0%}")
     cal.check(method=method, operator=spec, variance_source=source, argument="--calibration",
               noise=model.spec() if posterior is None or uq["noise"] is not None else None)
+    whose = "the run's calibration, applied automatically: " if uq.get("auto") else ""
     return cal.apply(var, level), (
         f"variance: {how}; calibrated at {level:g} (scale {cal.scale_at(level):.3g}, "
-        f"{uq['calibration']}: {cal.calibration_set}): x ± {z:.3g}·√v is the {level:.0%} "
-        "interval")
+        f"{whose}{uq['calibration']}: {cal.calibration_set}): x ± {z:.3g}·√v is the "
+        f"{level:.0%} interval")
 
 
-def _reconstruct_all(files, many, output, suffix, solve, variance, labels) -> None:
+def _reconstruct_all(files, many, output, suffix, solve, variance, labels,
+                     interval=None) -> None:
     """Reconstruct one file, or this process's share of a folder's files with a bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -433,11 +480,12 @@ def _reconstruct_all(files, many, output, suffix, solve, variance, labels) -> No
                 progress.advance(task)
         console.print(f"reconstructed {len(mine)} of {len(files)} file(s) -> {output}")
         return
-    written, result = _reconstruct_file(files[0], output, solve, variance, labels)
+    written, result = _reconstruct_file(files[0], output, solve, variance, labels, interval)
     console.print(f"{result['text']} -> " + ", ".join(str(p) for p in written), soft_wrap=True)
 
 
-def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=None):
+def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=None,
+                      interval=None):
     import torch
 
     from physinv.data import read_image, write_image, write_with_preview
@@ -450,6 +498,10 @@ def _reconstruct_file(path: Path, output: Path, solve, variance=None, labels=Non
             raise InputError("--variance", str(variance),
                              "a method with a variance map (bayes-gauss, bayes-studentt)")
         written.append(write_image(variance, var[0]))
+    if interval is not None:  # x ∓ z·√v at the level (the variance is the calibrated one)
+        lo, hi, z = interval
+        half = z * var[0].clamp_min(0).sqrt()
+        written += [write_image(lo, x[0] - half), write_image(hi, x[0] + half)]
     if labels is not None:
         if lab is None:
             raise InputError("--labels", str(labels), "a method with a label map (potts)")
@@ -633,6 +685,9 @@ def train(
                                           "state every N steps (default: each epoch)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
+    no_calibrate: bool = typer.Option(False, "--no-calibrate", help="Skip the calibration of "
+                                      "the bootstrap variance on held-out crops at the end "
+                                      "(--task runs: calibration.json in --out)."),
 ):
     """Train a physics-constrained network and keep it (safetensors + JSON) in --out.
 
@@ -665,6 +720,11 @@ def train(
             if result.resumed_from is not None else ""
         console.print(f"{net}: λ={lam_value:.4g}, {trained.trainable_parameters():,} trainable "
                       f"parameters; {summary_line(result)}{note} -> {out}", soft_wrap=True)
+        from physinv.cli_uq import after_training
+
+        line = after_training(trained, source, out, calibrate=not no_calibrate)
+        if line:
+            console.print(line, soft_wrap=True)
 
 
 def _training_source(task, images, measured, truth, op, noise, n_train, samples, batch_size):
@@ -925,9 +985,11 @@ def demo(
 
 from physinv.cli_ir import ir_app  # noqa: E402  (the `physinv ir` commands)
 from physinv.cli_psf import psf_app  # noqa: E402  (the `physinv psf` commands)
+from physinv.cli_uq import calibrate as _calibrate  # noqa: E402  (`physinv calibrate`)
 
 app.add_typer(ir_app, name="ir")
 app.add_typer(psf_app, name="psf")
+app.command("calibrate")(_calibrate)
 
 
 # the click that typer runs on (vendored since typer 0.22); Abort is public as typer.Abort

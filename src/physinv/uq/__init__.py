@@ -9,7 +9,7 @@ solvers, nets, metrics, errors, io only).
 """
 
 from physinv.uq.bootstrap import BootstrapResult, Group, equivariant_bootstrap, group_for
-from physinv.uq.conformal import Calibration, collect, fit, load, normal_quantile
+from physinv.uq.conformal import Calibration, calibrate, collect, fit, load, normal_quantile
 
-__all__ = ["BootstrapResult", "Calibration", "Group", "collect", "equivariant_bootstrap", "fit",
-           "group_for", "load", "normal_quantile"]
+__all__ = ["BootstrapResult", "Calibration", "Group", "calibrate", "collect",
+           "equivariant_bootstrap", "fit", "group_for", "load", "normal_quantile"]

@@ -88,6 +88,9 @@ class Calibration:
     n_draws: int
     n_pixels: int
     format: str = FORMAT
+    samples: int | None = None  # bootstrap K the variance maps were made with (None: posterior)
+    estimator: str | None = None  # the bootstrap estimator ("mse" | "spread")
+    options: dict | None = None  # the method's options calibrated with (e.g. {"lam": "gcv"})
 
     @property
     def scale(self) -> float:
@@ -162,7 +165,7 @@ def _stack(name: str, values) -> torch.Tensor:
 
 def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         calibration_set: str, variance_source: str = "bootstrap", shape=None,
-        levels=LEVELS, level: float = 0.95) -> Calibration:
+        levels=LEVELS, level: float = 0.95, **recorded) -> Calibration:
     """Fit the conformal scales s_α of a variance map on held-out pairs.
 
     Parameters
@@ -183,6 +186,9 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         The levels of the table, each in (0, 1).
     level : float, default 0.95
         The default level (added to ``levels`` if missing).
+    **recorded
+        ``samples``, ``estimator``, ``options``: how the variance maps were made, kept in
+        the record (``Calibration`` fields).
 
     Returns
     -------
@@ -225,7 +231,7 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
     return Calibration(method=method, variance_source=variance_source, operator=operator,
                        shape=shape, noise=noise, level=float(level), scales=scales,
                        calibration_set=calibration_set, n_images=int(truth.shape[0]),
-                       n_draws=int(estimates.shape[1]), n_pixels=int(n))
+                       n_draws=int(estimates.shape[1]), n_pixels=int(n), **recorded)
 
 
 def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 0):
@@ -264,3 +270,50 @@ def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 
         estimates.append(torch.stack(xs))
         variances.append(torch.stack(vs))
     return torch.stack(truths), torch.stack(estimates), torch.stack(variances)
+
+
+def calibrate(estimate_with_variance, pairs, noise, *, method: str, operator: str,
+              calibration_set: str, variance_source: str = "bootstrap", n_draws: int = 2,
+              seed: int = 0, levels=LEVELS, **recorded) -> Calibration:
+    """``collect`` then ``fit``: the conformal scales of a method on held-out pairs.
+
+    .. math::
+
+        s_α = r_{(⌈(n+1)α⌉)},   r_j = |x_j − x̂_j| / (z_α √v_j)
+
+    over every pixel of the ``len(pairs)`` images × ``n_draws`` noise draws.
+
+    Parameters
+    ----------
+    estimate_with_variance : callable
+        ``(y, op) -> (x̂, v)``.
+    pairs : list of (x, op)
+        Held-out clean images and their operators (≥ 2; never test images).
+    noise : NoiseModel or str
+        The measurements' noise (its spec is recorded).
+    method, operator, calibration_set, variance_source : str
+        Recorded in the calibration (see ``fit``).
+    n_draws : int, default 2
+        Noise draws per image.
+    seed : int, default 0
+        Seed of the draws (``collect``).
+    levels : sequence of float
+        The levels of the table.
+    **recorded
+        ``samples``, ``estimator``, ``options`` (see ``fit``).
+
+    Returns
+    -------
+    Calibration
+    """
+    from physinv.noise import from_spec
+
+    model = from_spec(noise) if isinstance(noise, str) else noise
+    if len(pairs) < 2:
+        raise InputError("images", len(pairs), "at least 2 calibration images",
+                         "one image cannot stand for the images the calibration will meet")
+    truth, estimates, variances = collect(estimate_with_variance, pairs, model,
+                                          n_draws=n_draws, seed=seed)
+    return fit(truth, estimates, variances, method=method, operator=operator,
+               noise=model.spec(), calibration_set=calibration_set,
+               variance_source=variance_source, levels=levels, **recorded)
