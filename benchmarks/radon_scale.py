@@ -98,10 +98,11 @@ def _case(spec: dict) -> dict:
     return out
 
 
-def _run(spec: dict, timeout: float) -> dict:
+def _run(spec: dict, timeout: float, script: str = __file__) -> dict:
+    """Run ``script --case SPEC`` in a fresh process; its last stdout line is the row."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     try:
-        proc = subprocess.run([sys.executable, __file__, "--case", json.dumps(spec)],
+        proc = subprocess.run([sys.executable, script, "--case", json.dumps(spec)],
                               capture_output=True, text=True, env=env, check=False,
                               timeout=timeout)
     except subprocess.TimeoutExpired:

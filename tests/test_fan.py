@@ -56,8 +56,9 @@ def test_dot_tests_for_every_fan_geometry(shape, kw):
 
 def test_fan_projection_of_a_gaussian_matches_the_analytic_line_integrals():
     shape, center, sigma = (96, 96), (9.0, -14.0), 3.0
-    for d_so, d_sd, du in ((100.0, 200.0, None), (60.0, 110.0, 1.3)):
-        op = FanBeam(shape, FULL, d_so, d_sd, detector_spacing=du)
+    for d_so, d_sd, du, circle in ((100.0, 200.0, None, True), (60.0, 110.0, 1.3, True),
+                                   (120.0, 200.0, 0.9, False)):  # False: step ≠ 1 px
+        op = FanBeam(shape, FULL, d_so, d_sd, detector_spacing=du, circle=circle)
         out = op(_blob(shape, center, sigma))[0, 0].numpy()
         ref = _analytic_fan(op, center, sigma)
         assert np.linalg.norm(out - ref) / np.linalg.norm(ref) < 0.01

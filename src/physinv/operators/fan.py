@@ -248,8 +248,14 @@ class FanBeam(LinearOperator):
         y, x = rows - g, cols - g
         inside = (x**2 + y**2 <= self.radius**2) if self.circle else np.ones_like(x, bool)
         n_pix = int(inside.sum())
-        lookup = np.full(size * size + 1, n_pix, dtype=np.int64)  # last: off the grid
-        lookup[:-1][inside.ravel()] = np.arange(n_pix)
+        # The lookup grid (2·reach + 1)² holds every ray sample's corners: a sample at l from
+        # the source lies within |S + l v| ≤ max over l = D_so ± r (convex in l) of c.
+        d_so, gam = self.source_distance, float(self.fan_angles().abs().max())
+        far = max(math.sqrt(max(d_so**2 - 2 * l * d_so * math.cos(gam) + l**2, 0.0))
+                  for l in (d_so - self.radius, d_so + self.radius))  # noqa: E741
+        reach = max(g, int(math.ceil(far))) + 2
+        lookup = np.full((2 * reach + 1, 2 * reach + 1), n_pix, dtype=np.int64)
+        lookup[reach - g:reach + g + 1, reach - g:reach + g + 1][inside] = np.arange(n_pix)
         px, py = x[inside], y[inside]
         canon, j_idx, signs = zip(*(_canonical_view(float(a)) for a in angles_np), strict=True)
         uniq, ca = np.unique(np.round(np.asarray(canon), 9), return_inverse=True)
@@ -266,10 +272,10 @@ class FanBeam(LinearOperator):
         k = np.arange(n_det)[:, None]
         kk = np.where(np.asarray(signs)[None, :] > 0, k, n_det - 1 - k)  # (n_det, A)
         readout = (ca.reshape(1, -1) * n_det + kk) * len(used) + jpos[None, :]
-        self._grid, self._n_pixels, self._n_transforms = g, n_pix, len(used)
+        self._reach, self._n_pixels, self._n_transforms = reach, n_pix, len(used)
         self._csr_block = max(1, CSR_SAMPLES // (n_det * self.n_samples))
         self.register_buffer("canonical_angles", torch.from_numpy(uniq))
-        self.register_buffer("grid_lookup", torch.from_numpy(lookup))
+        self.register_buffer("grid_lookup", torch.from_numpy(lookup.reshape(-1)))
         self.register_buffer("gather_index", torch.from_numpy(np.concatenate(gathers)))
         self.register_buffer("readout_index", torch.from_numpy(readout.reshape(-1)))
 
@@ -284,7 +290,7 @@ class FanBeam(LinearOperator):
         return torch.atan(self.detector_positions() / self.detector_distance)
 
     def _corners(self, beta_deg: torch.Tensor, device):
-        """Row and column offsets from c (4, A_b, n, S) of the four bilinear corners of the
+        """Row and column offsets from c (A_b, n, 4, S) of the four bilinear corners of the
         ray samples of views ``beta_deg`` (degrees), and their weights × step (float64)."""
         beta = torch.deg2rad(beta_deg.to(device=device, dtype=torch.float64))[:, None, None]
         eu = (torch.cos(beta), -torch.sin(beta))
@@ -301,13 +307,15 @@ class FanBeam(LinearOperator):
         c0, r0 = torch.floor(col), torch.floor(row)
         fc, fr = col - c0, row - r0
         c0, r0 = c0.long(), r0.long()
-        rows = torch.stack((r0, r0, r0 + 1, r0 + 1))
-        cols = torch.stack((c0, c0 + 1, c0, c0 + 1))
-        weights = torch.stack(((1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc))
-        return rows, cols, weights * self.step
+        rows = torch.stack((r0, r0, r0 + 1, r0 + 1), dim=2)
+        cols = torch.stack((c0, c0 + 1, c0, c0 + 1), dim=2)
+        fr = fr * self.step
+        weights = torch.stack(((self.step - fr) * (1 - fc), (self.step - fr) * fc,
+                               fr * (1 - fc), fr * fc), dim=2)
+        return rows, cols, weights
 
     def _samples(self, lo: int, hi: int, dtype, device):
-        """Flat image indices (4, A_b, n, S) — the zero slot H·W outside — and the bilinear
+        """Flat image indices (A_b, n, 4, S) — the zero slot H·W outside — and the bilinear
         weights × step of the ray samples of requested views lo … hi − 1 (direct form)."""
         h, w = self.in_shape
         rows, cols, weights = self._corners(self.angles[lo:hi], device)
@@ -318,15 +326,13 @@ class FanBeam(LinearOperator):
     def _csr(self, lo: int, hi: int, dtype):
         """The CSR block of canonical views lo … hi − 1: rows (view, bin), columns the
         domain pixels q of the symmetric grid, zero weights dropped."""
-        g, size = self._grid, 2 * self._grid + 1
+        reach = self._reach
         rows, cols, weights = self._corners(self.canonical_angles[lo:hi], "cpu")
-        r, c = rows + g, cols + g
-        ok = (r >= 0) & (r < size) & (c >= 0) & (c < size)
-        flat = torch.where(ok, r * size + c, size * size).reshape(-1)
-        q = self.grid_lookup.index_select(0, flat).reshape(r.shape)
+        flat = (rows + reach) * (2 * reach + 1) + (cols + reach)  # every sample is on the grid
+        q = self.grid_lookup.index_select(0, flat.reshape(-1))
         n_rows = (hi - lo) * self.out_shape[0]
-        q = q.permute(1, 2, 0, 3).reshape(n_rows, -1).to(torch.int32).numpy()
-        weights = weights.permute(1, 2, 0, 3).reshape(n_rows, -1).to(dtype).numpy()
+        q = q.reshape(n_rows, -1).to(torch.int32).numpy()
+        weights = weights.reshape(n_rows, -1).to(dtype).numpy()
         keep = (q < self._n_pixels) & (weights != 0)
         pointer = np.zeros(n_rows + 1, dtype=np.int32)
         np.cumsum(keep.sum(1), out=pointer[1:])
@@ -367,7 +373,7 @@ class FanBeam(LinearOperator):
             hi = min(lo + self._block, self.out_shape[1])
             index, weight = self._samples(lo, hi, x.dtype, x.device)
             picked = cols.index_select(0, index.reshape(-1)).reshape(*index.shape, -1)
-            out.append((picked * weight.unsqueeze(-1)).sum(dim=(0, 3)))  # (A_b, n, nb)
+            out.append((picked * weight.unsqueeze(-1)).sum(dim=(2, 3)))  # (A_b, n, nb)
         y = torch.cat(out).permute(2, 1, 0)  # (nb, n, A)
         return y.reshape(*lead, *self.out_shape)
 
@@ -383,7 +389,7 @@ class FanBeam(LinearOperator):
             hi = min(lo + self._block, self.out_shape[1])
             index, weight = self._samples(lo, hi, s.dtype, s.device)
             view = flat[..., lo:hi].permute(2, 1, 0)  # (A_b, n, nb)
-            contrib = weight.unsqueeze(-1) * view[None, :, :, None, :]  # (4, A_b, n, S, nb)
+            contrib = weight.unsqueeze(-1) * view[:, :, None, None, :]  # (A_b, n, 4, S, nb)
             img = img.index_add(0, index.reshape(-1), contrib.reshape(-1, nb))
         out = img[:-1].T.reshape(*lead, h, w)
         return out * self.mask.to(out)
@@ -639,35 +645,35 @@ def fan_fbp(sinogram: torch.Tensor, op: FanBeam, filter: str = "ramp") -> torch.
 
 
 def _weighted_backprojection(filtered: torch.Tensor, op: FanBeam) -> torch.Tensor:
-    """Σ_j q_j(s'_j(x)) / U_j(x)², the filtered views q read by linear interpolation at
-    every pixel x, computed per block of views; (B, C, H, W)."""
+    """Σ_j q_j(s'_j(x)) / U_j(x)², the filtered views q read by linear interpolation
+    (``grid_sample``, zero outside the detector) at every pixel x, per block of views;
+    (B, C, H, W)."""
     n_det, n_ang = op.out_shape
     d_so, scale = op.source_distance, op.source_distance / op.detector_distance
     lead = filtered.shape[:-2]
-    views = filtered.reshape(-1, n_det * n_ang)
+    views = filtered.reshape(-1, n_det, n_ang)
     h, w = op.in_shape
-    device = filtered.device
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64, device=device) - h // 2,
-                            torch.arange(w, dtype=torch.float64, device=device) - w // 2,
+    device, dtype = filtered.device, filtered.dtype
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=dtype, device=device) - h // 2,
+                            torch.arange(w, dtype=dtype, device=device) - w // 2,
                             indexing="ij")
-    xx, yy = xx.reshape(-1, 1), yy.reshape(-1, 1)
+    coords = torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=1)  # (HW, 2)
     out = views.new_zeros(views.shape[0], h * w)
-    block = max(1, SAMPLES_PER_BLOCK // (h * w))
+    block = max(1, 4 * SAMPLES_PER_BLOCK // (h * w))
+    to_grid = 2 / ((n_det - 1) * op.detector_spacing * scale)  # s' → [−1, 1] over the bins
+    grid = views.new_zeros(block, h * w, 1, 2)  # the second coordinate stays 0
     for lo in range(0, n_ang, block):
         hi = min(lo + block, n_ang)
-        beta = torch.deg2rad(op.angles[lo:hi].to(device))[None, :]
-        along = xx * torch.cos(beta) - yy * torch.sin(beta)  # ⟨x, e_u⟩, (HW, A_b)
-        ratio = (d_so + xx * torch.sin(beta) + yy * torch.cos(beta)) / d_so  # U
-        k = along / ratio / (op.detector_spacing * scale) + (n_det - 1) / 2
-        k0 = torch.floor(k)
-        frac = (k - k0).to(views.dtype)
-        k0 = k0.long()
-        total = 0.0
-        for shift, wt in ((0, 1 - frac), (1, frac)):
-            kk = k0 + shift
-            ok = (kk >= 0) & (kk < n_det)
-            index = torch.where(ok, kk, 0) * n_ang + torch.arange(lo, hi, device=device)
-            picked = views[:, index.reshape(-1)]
-            total = total + picked.reshape(-1, *index.shape) * torch.where(ok, wt, 0.0)
-        out += (total / ratio.to(views.dtype) ** 2).sum(-1)
+        beta = torch.deg2rad(op.angles[lo:hi].to(device))
+        cos, sin = torch.cos(beta).to(dtype), torch.sin(beta).to(dtype)
+        # ⟨x, e_n⟩ / D_so and ⟨x, e_u⟩ · to_grid for every pixel and view, (2, A_b, HW)
+        axes = torch.stack((torch.stack((sin, cos)) / d_so, torch.stack((cos, -sin)) * to_grid))
+        dots = torch.einsum("pc,kca->kap", coords, axes)
+        inverse = dots[0].add_(1).reciprocal_()  # 1 / U
+        part = grid[:hi - lo]
+        torch.mul(dots[1], inverse, out=part[..., 0, 0])  # s' in grid units
+        q = views[..., lo:hi].permute(2, 0, 1)[:, :, None]  # (A_b, nb, 1, n_det)
+        picked = torch.nn.functional.grid_sample(q, part, mode="bilinear",
+                                                 padding_mode="zeros", align_corners=True)
+        out += torch.einsum("abp,ap->bp", picked[..., 0], inverse.square_())
     return out.reshape(*lead, h, w)
