@@ -290,8 +290,9 @@ class FanBeam(LinearOperator):
         return torch.atan(self.detector_positions() / self.detector_distance)
 
     def _corners(self, beta_deg: torch.Tensor, device):
-        """Row and column offsets from c (A_b, n, 4, S) of the four bilinear corners of the
-        ray samples of views ``beta_deg`` (degrees), and their weights × step (float64)."""
+        """The first corner's row and column offsets from c (A_b, n, 1, S) of the ray samples
+        of views ``beta_deg`` (degrees) and the bilinear weights × step (A_b, n, 4, S) of the
+        corners (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1), float64."""
         beta = torch.deg2rad(beta_deg.to(device=device, dtype=torch.float64))[:, None, None]
         eu = (torch.cos(beta), -torch.sin(beta))
         en = (torch.sin(beta), torch.cos(beta))
@@ -302,24 +303,23 @@ class FanBeam(LinearOperator):
         d_so = self.source_distance
         dist = d_so - self.radius + self.step * torch.arange(
             self.n_samples, dtype=torch.float64, device=device)  # from the source
-        col = -d_so * en[0] + dist * (dx / norm)  # (A_b, n, S)
-        row = -d_so * en[1] + dist * (dy / norm)
+        col = (-d_so * en[0] + dist * (dx / norm)).unsqueeze(2)  # (A_b, n, 1, S)
+        row = (-d_so * en[1] + dist * (dy / norm)).unsqueeze(2)
         c0, r0 = torch.floor(col), torch.floor(row)
-        fc, fr = col - c0, row - r0
-        c0, r0 = c0.long(), r0.long()
-        rows = torch.stack((r0, r0, r0 + 1, r0 + 1), dim=2)
-        cols = torch.stack((c0, c0 + 1, c0, c0 + 1), dim=2)
-        fr = fr * self.step
-        weights = torch.stack(((self.step - fr) * (1 - fc), (self.step - fr) * fc,
-                               fr * (1 - fc), fr * fc), dim=2)
-        return rows, cols, weights
+        fc, fr = col - c0, (row - r0) * self.step
+        along_r = torch.cat((self.step - fr, fr), dim=2).unsqueeze(3)  # (A_b, n, 2, 1, S)
+        along_c = torch.cat((1 - fc, fc), dim=2).unsqueeze(2)  # (A_b, n, 1, 2, S)
+        weights = (along_r * along_c).flatten(2, 3)
+        return r0.long(), c0.long(), weights
 
     def _samples(self, lo: int, hi: int, dtype, device):
         """Flat image indices (A_b, n, 4, S) — the zero slot H·W outside — and the bilinear
         weights × step of the ray samples of requested views lo … hi − 1 (direct form)."""
         h, w = self.in_shape
-        rows, cols, weights = self._corners(self.angles[lo:hi], device)
-        r, c = rows + h // 2, cols + w // 2
+        r0, c0, weights = self._corners(self.angles[lo:hi], device)
+        down = torch.tensor([0, 0, 1, 1], device=device)[:, None]
+        r = r0 + (h // 2 + down)
+        c = c0 + (w // 2 + torch.tensor([0, 1, 0, 1], device=device)[:, None])
         ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
         return torch.where(ok, r * w + c, h * w), torch.where(ok, weights, 0.0).to(dtype)
 
@@ -327,8 +327,10 @@ class FanBeam(LinearOperator):
         """The CSR block of canonical views lo … hi − 1: rows (view, bin), columns the
         domain pixels q of the symmetric grid, zero weights dropped."""
         reach = self._reach
-        rows, cols, weights = self._corners(self.canonical_angles[lo:hi], "cpu")
-        flat = (rows + reach) * (2 * reach + 1) + (cols + reach)  # every sample is on the grid
+        side = 2 * reach + 1
+        r0, c0, weights = self._corners(self.canonical_angles[lo:hi], "cpu")
+        corner = torch.tensor([0, 1, side, side + 1])[:, None]
+        flat = (r0 * side + c0) + (reach * side + reach + corner)  # all on the lookup grid
         q = self.grid_lookup.index_select(0, flat.reshape(-1))
         n_rows = (hi - lo) * self.out_shape[0]
         q = q.reshape(n_rows, -1).to(torch.int32).numpy()
