@@ -11,13 +11,20 @@ resident memory (``ru_maxrss``; also the baseline after the imports). Contenders
   (180° + fan angle, Parker weights) for its FBP time;
 - ``radon``: ``Radon`` with the same number of views over 180°; FBP is ``fbp``;
 - ``skimage``: ``radon(circle=True)`` + ``iradon(filter_name=None, circle=True)`` (the
-  unfiltered back-projection, the adjoint's role), FBP ``iradon(filter_name="ramp")``.
+  unfiltered back-projection, the adjoint's role), FBP ``iradon(filter_name="ramp")``;
+- with ``--astra PATH`` (a folder holding ``astra-toolbox`` 2.5 and its two CUDA runtime
+  wheels, installed with ``pip install --no-deps --target PATH``: an optional comparison, not
+  a dependency), ASTRA's CPU projectors: ``astra-parallel`` (``linear``, 180°) and
+  ``astra-fan`` (``line_fanflat``, the same fan geometry: ASTRA's angle is β + 180° and its
+  detector runs the other way), FP + BP by ``create_sino`` / ``create_backprojection``; each
+  also records its sinogram's agreement with physinv's on two Gaussian blobs at 129² (odd,
+  so that both put the rotation centre on the centre pixel).
 
-Ratios are against scikit-image at the same size and number of views (1024² × 720 included).
-ASTRA is not installable here (no wheel on the package lists, no network for pip): not compared.
-Float32 Shepp–Logan. Writes ``benchmarks/results/fan_speed-<timestamp>.json``.
+Ratios are against scikit-image and ASTRA at the same size and number of views. Warm times
+are the median (and the minimum, less sensitive to a busy machine) of ``--repeats``
+applications. Float32 Shepp–Logan. Writes ``benchmarks/results/fan_speed-<timestamp>.json``.
 
-    python benchmarks/fan_speed.py [--repeats 3] [--skip-1024] [--timeout 900] [--json out.json]
+    python benchmarks/fan_speed.py [--repeats 3] [--skip-1024] [--astra PATH] [--json out.json]
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ def _case(spec: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    if spec["library"].startswith("astra"):
+        return _astra_case(spec)
     from skimage.transform import iradon, radon
 
     from physinv.data.phantoms import shepp_logan
@@ -95,7 +104,7 @@ def _case(spec: dict) -> dict:
     out.setdefault("build_s", 0.0)
     first, warm, times = _timed(apply, spec["repeats"])
     out.update(first_forward_adjoint_s=first, forward_adjoint_s=warm,
-               forward_adjoint_all_s=times)
+               forward_adjoint_min_s=min(times), forward_adjoint_all_s=times)
     if lib != "skimage":
         sino = op(image)
     start = time.perf_counter()
@@ -113,10 +122,78 @@ def _case(spec: dict) -> dict:
     return out
 
 
+def _astra_geometry(astra, n: int, views: int, fan: bool):
+    """ASTRA's projector for physinv's fan geometry (D_so = 2N, D_sd = 4N, 360°) or parallel
+    beam (180°), with the same detector."""
+    import numpy as np
+
+    from physinv.operators import FanBeam
+
+    vol = astra.create_vol_geom(n, n)
+    if not fan:
+        proj = astra.create_proj_geom("parallel", 1.0, n,
+                                      np.deg2rad(np.linspace(0, 180, views, endpoint=False)))
+        return astra.create_projector("linear", proj, vol), None
+    op = FanBeam((n, n), np.linspace(0, 360, views, endpoint=False), 2.0 * n, 4.0 * n)
+    proj = astra.create_proj_geom("fanflat", op.detector_spacing, op.out_shape[0],
+                                  np.deg2rad(op.angles.numpy() + 180), op.source_distance,
+                                  op.detector_distance - op.source_distance)
+    return astra.create_projector("line_fanflat", proj, vol), op
+
+
+def _astra_case(spec: dict) -> dict:
+    """FP + BP with ASTRA's CPU projectors, and the agreement of its sinogram with physinv's."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, spec["astra_path"])
+    import astra
+
+    from physinv.data.phantoms import shepp_logan
+    from physinv.operators import Radon
+
+    fan = spec["library"] == "astra-fan"
+    n, views = spec["n"], spec["views"]
+    out = {**spec, "astra": astra.__version__, "cuda": bool(astra.use_cuda()),
+           "baseline_peak_gb": _peak_gb()}
+    image = shepp_logan(n)[0, 0].numpy()
+    start = time.perf_counter()
+    pid, _ = _astra_geometry(astra, n, views, fan)
+    out["build_s"] = time.perf_counter() - start
+
+    def apply():
+        sid, sino = astra.create_sino(image, pid)
+        bid, _ = astra.create_backprojection(sino, pid)
+        astra.data2d.delete([sid, bid])
+
+    first, warm, times = _timed(apply, spec["repeats"])
+    out.update(first_forward_adjoint_s=first, forward_adjoint_s=warm,
+               forward_adjoint_min_s=min(times), forward_adjoint_all_s=times)
+    m = 129
+    yy, xx = np.mgrid[:m, :m]
+    blobs = (np.exp(-((xx - 80) ** 2 + (yy - 50) ** 2) / 50.0)
+             + 0.5 * np.exp(-((xx - 40) ** 2 + (yy - 75) ** 2) / 32.0))
+    small, op = _astra_geometry(astra, m, 360, fan)
+    if op is None:
+        op = Radon((m, m), np.linspace(0, 180, 360, endpoint=False), n_detectors=m)
+    ours = op(torch.from_numpy(blobs)[None, None])[0, 0].numpy()
+    sid, theirs = astra.create_sino(blobs, small)
+    theirs = theirs.T[::-1] if fan else theirs.T
+    out["relative_difference_vs_physinv_129"] = float(np.linalg.norm(theirs - ours)
+                                                      / np.linalg.norm(ours))
+    out["peak_gb"] = _peak_gb()
+    return out
+
+
 def _cases(args) -> list[dict]:
     sizes = [(256, 360), (512, 360)] + ([] if args.skip_1024 else [(1024, 720)])
-    return [dict(library=lib, n=n, views=v, repeats=1 if n > 512 else args.repeats)
-            for n, v in sizes for lib in ("fan", "radon", "skimage")]
+    libs = ("fan", "radon", "skimage") + (("astra-fan", "astra-parallel") if args.astra else ())
+    cases = [dict(library=lib, n=n, views=v, repeats=1 if n > 512 else args.repeats)
+             for n, v in sizes for lib in libs]
+    for c in cases:
+        if c["library"].startswith("astra"):
+            c["astra_path"] = str(args.astra)
+    return cases
 
 
 def _summary(rows: list[dict]) -> dict:
@@ -124,16 +201,23 @@ def _summary(rows: list[dict]) -> dict:
     ok = {(r["library"], r["n"], r["views"]): r for r in rows if "error" not in r}
     out = {}
     for (lib, n, views), r in ok.items():
-        if lib == "skimage":
+        if lib == "skimage" or lib.startswith("astra"):
             continue
         entry = {k: r[k] for k in ("build_s", "first_forward_adjoint_s", "forward_adjoint_s",
-                                   "fbp_s", "peak_gb", "cached")}
+                                   "forward_adjoint_min_s", "fbp_s", "peak_gb", "cached")}
         ref = ok.get(("skimage", n, views))
         if ref is not None:
             entry["ratio_vs_skimage"] = r["forward_adjoint_s"] / ref["forward_adjoint_s"]
+            entry["min_ratio_vs_skimage"] = (r["forward_adjoint_min_s"]
+                                             / ref["forward_adjoint_min_s"])
             entry["first_ratio_vs_skimage"] = (r["first_forward_adjoint_s"]
                                                / ref["forward_adjoint_s"])
             entry["fbp_ratio_vs_skimage"] = r["fbp_s"] / ref["fbp_s"]
+        astra = ok.get(("astra-fan" if lib == "fan" else "astra-parallel", n, views))
+        if astra is not None:
+            entry["ratio_vs_astra"] = r["forward_adjoint_s"] / astra["forward_adjoint_s"]
+            entry["min_ratio_vs_astra"] = (r["forward_adjoint_min_s"]
+                                           / astra["forward_adjoint_min_s"])
         par = ok.get(("radon", n, views))
         if lib == "fan" and par is not None:
             entry["ratio_vs_parallel"] = r["forward_adjoint_s"] / par["forward_adjoint_s"]
@@ -153,6 +237,8 @@ def main() -> None:
     parser.add_argument("--skip-1024", action="store_true")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per case")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--astra", type=Path, default=None,
+                        help="folder holding astra-toolbox (pip install --target)")
     parser.add_argument("--case", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case is not None:
@@ -170,7 +256,8 @@ def main() -> None:
     result = {"benchmark": "fan_speed", "dtype": "float32", "phantom": "shepp_logan",
               "geometry": "fan: D_so = 2N, D_sd = 4N, 360°; parallel: 180°",
               "targets": TARGETS, "rows": rows, "summary": _summary(rows),
-              "astra": "not installable in this environment: not compared",
+              "astra": ("astra-toolbox 2.5.0 CPU projectors, installed outside the venv "
+                        f"({args.astra})" if args.astra else "not compared"),
               "load_average_before_after": [list(load_before), list(os.getloadavg())]}
     print(json.dumps(result["summary"], indent=1))
     save_result("fan_speed", result, args.json)
