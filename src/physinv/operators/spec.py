@@ -28,13 +28,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from physinv.errors import InputError, check_int, check_positive, check_shape
+from physinv.errors import InputError, check_int, check_memory, check_positive, check_shape
 from physinv.limits import check_angles
 from physinv.operators import psf as psf_lib
 from physinv.operators.base import Identity, LinearOperator
 from physinv.operators.blur import Convolution
 from physinv.operators.fan import FanBeam, minimum_arc
-from physinv.operators.radon import Radon
+from physinv.operators.radon import CACHE_BYTES, Radon
 from physinv.operators.sampling import Decimation, Mask, SuperResolution
 from physinv.specs import parse_spec
 
@@ -147,7 +147,10 @@ def _build(spec: str, shape) -> LinearOperator:
 
 def _fan(shape, params) -> FanBeam:
     n = check_int("angles", params.get("angles", 360))
-    check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
+    side = 2 * max(shape) + 1  # about the default detector's bins
+    # refused before allocating: sinograms and their indices, and the cached blocks' budget
+    check_memory("angles", n, n * side * 64 + CACHE_BYTES,
+                 f"{n} × {side} × 64 bytes + the 768 MiB cache")
     source = check_positive("source", params.get("source", 2.0 * max(shape)))
     detector = check_positive("detector", params.get("detector", 2.0 * source))
     circle = bool(params.get("circle", True))
