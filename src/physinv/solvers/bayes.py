@@ -5,7 +5,8 @@ Tikhonov solution for λ = v_ε / v_f and Σ̂ = v_ε (H'H + λD'D)⁻¹. Unknow
 maximising the marginal likelihood p(g | v_ε, v_f) (exact on the spectral paths, see ``hyper``).
 Default prior: D = the finite-difference gradient (the mean is left free, improper at the zero
 frequency); ``reg="identity"`` gives the proper prior N(0, v_f I). The variance map is exact
-for Fourier-diagonal, mask and dense operators; otherwise it is
+for Fourier-diagonal, mask and dense operators and for circular super-resolution with the
+gradient prior (``polyphase_posterior``: s² × s² blocks of aliased frequencies); otherwise it is
 estimated from ``n_samples`` perturb-and-MAP samples
 x_s = (H'H + λD'D)⁻¹(H'(g + η₁) + λD'η₂), η₁ ~ N(0, v_ε), η₂ ~ N(0, v_f), whose covariance is Σ̂.
 """
@@ -19,8 +20,9 @@ from physinv.noise import estimate_sigma
 from physinv.solvers.closed_form import tikhonov
 from physinv.solvers.hyper import choose_lambda_spectral
 from physinv.solvers.iterative import regulariser, solve_spd
+from physinv.solvers.pcg import NormalSolver, tikhonov_power
 from physinv.solvers.result import Result, check_problem
-from physinv.solvers.spectral import spectrum
+from physinv.solvers.spectral import reg_power_full, spectrum
 
 
 def gaussian_posterior(y, op, noise_var: float | None = None, prior_var: float | None = None,
@@ -115,6 +117,8 @@ def gaussian_posterior(y, op, noise_var: float | None = None, prior_var: float |
     check_problem(y, op)
     n_samples = check_int("n_samples", n_samples)
     spec = spectrum(op, reg)
+    if spec is None and reg == "gradient" and NormalSolver._path(op) == "polyphase":
+        return polyphase_posterior(y, op, noise_var, prior_var)
     params: dict = {"reg": reg}
     if noise_var is not None:
         noise_var = check_positive("noise_var", noise_var)
@@ -180,3 +184,121 @@ def _sample_variance(y, op, reg, lam, noise_var, prior_var, n_samples, seed, tol
         raise InputError("n_samples", n_samples, "at least 2 samples for a variance")
     var = (total2 - n_samples * mean**2) / (n_samples - 1)
     return var.clamp_min(0).to(y.dtype)
+
+
+class _Aliased:
+    """The spectral path of circular super-resolution with the gradient prior, for the λ rules
+    (``choose_lambda_spectral``): in the detector's unitary DFT H(D'D)⁻¹H' is diagonal,
+
+    .. math:: γ(ω₀) = (1/s²) Σ_k |ĥ_k|² / |d̂_k|²
+
+    over the s² object frequencies ω₀ + k(H/s, W/s) that decimation folds onto ω₀ (∞ at 0)."""
+
+    path = "polyphase"
+
+    def __init__(self, op):
+        self.solver = NormalSolver(op)
+        blocks = self.solver._blocks
+        self.otf = blocks(op.conv.fourier_diagonal().to(torch.complex128))
+        self.d2 = blocks(reg_power_full(op, "gradient").to(torch.float64))
+        h2 = self.otf.abs() ** 2 / op.factor ** 2
+        gamma = torch.where(self.d2 > 0, h2 / self.d2.clamp_min(1e-300), torch.inf).sum(-1)
+        self.gamma = gamma.reshape(-1)
+        self.n_measurements = self.gamma.numel()
+
+    @staticmethod
+    def coefficients(y):
+        g = torch.fft.fft2(y.to(torch.float64), norm="ortho").abs() ** 2
+        return g.reshape(*y.shape[:2], -1), torch.zeros(y.shape[:2], dtype=torch.float64)
+
+    def variance(self, lam: float, noise_var: float) -> torch.Tensor:
+        """diag(v_ε (H'H + λD'D)⁻¹), exact: periodic with period s (see ``polyphase_posterior``)."""
+        op, s = self.solver.op, self.solver.op.factor
+        gram = torch.diag_embed((lam * self.d2).to(self.otf.dtype)) + \
+            self.otf.conj()[..., :, None] * self.otf[..., None, :] / s ** 2
+        total = torch.linalg.inv(gram).sum(dim=(0, 1))  # Σ_ω₀ B(ω₀)⁻¹, s² × s²
+        k = torch.arange(s, dtype=torch.float64)
+        ky, kx = (t.reshape(-1) for t in torch.meshgrid(k, k, indexing="ij"))
+        # e[k, p] = exp(2πi k·p / s): alias k = (ky, kx), pixel phase p = (py, px)
+        e = torch.exp(2j * torch.pi * (ky[:, None] * ky[None, :] + kx[:, None] * kx[None, :])
+                      / s)
+        pattern = torch.einsum("kp,kl,lp->p", e, total, e.conj()).real
+        pattern = pattern * noise_var / (op.in_shape[0] * op.in_shape[1])
+        h, w = op.in_shape
+        return pattern.reshape(s, s).repeat(h // s, w // s)
+
+
+def _evidence_prior_var(aliased: _Aliased, y, noise_var: float) -> float:
+    """v_f maximising the marginal likelihood for a known v_ε: ĝᵢ ~ N(0, v_ε + v_f γᵢ),
+
+    .. math:: v̂_f = \\arg\\min Σᵢ \\log(v_ε + v_f γᵢ) + |ĝᵢ|² / (v_ε + v_f γᵢ)
+
+    (the mean, γ = ∞, left out; bounded search in log v_f)."""
+    import math
+
+    from scipy.optimize import minimize_scalar
+
+    power = aliased.coefficients(y)[0].reshape(-1, aliased.n_measurements).mean(0)[1:]
+    gamma = aliased.gamma[1:]
+
+    def objective(log_vf):
+        total = noise_var + math.exp(log_vf) * gamma
+        return float((torch.log(total) + power / total).sum())
+
+    span = math.log(max(float(power.sum() / gamma.sum()), 1e-30))
+    res = minimize_scalar(objective, bounds=(span - 30, span + 30), method="bounded",
+                          options={"xatol": 1e-6})
+    return math.exp(res.x)
+
+
+def polyphase_posterior(y, op, noise_var: float | None = None,
+                        prior_var: float | None = None) -> Result:
+    """The Gaussian posterior of circular super-resolution with the gradient prior, exactly.
+
+    H = S_s(h ⊛ ·) couples only the s² aliased frequencies of each detector frequency ω₀, so
+    H'H + λD'D is block diagonal in the DFT with blocks B(ω₀) = λ diag(|d̂_k|²) + ūuᵀ,
+    u_k = ĥ_k / s, and with Q = Σ_ω₀ B(ω₀)⁻¹ and e_k(p) = exp(2πi k·p / s)
+
+    .. math::
+
+        f̂ = (H'H + λD'D)⁻¹ H'g,   Var f_p = (v_ε / HW) Σ_{k,l} e_k(p) Q_{kl} \\overline{e_l(p)}
+
+    (cyclostationary: period s). v_ε and v_f maximise the marginal likelihood, exact on the
+    detector's γ (``_Aliased``); when it drives v_ε to 0 (fewer measurements than unknowns
+    can be explained without noise), v_ε comes from the MAD rule and v_f from the evidence at
+    that v_ε. No samples, no GCV.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, *op.out_shape)
+    op : SuperResolution
+        Circular.
+    noise_var, prior_var : float, optional
+        v_ε, v_f > 0 (estimated when not given).
+
+    Returns
+    -------
+    Result
+        As ``gaussian_posterior``; ``params["path"] = "polyphase"``, ``variance = "exact"``.
+    """
+    aliased = _Aliased(op)
+    params: dict = {"reg": "gradient", "path": "polyphase", "variance": "exact"}
+    if noise_var is None or prior_var is None:
+        found = choose_lambda_spectral(aliased, y, "evidence")
+        mad_var = estimate_sigma(y) ** 2 if noise_var is None else None
+        if mad_var is None or found["noise_var"] > 1e-3 * mad_var:
+            noise_var = found["noise_var"] if noise_var is None else noise_var
+            prior_var = found["prior_var"] if prior_var is None else prior_var
+            params["hyper"] = "evidence"
+        else:
+            noise_var = mad_var
+            if prior_var is None:
+                prior_var = _evidence_prior_var(aliased, y, noise_var)
+            params["hyper"] = "noise by MAD, prior variance by evidence (the evidence drove " \
+                "the noise variance to 0)"
+    lam = noise_var / prior_var
+    x = aliased.solver.invert(y.to(torch.float64), tikhonov_power(lam)).to(y.dtype)
+    var = aliased.variance(lam, noise_var).to(device=y.device, dtype=y.dtype)
+    params.update(noise_var=noise_var, prior_var=prior_var, lam=lam)
+    return Result(x=x, variance=var.expand_as(x).clone(), params=params, n_iter=0,
+                  converged=True, stop_reason="closed form")
