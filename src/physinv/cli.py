@@ -31,7 +31,8 @@ console = Console()
 OP_HELP = ("Forward operator spec, e.g. identity | blur:gaussian:sigma=2 | "
            "blur:motion:length=9,angle=30 | blur:disk:radius=3 | blur:airy:first_zero=2 | "
            "blur:psf.npy | blur:gaussian:sigma=2,boundary=reflect | sr:gaussian:sigma=1,factor=2 "
-           "| decimate:factor=2 | mask:ratio=0.5,seed=0 | radon:angles=60")
+           "| decimate:factor=2 | mask:ratio=0.5,seed=0 | radon:angles=60 | "
+           "fan:angles=360,size=256 | fan:angles=210,short_scan=true,size=256")
 NOISE_HELP = ("Noise spec: none | gaussian:sigma=0.01 | poisson:photons=100 | "
               "poisson-gaussian:photons=100,sigma=0.01")
 # placeholders of help texts that list a registry's entries (see ``_RegistryHelp``)
