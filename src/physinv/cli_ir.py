@@ -216,7 +216,8 @@ def ir_restore(
     flat_hi: Path | None = typer.Option(None, "--flat-hi", help="Flat field at --t-hi."),
     t_lo: float | None = typer.Option(None, "--t-lo", help="Low blackbody temperature (K)."),
     t_hi: float | None = typer.Option(None, "--t-hi", help="High blackbody temperature (K)."),
-    detect: float = typer.Option(1.0, "--detect", help="Defect contrast threshold (K)."),
+    detect: float = typer.Option(1.5, "--detect", help="Lowest defect contrast (K) above "
+                                 "the fitted background."),
     destripe: bool = typer.Option(False, "--destripe", help="Without flat fields: remove "
                                   "column offsets from the scene itself."),
     emissivity: str | None = typer.Option(None, "--emissivity", help="Emissivity ε in (0, 1]: "
@@ -256,10 +257,12 @@ def ir_segment(
     unit: str = typer.Option("K", "--unit", help="K or C."),
     gain: float | None = typer.Option(None, "--gain", help="TIFF: unit per count."),
     offset: float | None = typer.Option(None, "--offset", help="TIFF: value at 0 counts."),
-    detect: float = typer.Option(1.0, "--detect", help="Defect contrast threshold (K)."),
+    detect: float = typer.Option(1.5, "--detect", help="Lowest defect contrast (K) above "
+                                 "the fitted background."),
 ):
-    """Find hot defects: Gaussian-posterior restoration, local contrast above --detect K
-    (with the probability of exceeding it), each defect sized at half its peak.
+    """Find hot defects above a background fitted to the frame (ambient field + heated
+    components, so a component's edge is not a defect): the restored residual above --detect
+    K or 6 noise standard deviations, with the probability of exceeding it.
 
     Example: physinv ir segment frame0/raw.tif --camera frame0/camera.json --out seg
     """

@@ -17,7 +17,9 @@ Networks (``PHYSICS_NETS``, ``BLACKBOX_NETS``) are trained by ``physinv.thermal.
 normalised temperatures; the physics network best on validation scenes gets intervals
 calibrated by ``physinv.thermal.calibrate_sigma``.
 
-Segmentation, four ways: ``threshold`` on a restored map (local contrast above the grey
+Segmentation, five ways: ``component background`` (``component_segment``: the ambient field
+and the heated components fitted to the frame, the restored residual thresholded — a
+component's edge is not a defect), ``threshold`` on a restored map (local contrast above the grey
 opening of the map by a square, blobs above 1 K kept at half their peak — the FWHM rule of
 thermographic defect sizing; with a variance, the probability of exceeding the threshold), ``potts``
 (Gauss–Markov–Potts joint restoration-segmentation of the contrast), ``head`` (a small U-Net
@@ -59,6 +61,7 @@ from physinv.thermal import (
     upsample,
     validation_pairs,
 )
+from physinv.thermal.segmentation import component_segment, detection_counts
 
 PHYSICS_NETS = ("tikhonov-residual", "decomposed-cnn", "unrolled-hqs")
 BLACKBOX_NETS = ("unet",)
@@ -225,6 +228,9 @@ def _segment_rows(task, frame, g, op, outputs, best_phys, head, raw_net, seed_i,
     lab, _ = threshold_segment(xb, vb)
     rows.append(_row(task, "threshold (bayes-gauss)", "segment-classical", seed_i,
                      labels=lab, truth_labels=truth))
+    lab, _, _ = component_segment(g, op, xb)
+    rows.append(_row(task, "component background", "segment-classical", seed_i, labels=lab,
+                     truth_labels=truth, extra=detection_counts(lab, truth)))
     if best_phys:
         xp = outputs[best_phys][1]
         lab, _ = threshold_segment(xp)

@@ -370,7 +370,7 @@ def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, 
     which = "apparent" if radiometry.is_identity else "object"
     labels = prob = None
     if segment_too:
-        labels, prob = segment(x, variance, detect)
+        labels, prob = segment(x, variance, detect, g=g, camera=camera)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_image(out / f"temperature{suffix}", x[0])]
     if variance is not None:
