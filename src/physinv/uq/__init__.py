@@ -9,7 +9,17 @@ solvers, nets, metrics, errors, io only).
 """
 
 from physinv.uq.bootstrap import BootstrapResult, Group, equivariant_bootstrap, group_for
-from physinv.uq.conformal import Calibration, calibrate, collect, fit, load, normal_quantile
+from physinv.uq.conformal import (
+    LEVELS,
+    Calibration,
+    calibrate,
+    collect,
+    fit,
+    load,
+    normal_quantile,
+)
+from physinv.uq.scores import interval_scores, spearman
 
-__all__ = ["BootstrapResult", "Calibration", "Group", "calibrate", "collect",
-           "equivariant_bootstrap", "fit", "group_for", "load", "normal_quantile"]
+__all__ = ["LEVELS", "BootstrapResult", "Calibration", "Group", "calibrate", "collect",
+           "equivariant_bootstrap", "fit", "group_for", "interval_scores", "load",
+           "normal_quantile", "spearman"]

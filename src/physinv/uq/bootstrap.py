@@ -18,7 +18,13 @@ The group is chosen from the operator (``group_for``):
   flips and, on a square grid, the transpose: every circular shift and the 8 symmetries of the
   square (the 4 flips on a rectangular grid);
 - another Fourier-diagonal H: circular shifts only;
-- any other operator (reflected-border blur, super-resolution, masks, Radon, dense matrices):
+- a parallel-beam ``Radon`` whose angles are uniformly spaced by Δθ over 180° (``k·Δθ``,
+  k = 0 … n − 1): rotations of the image by multiples of Δθ about the rotation centre
+  (H // 2, W // 2) — they permute the projections (the one past 180° is the flipped first):
+  exact for multiples of 90° (``torch.rot90``), bilinear interpolation otherwise, so the
+  group is equivariant only up to that interpolation; other angle sets: parametric;
+- any other operator (reflected-border blur, super-resolution, masks, fan beam, dense
+  matrices):
   the group is too small to be of use (or the problem is not equivariant under it) and the
   **parametric bootstrap** is used instead: T_g = identity, fresh noise only.
 
@@ -37,6 +43,7 @@ Cost: K reconstructions (the CLI allows K ≤ 32).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -51,37 +58,46 @@ ESTIMATORS = ("mse", "spread")
 
 @dataclass(frozen=True)
 class Group:
-    """The transforms of a bootstrap: ``name`` (``shifts+d4``, ``shifts+flips``, ``shifts`` or
-    ``parametric``), whether circular shifts and which square symmetries are drawn."""
+    """The transforms of a bootstrap: ``name`` (``shifts+d4``, ``shifts+flips``, ``shifts``,
+    ``rotations`` or ``parametric``), whether circular shifts and which square symmetries are
+    drawn, and the rotation step in degrees (0: no rotations)."""
 
     name: str
     shifts: bool
     flips: bool
     transpose: bool
+    rotation_step: float = 0.0
 
-    def draw(self, shape, generator: torch.Generator) -> tuple[int, int, int, int, int]:
-        """A random element (dy, dx, flip_rows, flip_cols, transpose) on the grid ``shape``."""
+    def draw(self, shape, generator: torch.Generator) -> tuple:
+        """A random element (dy, dx, flip_rows, flip_cols, transpose, degrees) on ``shape``."""
         h, w = shape
         bits = torch.randint(0, 2, (3,), generator=generator).tolist()
         dy = int(torch.randint(0, h, (1,), generator=generator)) if self.shifts else 0
         dx = int(torch.randint(0, w, (1,), generator=generator)) if self.shifts else 0
-        return (dy, dx, bits[0] * self.flips, bits[1] * self.flips, bits[2] * self.transpose)
+        degrees = 0.0
+        if self.rotation_step:
+            n = max(1, round(360.0 / self.rotation_step))
+            degrees = float(torch.randint(0, n, (1,), generator=generator)) * self.rotation_step
+        return (dy, dx, bits[0] * self.flips, bits[1] * self.flips, bits[2] * self.transpose,
+                degrees)
 
     @staticmethod
     def apply(x: torch.Tensor, g) -> torch.Tensor:
-        """T_g x: shift, then flips, then transpose."""
-        dy, dx, fr, fc, tr = g
+        """T_g x: shift, then flips, then transpose, then the rotation."""
+        dy, dx, fr, fc, tr, degrees = (*g, 0.0)[:6]
         x = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
         if fr:
             x = torch.flip(x, dims=(-2,))
         if fc:
             x = torch.flip(x, dims=(-1,))
-        return x.transpose(-2, -1) if tr else x
+        x = x.transpose(-2, -1) if tr else x
+        return rotate(x, degrees) if degrees else x
 
     @staticmethod
     def invert(x: torch.Tensor, g) -> torch.Tensor:
         """T_g⁻¹ x (the steps of ``apply`` undone in reverse order)."""
-        dy, dx, fr, fc, tr = g
+        dy, dx, fr, fc, tr, degrees = (*g, 0.0)[:6]
+        x = rotate(x, -degrees) if degrees else x
         if tr:
             x = x.transpose(-2, -1)
         if fc:
@@ -89,6 +105,48 @@ class Group:
         if fr:
             x = torch.flip(x, dims=(-2,))
         return torch.roll(x, shifts=(-dy, -dx), dims=(-2, -1))
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """x rotated by ``degrees`` about pixel (H // 2, W // 2), the Radon rotation centre.
+
+    The image is turned the way the Radon transform's angle runs (a projection at θ of the
+    rotated image is the projection at θ − degrees of x). Multiples of 90° on a square grid
+    with odd centre offsets are exact (``torch.rot90`` about the centre); other angles sample
+    x bilinearly at R(−φ)(p − c) + c (zero outside the grid).
+    """
+    h, w = x.shape[-2:]
+    quarter = degrees / 90.0
+    if h == w and h % 2 == 1 and abs(quarter - round(quarter)) < 1e-12:
+        return torch.rot90(x, int(round(quarter)) % 4, dims=(-2, -1))
+    phi = math.radians(degrees)
+    cy, cx = h // 2, w // 2
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64) - cy,
+                            torch.arange(w, dtype=torch.float64) - cx, indexing="ij")
+    # the source point of each output pixel: (x, y) rotated by −φ in the image's (x right,
+    # y down) frame, so that R_φ applied to the source gives the pixel
+    sx = math.cos(phi) * xx - math.sin(phi) * yy + cx
+    sy = math.sin(phi) * xx + math.cos(phi) * yy + cy
+    grid = torch.stack([2 * sx / max(w - 1, 1) - 1, 2 * sy / max(h - 1, 1) - 1], dim=-1)
+    flat = x.reshape(-1, 1, h, w)
+    out = torch.nn.functional.grid_sample(flat, grid[None].expand(flat.shape[0], h, w, 2)
+                                          .to(flat.dtype), mode="bilinear",
+                                          padding_mode="zeros", align_corners=True)
+    return out.reshape(x.shape)
+
+
+def _radon_step(op) -> float | None:
+    """Δθ if ``op`` is a parallel-beam Radon with angles k·Δθ + θ₀, k = 0 … n − 1, n·Δθ = 180°."""
+    from physinv.operators.radon import Radon
+
+    if not isinstance(op, Radon):
+        return None
+    angles = op.angles.to(torch.float64)
+    n = angles.numel()
+    step = 180.0 / n
+    if n < 2 or float((torch.diff(angles) - step).abs().max()) > 1e-6 * step:
+        return None
+    return step
 
 
 def _symmetric(kernel: torch.Tensor, transform) -> bool:
@@ -121,9 +179,15 @@ def group_for(op: LinearOperator) -> Group:
     'shifts'
     >>> group_for(Dense(torch.eye(4), (2, 2))).name
     'parametric'
+    >>> from physinv.operators import Radon
+    >>> group_for(Radon((32, 32), torch.arange(0, 180, 3.0))).rotation_step
+    3.0
     """
     if not isinstance(op, LinearOperator):
         raise InputError("op", op, "a physinv.operators.LinearOperator")
+    step = _radon_step(op)
+    if step is not None:
+        return Group("rotations", False, False, False, step)
     if not op.has_fourier_diagonal or tuple(op.in_shape) != tuple(op.out_shape):
         return Group("parametric", False, False, False)
     kernel = torch.fft.ifft2(op.fourier_diagonal().to(torch.complex128)).real

@@ -10,7 +10,8 @@ the progress totals, the checks and the report all come from it:
 - ``data``: test PSNR against the number of training crops, physics inside or not;
 - ``depth``: unrolled Landweber with K layers against K Landweber iterations;
 - ``fourier``: the learned Fourier diagonal against the Wiener filter;
-- ``ir``: thermal super-resolution ×4, posterior σ, calibrated intervals and defects.
+- ``ir``: thermal super-resolution ×4, posterior σ, calibrated intervals and defects;
+- ``uq``: calibrated per-pixel intervals per task and method: coverage, σ against RMSE.
 
 **To add a stage**, write ``demo/<name>.py`` ending in ``STAGE = Stage(...)`` (see
 ``deblur.py``; train networks with ``common.train``) and list it in ``STAGES`` below — the one
@@ -31,7 +32,7 @@ epochs), ``default`` (a few minutes) and ``full`` (every network, larger trainin
 epochs).
 
 >>> STAGE_NAMES
-['deblur', 'data', 'depth', 'fourier', 'ir']
+['deblur', 'data', 'depth', 'fourier', 'ir', 'uq']
 >>> parse_stages("a,depth")
 ['deblur', 'depth']
 >>> units("deblur", MODES["quick"])
@@ -44,7 +45,7 @@ import time
 
 import physinv
 from physinv.errors import InputError
-from physinv.experiments.demo import data, deblur, depth, fourier, ir
+from physinv.experiments.demo import data, deblur, depth, fourier, ir, uq
 from physinv.experiments.demo.common import Context, Stage, letters
 from physinv.experiments.demo.report import write_report
 from physinv.experiments.demo.settings import MODES, DemoSettings
@@ -61,6 +62,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
     depth.STAGE,
     fourier.STAGE,
     ir.STAGE,
+    uq.STAGE,
 ]}
 STAGE_NAMES = list(STAGES)
 

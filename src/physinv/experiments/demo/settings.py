@@ -49,6 +49,14 @@ class DemoSettings:
     ir_epochs: int
     ir_frames: int  # test frames
     ir_net: str  # the restoration network of the ir stage
+    # the uq stage (defaults: the quick mode's)
+    uq_tasks: tuple[str, ...] = ("deblur_gauss",)  # sr_x2's Tikhonov λ tuning takes ~10 s
+    uq_methods: tuple[str, ...] = ("tikhonov", "bayes-gauss")  # ct_sparse: fbp, tikhonov
+    uq_samples: int = 4  # bootstrap reconstructions K per image
+    uq_cal_images: int = 2  # held-out calibration crops
+    uq_draws: int = 1  # noise draws per calibration crop
+    uq_net: str = ""  # a network trained on deblur_gauss and calibrated ("" none)
+    uq_net_epochs: int = 0
 
     def __post_init__(self):
         unknown = [n for n in (*self.deblur_nets, *self.data_nets, self.ir_net)
@@ -77,7 +85,9 @@ DEFAULT = replace(
                  *names(cost="cnn")),
     data_nets=("unrolled-landweber", "tikhonov-residual", "unet"),
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
-    ir_n_train=8, ir_epochs=40, ir_frames=2)
+    ir_n_train=8, ir_epochs=40, ir_frames=2,
+    uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
+    uq_samples=16, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10)
 
 FULL = replace(
     DEFAULT, n_train=64, epochs=200, cnn_epochs=60, deblur_nets=tuple(NETWORKS),
