@@ -153,7 +153,8 @@ def test_psf_estimate_command_writes_the_kernel_its_preview_and_json(tmp_path, c
 
 
 @pytest.mark.parametrize("args, argument", [
-    (["--kind", "free"], "--kind"), (["--boundary", "wrap"], "--boundary"),
+    (["--kind", "blob"], "--kind"), (["--kind", "free"], "--size"),
+    (["--kind", "free", "--size", "8"], "--size"), (["--boundary", "wrap"], "--boundary"),
     (["-o", "{d}/k.png"], "-o/--output"), (["--json", "{d}/k.txt"], "--json"),
 ])
 def test_psf_estimate_refuses_bad_arguments_before_any_work(tmp_path, capsys, args, argument):
@@ -186,3 +187,118 @@ def test_camera_fwhm_recovered_through_the_x4_decimation_on_model_data(fwhm):
     est = estimate_parameter(y, lambda v: replace(camera, fwhm=v).system_psf(), "fwhm",
                              (0.3, 4.0), factor=4, exponent=1.0)
     assert abs(est.params["fwhm"] / fwhm - 1) < 0.1
+
+
+def _textured(n: int, seed: int = 0) -> torch.Tensor:
+    """A piecewise-constant image of 40 random rectangles (edges in every direction)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.zeros(1, 1, n, n, dtype=torch.float64)
+    for _ in range(40):
+        r, c = torch.randint(0, n - 8, (2,), generator=gen).tolist()
+        h, w = torch.randint(3, 12, (2,), generator=gen).tolist()
+        x[..., r:r + h, c:c + w] = torch.rand(1, generator=gen, dtype=torch.float64)
+    return x
+
+
+def _embedded(kernel: torch.Tensor, size: int) -> torch.Tensor:
+    out = torch.zeros(size, size, dtype=torch.float64)
+    o = (size - kernel.shape[0]) // 2
+    out[o: o + kernel.shape[0], o: o + kernel.shape[1]] = kernel
+    return out
+
+
+def test_free_form_kernel_from_noise_free_data_is_close_to_the_truth():
+    from physinv.solvers.blind_kernel import Schedule, estimate_kernel
+
+    torch.set_num_threads(1)
+    truth = psf.motion(7.0, 30.0)
+    x = _textured(64)
+    y = Convolution(truth, (64, 64))(x)
+    # no noise: the kernel step needs no γ‖k‖²
+    est = estimate_kernel(y, 9, schedule=Schedule(kernel_reg=0.0))
+    assert est.psf.shape == (9, 9) and float(est.psf.min()) >= 0
+    assert float(est.psf.sum()) == pytest.approx(1.0)
+    reference = _embedded(truth, 9)
+    error = float((est.psf - reference).norm() / reference.norm())
+    assert error < 0.3
+    # the uniform 9 × 9 start, by contrast, is far from it
+    assert float((torch.full((9, 9), 1 / 81) - reference).norm() / reference.norm()) > 0.8
+    assert est.restored.shape == x.shape and est.kind == "free"
+
+
+@pytest.mark.parametrize("size, y", [
+    (33, torch.rand(1, 1, 64, 64)), (65, torch.rand(1, 1, 64, 64)),
+    (8, torch.rand(1, 1, 64, 64)), ("auto", torch.rand(1, 1, 64, 64)),
+    (9, torch.full((1, 1, 64, 64), 0.5)),
+    (9, torch.full((1, 1, 64, 64), float("nan"))),
+])
+def test_free_form_refuses_a_support_it_cannot_estimate_and_flat_data(size, y):
+    from physinv.solvers.blind_kernel import estimate_kernel
+
+    with pytest.raises(InputError) as err:
+        estimate_kernel(y, size)
+    assert err.value.argument in ("size", "y")
+
+
+def test_pyramid_goes_from_a_3x3_support_to_the_full_one():
+    from physinv.solvers.blind_kernel import pyramid
+
+    levels = pyramid((256, 256), (25, 25))
+    assert levels[0][1] == (3, 3) and levels[-1] == ((256, 256), (25, 25))
+    sizes = [k[0] for _, k in levels]
+    assert sizes == sorted(sizes) and all(s % 2 == 1 for s in sizes)
+
+
+def test_cli_reconstructs_with_a_free_form_kernel_and_psf_estimate_writes_it(tmp_path,
+                                                                             capsys):
+    from physinv.cli import main
+
+    torch.set_num_threads(1)
+    y = Convolution(psf.motion(5.0, 0.0), (48, 48))(_textured(48, seed=2))
+    np.save(tmp_path / "y.npy", y[0, 0].numpy())
+    assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", "blur:free:size=7",
+                 "--method", "tv", "--lam", "1e-3", "-o", str(tmp_path / "x.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "PSF estimated from the measurement: free size=7" in out
+    assert np.load(tmp_path / "x.npy").shape == (48, 48)
+    assert main(["psf", "estimate", str(tmp_path / "y.npy"), "--kind", "free", "--size", "7",
+                 "-o", str(tmp_path / "k.npy")]) == 0
+    kernel = np.load(tmp_path / "k.npy")
+    assert kernel.shape == (7, 7) and abs(kernel.sum() - 1) < 1e-6
+    assert (tmp_path / "k.png").exists()
+
+
+@pytest.mark.parametrize("spec", ["blur:free:size=auto", "blur:free", "blur:free:size=7,x=1"])
+def test_cli_refuses_a_free_kernel_without_a_support(tmp_path, capsys, spec):
+    from physinv.cli import main
+
+    np.save(tmp_path / "y.npy", np.random.default_rng(0).random((32, 32)))
+    assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", spec,
+                 "-o", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "error: --op" in err and "Traceback" not in err
+
+
+def test_ir_restore_fwhm_auto_estimates_the_optics_and_restores(tmp_path, capsys):
+    import json
+
+    from physinv.cli import main
+    from physinv.thermal import Camera
+    from physinv.thermal.pipeline import simulate_to
+
+    torch.set_num_threads(1)
+    f0 = tmp_path / "f0"
+    simulate_to(f0, "ir_sr_x4", seed=3, camera=Camera(factor=4, fwhm=2.0, netd=0.05))
+    args = ["ir", "restore", str(f0 / "raw.tif"), "--camera", str(f0 / "camera.json"),
+            "--flat-lo", str(f0 / "flat_lo.npy"), "--flat-hi", str(f0 / "flat_hi.npy"),
+            "--t-lo", "293.15", "--t-hi", "323.15", "--method", "tikhonov"]
+    assert main(args + ["--fwhm", "auto", "--out", str(tmp_path / "auto")]) == 0
+    out = capsys.readouterr().out
+    assert "optics FWHM estimated from the frame:" in out
+    estimate = float(out.split("from the frame:")[1].split()[0])
+    assert abs(estimate / 2.0 - 1) < 0.1
+    assert (tmp_path / "auto" / "temperature.tif").exists()
+    summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
+    assert summary["shape"] == [128, 128]
+    assert main(args + ["--fwhm", "wide", "--out", str(tmp_path / "bad")]) == 2
+    assert "error: --fwhm" in capsys.readouterr().err

@@ -537,7 +537,9 @@ def _network_solver(path: Path, device: str, uq=None, op_spec: str | None = None
     spec = op_spec or model.checkpoint["config"]["operator"]["spec"]
     changes = {}
     if op_spec is not None:  # a learned regulariser on the user's operator
-        changes = {"positivity": positivity}
+        from physinv.train.regulariser import SOLVE_MAX_ITER, SOLVE_TOL
+
+        changes = {"positivity": positivity, "tol": SOLVE_TOL, "max_iter": SOLVE_MAX_ITER}
         if lam is not None:  # checked as a number ≥ 0 up front; the factor must be > 0
             if lam in ("gcv", "discrepancy", "lcurve", "evidence") or not float(lam) > 0:
                 raise InputError("--lam", lam, "with a learned regulariser: its factor "
@@ -580,9 +582,12 @@ def _describe(estimate) -> str:
     parts = []
     for name, value in estimate.params.items():
         std = estimate.std.get(name)
-        parts.append(f"{name}={value:.3f}" + ("" if std is None else f" ± {std:.3f}"))
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        parts.append(f"{name}={shown}" + ("" if std is None else f" ± {std:.3f}"))
     text = f"{estimate.kind} " + ", ".join(parts)
     text += f"; noise σ ≈ {estimate.noise_var ** 0.5:.3g}"
+    if estimate.seconds is not None:
+        text += f"; {estimate.seconds:.1f} s"
     return text + "".join(f"; warning: {n}" for n in estimate.notes)
 
 
@@ -608,7 +613,9 @@ def _method_solver(op: str, method: str, lam, options: dict, show: bool, uq=None
 
     def solve(y):
         spec, estimate = resolve_auto(op, y, "--op")
-        operator = from_spec(spec, image_shape(spec, tuple(y.shape[-2:])))
+        operator = (estimate.operator(tuple(y.shape[-2:]))
+                    if estimate is not None and estimate.kind == "free"
+                    else from_spec(spec, image_shape(spec, tuple(y.shape[-2:]))))
         if tuple(y.shape[-2:]) != tuple(operator.out_shape):
             raise InputError("measurement", tuple(y.shape[-2:]),
                              f"shape {operator.out_shape} for --op {op}")

@@ -126,7 +126,7 @@ def _radiometry(emissivity, t_refl, tau, t_atm):
 
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False,
-            radiometry=None, average=False):
+            radiometry=None, average=False, camera=None):
     check_output("--out", out, folder=True)
     _camera_options(factor, fwhm, netd)
     t_lo, t_hi = _flat_temperatures(camera_json, flat_lo, flat_hi, t_lo, t_hi)
@@ -139,8 +139,7 @@ def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net,
     from physinv.thermal import pipeline
     from physinv.thermal.stack import is_stack, read_stack
 
-    camera = None
-    if net is not None and camera_json is None and task is None:
+    if net is not None and camera is None and camera_json is None and task is None:
         camera = pipeline.load_network(net)[1]
     camera = camera or _camera(task or "sr", factor, fwhm, netd, camera_json)
     if is_stack(frame):
@@ -200,8 +199,9 @@ def ir_restore(
                              "sub-folder per frame and stack.json)."),
     task: str | None = typer.Option(None, "--task", help=IR_TASK_HELP + " Default sr."),
     factor: int = typer.Option(4, "--factor", help="sr: decimation factor."),
-    fwhm: float = typer.Option(1.0, "--fwhm", help="Optics PSF FWHM in detector pixels "
-                               "(0: none)."),
+    fwhm: str = typer.Option("1.0", "--fwhm", help="Optics PSF FWHM in detector pixels "
+                             "(0: none), or auto: estimated from the corrected frame "
+                             "(replaces the camera.json's)."),
     netd: float = typer.Option(0.05, "--netd", help="NETD in K."),
     camera_json: Path | None = typer.Option(None, "--camera", help="camera.json (from ir "
                                             "simulate) instead of --factor/--fwhm/--netd."),
@@ -240,9 +240,55 @@ def ir_restore(
     With --emissivity E --t-refl K (and --tau, --t-atm) the frame is restored in apparent
     temperature, then converted pixel by pixel to the object temperature, variance included.
     """
+    radiometry = _radiometry(emissivity, t_refl, tau, t_atm)
+    camera = None
+    if fwhm.strip().lower() == "auto":
+        camera = _auto_fwhm(frame, out, task, factor, netd, camera_json, net, unit, gain,
+                            offset, _flats(flat_lo, flat_hi, t_lo, t_hi), destripe)
+        fwhm = camera.fwhm
+    else:
+        try:
+            fwhm = float(fwhm)
+        except ValueError:
+            raise InputError("--fwhm", fwhm, "a FWHM in detector pixels or auto") from None
     _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
-            offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe,
-            _radiometry(emissivity, t_refl, tau, t_atm), average)
+            offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe, radiometry, average,
+            camera)
+
+
+def _auto_fwhm(frame, out, task, factor, netd, camera_json, net, unit, gain, offset, flats,
+               destripe):
+    """The camera with its optics FWHM estimated from the NUC-corrected frame
+    (``physinv.thermal.estimate_fwhm``), the estimate ± its uncertainty printed."""
+    from dataclasses import replace
+
+    import torch
+
+    from physinv.thermal import TwoPointNUC, estimate_fwhm, read_frame
+    from physinv.thermal.pipeline import correct, read_raw
+
+    check_output("--out", out, folder=True)
+    if net is not None:
+        raise InputError("--fwhm", "auto", "a number with --net (the network was trained "
+                         "for its camera's blur)")
+    if not frame.is_file():
+        raise InputError("frame", str(frame), "a single raw frame file with --fwhm auto")
+    camera = _camera(task or "sr", factor, 1.0, netd, camera_json)
+    if camera.psf != "gaussian":
+        raise InputError("--fwhm", "auto", "a camera with a Gaussian optics PSF")
+    raw = read_raw(frame, camera, unit, gain, offset)
+    if flats is not None:
+        lo, hi, t_lo, t_hi = flats
+        g = TwoPointNUC(read_frame(lo), read_frame(hi), t_lo, t_hi)(raw)
+    else:
+        g = correct(raw, camera=camera, destripe=destripe)
+    est = estimate_fwhm(g.reshape(1, 1, *g.shape[-2:]).to(torch.float64), camera)
+    std = est.std.get("fwhm")
+    console.print(f"optics FWHM estimated from the frame: {est.params['fwhm']:.3f}"
+                  + ("" if std is None else f" ± {std:.3f}") + " detector px; noise σ ≈ "
+                  f"{1e3 * est.noise_var ** 0.5:.0f} mK"
+                  + "".join(f"; warning: {n}" for n in est.notes), soft_wrap=True)
+    return replace(camera, fwhm=float(est.params["fwhm"]))
 
 
 @ir_app.command("segment")

@@ -103,6 +103,12 @@ class PSFEstimate:
         (for two parameters, along the first one at the best second one).
     notes : list of str
         Warnings (an estimate at the end of its search range).
+    restored : torch.Tensor, optional
+        The restoration with the estimated PSF, where the estimator computes one (free-form).
+    seconds : float, optional
+        The estimator's wall-clock time.
+    boundary : str
+        The boundary the estimate was made for (``operator``'s default).
     """
 
     kind: str
@@ -114,10 +120,14 @@ class PSFEstimate:
     exponent: float
     criterion: dict
     notes: list = field(default_factory=list)
+    restored: torch.Tensor | None = None
+    seconds: float | None = None
+    boundary: str = "circular"
 
-    def operator(self, shape, boundary: str = "circular") -> Convolution:
-        """The convolution with the estimated PSF on an image of ``shape``."""
-        return Convolution(self.psf, tuple(shape), boundary=boundary)
+    def operator(self, shape, boundary: str | None = None) -> Convolution:
+        """The convolution with the estimated PSF on an image of ``shape`` (by default with
+        the boundary the estimate was made for)."""
+        return Convolution(self.psf, tuple(shape), boundary=boundary or self.boundary)
 
 
 def periodic_component(y: torch.Tensor) -> torch.Tensor:
@@ -478,9 +488,11 @@ def resolve_auto(spec: str, y: torch.Tensor, argument: str = "op"
     """
     from physinv.specs import parse_spec
 
+    kind, words, params = parse_spec(spec, argument)
+    if kind == "blur" and words == ["free"]:
+        return spec, _resolve_free(spec, y, params, argument)
     if "auto" not in spec.lower():
         return spec, None
-    kind, words, params = parse_spec(spec, argument)
     auto = [k for k, v in params.items() if isinstance(v, str) and v.lower() == "auto"]
     if kind != "blur" or len(words) != 1 or words[0] not in KINDS:
         raise InputError(argument, spec, "'auto' only for the parameters of a PSF "
@@ -496,6 +508,19 @@ def resolve_auto(spec: str, y: torch.Tensor, argument: str = "op"
     values = {**params, **{k: round(float(est.params[k]), 4) for k in auto}}
     text = ",".join(f"{k}={v}" for k, v in values.items())
     return f"blur:{family}:{text}", est
+
+
+def _resolve_free(spec: str, y, params: dict, argument: str) -> PSFEstimate:
+    from physinv.solvers.blind_kernel import estimate_kernel
+
+    unknown = sorted(set(params) - {"size", "boundary"})
+    if unknown or "size" not in params:
+        raise InputError(argument, spec, "blur:free:size=N[,boundary=reflect] (the support "
+                         "size N, odd)" + (f", not {', '.join(unknown)}" if unknown else ""))
+    if isinstance(params["size"], str):
+        raise InputError(argument, spec, "a number for size", "the support size cannot be "
+                         "estimated: give an odd upper bound of the blur's extent")
+    return estimate_kernel(y, params["size"], boundary=params.get("boundary", "circular"))
 
 
 def estimate_parameter(y: torch.Tensor, kernel_fn: Callable[[float], torch.Tensor],
