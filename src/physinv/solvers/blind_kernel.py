@@ -339,7 +339,7 @@ def estimate_kernel(y: torch.Tensor, size, *, schedule: Schedule | None = None,
         (``physinv.solvers.blind.periodic_component``) and the restoration uses reflected
         borders.
     restore_lam : float, optional
-        The final TV restoration's λ (default 2e-3, see Notes).
+        The final TV restoration's λ (default 1e-3, see Notes).
     restore_iter : int
         Iterations of the final restoration.
 
@@ -359,7 +359,7 @@ def estimate_kernel(y: torch.Tensor, size, *, schedule: Schedule | None = None,
 
     Notes
     -----
-    The restoration's λ is in data units per unit gradient, as ``tv``'s; the default 2e-3
+    The restoration's λ is in data units per unit gradient, as ``tv``'s; the default 1e-3
     is the protocol's TV weight for deblur_motion (λ/‖H‖² chosen on training crops, with
     ‖H‖ = 1 for a non-negative kernel summing to 1). The support should bound the blur's
     extent with a margin, and not by much more: a support far larger than the blur leaves
@@ -405,7 +405,7 @@ def estimate_kernel(y: torch.Tensor, size, *, schedule: Schedule | None = None,
         criterion["lam"].append(lam)
     k = recenter(k)
     op = Convolution(k, tuple(y.shape[-2:]), boundary=boundary)
-    lam_r = 2e-3 if restore_lam is None else float(restore_lam)
+    lam_r = 1e-3 if restore_lam is None else float(restore_lam)
     restored = tv(y.to(torch.float64), op, lam=lam_r, n_iter=restore_iter).x
     noise_var = float(((op(restored) - y.to(torch.float64)) ** 2).mean())
     return PSFEstimate("free", {"size": int(size[0])}, {}, k, noise_var, float("nan"),

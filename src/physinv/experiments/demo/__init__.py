@@ -12,6 +12,7 @@ the progress totals, the checks and the report all come from it:
 - ``fourier``: the learned Fourier diagonal against the Wiener filter;
 - ``ir``: thermal super-resolution ×4, posterior σ, calibrated intervals and defects;
 - ``uq``: calibrated per-pixel intervals per task and method: coverage, σ against RMSE.
+- ``blind``: the PSF estimated from the measurement alone against the true one.
 
 **To add a stage**, write ``demo/<name>.py`` ending in ``STAGE = Stage(...)`` (see
 ``deblur.py``; train networks with ``common.train``) and list it in ``STAGES`` below — the one
@@ -32,7 +33,7 @@ epochs), ``default`` (a few minutes) and ``full`` (every network, larger trainin
 epochs).
 
 >>> STAGE_NAMES
-['deblur', 'data', 'depth', 'fourier', 'ir', 'uq']
+['deblur', 'data', 'depth', 'fourier', 'ir', 'uq', 'blind']
 >>> parse_stages("a,depth")
 ['deblur', 'depth']
 >>> units("deblur", MODES["quick"])
@@ -45,7 +46,7 @@ import time
 
 import physinv
 from physinv.errors import InputError
-from physinv.experiments.demo import data, deblur, depth, fourier, ir, uq
+from physinv.experiments.demo import blind, data, deblur, depth, fourier, ir, uq
 from physinv.experiments.demo.common import Context, Stage, letters
 from physinv.experiments.demo.report import write_report
 from physinv.experiments.demo.settings import MODES, DemoSettings
@@ -63,6 +64,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
     fourier.STAGE,
     ir.STAGE,
     uq.STAGE,
+    blind.STAGE,
 ]}
 STAGE_NAMES = list(STAGES)
 

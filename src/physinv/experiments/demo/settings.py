@@ -57,6 +57,7 @@ class DemoSettings:
     uq_draws: int = 1  # noise draws per calibration crop
     uq_net: str = ""  # a network trained on deblur_gauss and calibrated ("" none)
     uq_net_epochs: int = 0
+    blind_side: int = 128  # side of the blind stage's centre crop of a test image
 
     def __post_init__(self):
         unknown = [n for n in (*self.deblur_nets, *self.data_nets, self.ir_net)
@@ -87,7 +88,8 @@ DEFAULT = replace(
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
-    uq_samples=16, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10)
+    uq_samples=16, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
+    blind_side=256)
 
 FULL = replace(
     DEFAULT, n_train=64, epochs=200, cnn_epochs=60, deblur_nets=tuple(NETWORKS),
