@@ -53,10 +53,10 @@ ON_CONVOLUTION = {
     # learned regularisers (added with them; the λ of the registry does not enter)
     "crr": {"convex": True, "lam_scale": 1.0, "mu_scale": 1.0, "sigma": None,
             "positivity": False, "tol": 1e-05, "max_iter": 1000, "train_steps": 10,
-            "data_range": [0.0, 1.0], "scale": None},
+            "data_range": [0.0, 1.0], "scale": None, "deq": True},
     "wcrr": {"convex": False, "lam_scale": 1.0, "mu_scale": 1.0, "sigma": None,
              "positivity": False, "tol": 1e-05, "max_iter": 1000, "train_steps": 10,
-             "data_range": [0.0, 1.0], "scale": None},
+             "data_range": [0.0, 1.0], "scale": None, "deq": True},
     "dncnn": {"width": 32, "depth": 8, "dropout": 0.0, "input": "auto"},
     "unet": {"width": 16, "levels": 3, "dropout": 0.0, "input": "auto"},
 }

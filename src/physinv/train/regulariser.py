@@ -31,6 +31,8 @@ SIGMA_RANGE = (0.005, 0.2)
 PATCH = 40
 LAM_FACTORS = (0.06, 0.25, 1.0, 4.0)
 MU_FACTORS = (1.0, 2.0, 4.0)
+TRAIN_TOL, TRAIN_MAX_ITER = 1e-4, 300  # the training solves (patches, many noise levels)
+SOLVE_TOL, SOLVE_MAX_ITER = 1e-5, 1000  # the solves of a task
 
 
 def denoising_data(images: torch.Tensor, sigma_range=SIGMA_RANGE, patch: int = PATCH
@@ -70,7 +72,8 @@ def _identity(shape):
 
 
 def train_regulariser(name: str, images: torch.Tensor, config="regulariser", *, out=None,
-                      sigma_range=SIGMA_RANGE, **options):
+                      sigma_range=SIGMA_RANGE, tol: float = TRAIN_TOL,
+                      max_iter: int = TRAIN_MAX_ITER, **options):
     """Train the learned regulariser ``name`` (``crr`` or ``wcrr``) as a denoiser.
 
     Parameters
@@ -85,6 +88,10 @@ def train_regulariser(name: str, images: torch.Tensor, config="regulariser", *, 
         Run folder (checkpoints, logs), as for ``train_network``.
     sigma_range : (float, float)
         Noise levels trained on.
+    tol, max_iter : float, int
+        Tolerance and cap of the denoising solves while training and validating (the deep
+        equilibrium is differentiated at the solution; ``for_task`` solves to its own, tighter
+        tolerance).
     **options
         Passed on to ``train_network`` (``resume``, ``overwrite``, ``progress``, overrides).
 
@@ -102,12 +109,14 @@ def train_regulariser(name: str, images: torch.Tensor, config="regulariser", *, 
     lo, hi = float(images.min()), float(images.max())
     info = {"regulariser": {"data_range": [lo, hi], "sigma_range": list(sigma_range)}}
     info.update(options.pop("run_info", None) or {})
-    net = NETWORKS[name].make(data.op, 0.0).for_operator(data.op, data_range=[lo, hi])
+    net = NETWORKS[name].make(data.op, 0.0).for_operator(data.op, data_range=[lo, hi], tol=tol,
+                                                         max_iter=max_iter)
     return train_network(None, data, 0.0, config, net=net, out=out, run_info=info, **options)
 
 
 def for_task(net, op, *, sigma: float | None = None, positivity: bool = False,
-             lam_scale: float = 1.0, mu_scale: float = 1.0):
+             lam_scale: float = 1.0, mu_scale: float = 1.0, tol: float = SOLVE_TOL,
+             max_iter: int = SOLVE_MAX_ITER):
     """The trained regulariser ``net`` as the variational solver for operator ``op``.
 
     Parameters
@@ -122,6 +131,8 @@ def for_task(net, op, *, sigma: float | None = None, positivity: bool = False,
         Constrain x ≥ 0.
     lam_scale, mu_scale : float
         The per-task factors on λ(σ), μ(σ).
+    tol, max_iter : float, int
+        Tolerance and iteration cap of the solve.
 
     Returns
     -------
@@ -129,7 +140,7 @@ def for_task(net, op, *, sigma: float | None = None, positivity: bool = False,
         In evaluation mode: ``net_for_task(g)`` solves min ½‖Hx − g‖² + (λ/μ)R(μx).
     """
     new = net.for_operator(op, sigma=sigma, positivity=positivity, lam_scale=lam_scale,
-                           mu_scale=mu_scale)
+                           mu_scale=mu_scale, tol=tol, max_iter=max_iter)
     return new.eval()
 
 
