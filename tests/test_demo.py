@@ -51,7 +51,7 @@ def test_quick_demo_writes_report_json_and_figures(quick):
     assert all(math.isfinite(v) for v in _numbers(timings["stages"]))
     html = (quick / "report.html").read_text()
     figures = [f for names in results["figures"].values() for f in names]
-    assert len(figures) == 10
+    assert len(figures) == 12
     for name in figures:
         data = (quick / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 20_000, name
@@ -91,6 +91,8 @@ def test_quick_demo_numbers_are_ordered_as_the_mathematics_says(quick):
         assert sizes == {1, 4, 16, 64}
     fourier = results["stages"]["fourier"]
     assert set(fourier["profiles"]) >= {"Tikhonov (initial Λ)", "Wiener (training spectrum)"}
+    blind = results["stages"]["blind"]["rows"]
+    assert len(blind) == 4 and all(r["truth"] and r["estimate"] for r in blind)
 
 
 @QUICK

@@ -44,6 +44,9 @@ An image drawn from the model itself (white: p = 0), blurred with σ = 2:
 >>> abs(est.params["sigma"] - 2.0) < 0.1, est.std["sigma"] < 0.1
 (True, True)
 
+A free-form kernel (no family, only a support) is ``physinv.solvers.blind_kernel``; the
+specs ``blur:free:size=N`` of ``resolve_auto`` go there.
+
 On photographs the estimate includes the image's own blur (a soft photograph looks like a
 sharp one blurred), and the prior's fit to its spectrum limits the accuracy:
 ``benchmarks/blind_psf.py`` measures it on the protocol's images.
