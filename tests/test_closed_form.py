@@ -75,7 +75,8 @@ def test_radon_uses_cg_and_choses_lambda():
     x[..., 10:20, 12:22] = 1.0
     y = simulate(x, op, Gaussian(0.5), seed=0)
     r = tikhonov(y, op, lam="gcv")
-    assert r.params["path"] == "cg" and r.params["lam"] > 0
+    # the λ search by plain CG, the final solve by CG preconditioned (solvers.pcg)
+    assert r.params["path"] == "pcg" and r.params["lam"] > 0 and r.converged
     assert float(psnr(r.x, x)) > float(psnr(torch.zeros_like(x), x)) + 5
 
 
@@ -134,3 +135,22 @@ def test_dtype_float32(deblur_crop, rel):
     r = tikhonov(y.float(), op, lam=0.01)
     assert r.x.dtype == torch.float32
     assert rel(r.x.double(), tikhonov(y, op, lam=0.01).x) < 1e-5
+
+
+@pytest.mark.parametrize("kind", ["sr", "ct"])
+def test_gradient_tikhonov_takes_the_exact_path_and_agrees_with_plain_cg(kind, rel):
+    # ×2 SR with D = gradient: the polyphase closed form; CT: CG preconditioned — both equal
+    # to plain CG run to a tight tolerance, the CT one in fewer iterations
+    if kind == "sr":
+        op = SuperResolution(psf.gaussian(1.0, 7), (32, 32), 2)
+    else:
+        op = Radon((32, 32), np.arange(0, 180, 6.0))
+    x = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0),
+                   dtype=torch.float64)
+    y = simulate(x, op, Gaussian(0.01), seed=1)
+    lam = 1e-3 * float(op.norm()) ** 2
+    fast = tikhonov(y, op, lam=lam, tol=1e-12, max_iter=5000)
+    plain = tikhonov(y, op, lam=lam, method="cg", tol=1e-12, max_iter=5000)
+    assert fast.params["path"] == ("polyphase" if kind == "sr" else "pcg")
+    assert rel(fast.x, plain.x) < 1e-8
+    assert fast.n_iter < plain.n_iter
