@@ -51,17 +51,22 @@ N_TUNE, N_CAL, N_VAL, N_DRAWS = 4, 8, 4, 2
 NET, NET_TRAIN, NET_SECONDS = "tikhonov-residual", 16, 60.0
 
 
-def _methods(task, tune):
-    """name → (reconstruct f(y, op), variance source, tuned value)."""
-    lam = task.tikhonov_lambda(tune)
+def _methods(task, tune, only=None):
+    """name → (reconstruct f(y, op), variance source, tuned value); ``only``: those names."""
+    out = {}
+    if only is None or "tikhonov" in only:
+        lam = task.tikhonov_lambda(tune)
 
-    def f_tik(y, op):
-        return tikhonov(y, op, lam=lam).x
+        def f_tik(y, op):  # ct_sparse: on the disk the scan covers (zero outside)
+            return task.restrict(tikhonov(y, op, lam=lam).x)
 
-    out = {"tikhonov": (f_tik, "bootstrap", {"lam": lam})}
+        out["tikhonov"] = (f_tik, "bootstrap", {"lam": lam})
     if task.name == "ct_sparse":
-        out["fbp"] = (lambda y, op: fbp(y, op), "bootstrap", {})
-        return out
+        out["fbp"] = (lambda y, op: task.restrict(fbp(y, op)), "bootstrap", {})
+        return {k: v for k, v in out.items() if only is None or k in only}
+    if only is not None and "tv" not in only:
+        out["bayes-gauss"] = (None, "posterior", {})
+        return {k: v for k, v in out.items() if k in only}
     weight = task.tv_weight(tune)
 
     def f_tv(y, op):
@@ -69,7 +74,7 @@ def _methods(task, tune):
 
     out["tv"] = (f_tv, "bootstrap", {"weight_rel": weight})
     out["bayes-gauss"] = (None, "posterior", {})
-    return out
+    return {k: v for k, v in out.items() if only is None or k in only}
 
 
 def _estimator(f, source, noise, samples, seed):
@@ -151,13 +156,13 @@ def _row(task, name, f, source, tuned, estimate, cal_pairs, val_pairs, tests, sa
             "mean": means, "images": images, "not_chosen_mean": not_chosen}
 
 
-def run_task(task_name, samples, seed):
+def run_task(task_name, samples, seed, only=None):
     task = get_task(task_name)
     tune = training_pairs(task, N_TUNE)
     cal_pairs = held_out(task, N_TUNE, N_CAL)
     val_pairs = held_out(task, N_TUNE + N_CAL, N_VAL)
     tests = evaluation_pairs(task)
-    for name, (f, source, tuned) in _methods(task, tune).items():
+    for name, (f, source, tuned) in _methods(task, tune, only).items():
         group = group_for(cal_pairs[0][1]).name if source == "bootstrap" else None
         yield (_row(task, name, f, source, tuned,
                          _estimator(f, source, task.noise(), samples, seed), cal_pairs,
@@ -204,6 +209,7 @@ def main():
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-net", action="store_true")
+    parser.add_argument("--methods", default=None, help="only these (comma-separated)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -221,7 +227,8 @@ def main():
         rows.append(run_network(args.samples, args.seed))
         path = save(False)
     for task_name in args.tasks.split(","):
-        for row in run_task(task_name.strip(), args.samples, args.seed):
+        only = None if args.methods is None else args.methods.split(",")
+        for row in run_task(task_name.strip(), args.samples, args.seed, only):
             rows.append(row)
             path = save(False)
     save(True)
