@@ -38,23 +38,27 @@ def held_out(task, start: int, n: int) -> list:
     return [(crops[i: i + 1], op) for i in range(n)]
 
 
-def solver_estimator(method: str, noise, samples: int, options: dict | None = None):
+def solver_estimator(method: str, noise, samples: int, options: dict | None = None,
+                     restrict=None):
     """``(y, op) -> (x̂, v)`` for a solver of the registry, as ``physinv reconstruct`` makes
-    them: the posterior variance if the solver gives one, else the bootstrap's (seed 0)."""
+    them: the posterior variance if the solver gives one, else the bootstrap's (seed 0);
+    ``restrict`` (e.g. ``task.restrict``: CT's disk) applied to every reconstruction."""
     from physinv.solvers.registry import run
 
     options = dict(options or {})
+    restrict = restrict or (lambda x: x)
 
     def reconstruct(y, op):
-        return run(method, y, op, **options).x
+        return restrict(run(method, y, op, **options).x)
 
     def estimate(y, op):
         result = run(method, y, op, **options)
         if result.variance is not None:
-            return result.x, result.variance
-        boot = equivariant_bootstrap(reconstruct, y, op, noise, x_hat=result.x,
+            return restrict(result.x), restrict(result.variance)
+        x_hat = restrict(result.x)
+        boot = equivariant_bootstrap(reconstruct, y, op, noise, x_hat=x_hat,
                                      n_samples=samples, seed=0)
-        return result.x, boot.variance
+        return x_hat, boot.variance
 
     return estimate
 
@@ -111,7 +115,8 @@ def calibrate_solver(method: str, task_name: str, n_images: int = N_IMAGES,
     x, op = pairs[0]
     probe = run(method, task.measure(x, op, DRAW_SEED), op, **options)
     source = "posterior" if probe.variance is not None else "bootstrap"
-    return calibrate(solver_estimator(method, noise, samples, options), pairs, noise,
+    return calibrate(solver_estimator(method, noise, samples, options, task.restrict), pairs,
+                     noise,
                      method=method, operator=task.spec, variance_source=source,
                      calibration_set=_describe(task, SOLVER_START, n_images, n_draws),
                      n_draws=n_draws, seed=DRAW_SEED,

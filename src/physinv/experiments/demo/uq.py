@@ -86,7 +86,7 @@ def _task_rows(ctx: Context, task_name: str):
         ctx.describe(f"uq: {task_name} {name}")
         options = _options(name, task, tune)
         source = "posterior" if name == "bayes-gauss" else "bootstrap"
-        estimate = solver_estimator(name, noise, s.uq_samples, options)
+        estimate = solver_estimator(name, noise, s.uq_samples, options, task.restrict)
         start = time.perf_counter()
         cal = calibrate(estimate, pairs, noise, method=name, operator=task.spec,
                         variance_source=source, n_draws=s.uq_draws, seed=DRAW_SEED,
