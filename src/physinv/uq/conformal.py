@@ -215,8 +215,10 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
     for value in levels:
         normal_quantile(value)
     err = (estimates - truth).abs()
-    # a pixel known exactly (v = 0 and no error, e.g. outside CT's disk) scores 0
-    scores = torch.where((variances == 0) & (err == 0), 0.0, err / variances.sqrt()).flatten()
+    # a pixel known exactly (v = 0 and no error, e.g. outside CT's disk) is left out: it is
+    # always covered, and counting it would lower the coverage of the others
+    known = ((variances == 0) & (err == 0)).flatten()
+    scores = (err / variances.sqrt()).flatten()[~known]
     n = scores.numel()
     ordered = torch.sort(scores).values
     scales = {}
