@@ -49,15 +49,18 @@ def _options(name, task, tune) -> dict:
     return {}
 
 
-def _evaluate(name, source, estimate, cal, tests, keep_map: bool):
-    """Per-image scores on the test pairs, and the maps of the first image."""
+def _evaluate(name, source, estimate, cal, tests, keep_map: bool, task=None):
+    """Per-image scores on the test pairs (on the task's domain: CT's disk), and the maps of
+    the first image."""
     images, maps = [], None
     for img_name, x, y, op in tests:
         start = time.perf_counter()
         x_hat, v = estimate(y, op)
         seconds = time.perf_counter() - start
+        on = (task.restrict(torch.ones_like(x)) > 0) if task is not None else \
+            torch.ones_like(x, dtype=torch.bool)
         images.append({"image": img_name, "seconds": seconds,
-                       **interval_scores(x, x_hat, v, cal)})
+                       **interval_scores(x[on], x_hat[on], v[on], cal)})
         if keep_map and maps is None:
             maps = {"sigma": cal.apply(v, 0.95).sqrt()[0, 0].numpy(),
                     "error": (x_hat - x).abs()[0, 0].numpy(), "image": img_name}
@@ -93,7 +96,7 @@ def _task_rows(ctx: Context, task_name: str):
                         calibration_set=f"crops {SOLVER_START}-"
                                         f"{SOLVER_START + s.uq_cal_images - 1}")
         cal_s = time.perf_counter() - start
-        row, m = _evaluate(name, source, estimate, cal, tests, keep_map=True)
+        row, m = _evaluate(name, source, estimate, cal, tests, keep_map=True, task=task)
         rows.append({"task": task_name, **row, "calibration_s": cal_s})
         maps[(task_name, name)] = m
         ctx.advance()
