@@ -86,6 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = RESULTS / f"regulariser_tasks-{stamp}.json"
     for task_name in args.tasks.split(","):
         task = get_task(task_name)
         tests = evaluation_pairs(task, args.n_images)
@@ -93,14 +95,14 @@ def main() -> None:
         rows += reference_rows(task, tests, train)
         for run in args.runs:
             rows += regulariser_rows(run, task, tests, train, args.n_train)
-        for line in summarize([r.to_dict() for r in rows]):
-            print(line)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    path = write_json(RESULTS / f"regulariser_tasks-{stamp}.json",
-                      {"rows": [r.to_dict() for r in rows],
-                       "summary": summarize([r.to_dict() for r in rows]),
-                       "runs": [str(r) for r in args.runs], "n_train": args.n_train},
-                      with_environment=True)
+        summary = summarize([r.to_dict() for r in rows])
+        for line in summary:
+            print(line, flush=True)
+        # written after every task (atomically): a run cut short keeps the tasks it finished
+        write_json(path, {"rows": [r.to_dict() for r in rows], "summary": summary,
+                          "runs": [str(r) for r in args.runs], "n_train": args.n_train,
+                          "tasks_done": sorted({r.task for r in rows})},
+                   with_environment=True)
     print(path)
 
 
