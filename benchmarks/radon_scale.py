@@ -13,7 +13,8 @@ adjoint time over ``--repeats`` warm applications, and the process's peak reside
 - ``skimage``: ``radon(circle=True)`` + ``iradon(filter_name=None, circle=True)`` (the
   unfiltered back-projection, the adjoint's role).
 
-ASTRA is not installable in this environment (no wheel / conda), so it is not compared.
+ASTRA is not compared here: ``fan_speed.py --astra PATH`` compares ASTRA 2.5's CPU
+projectors (installed outside the venv) with this Radon and the fan beam.
 Float32 Shepp–Logan; the sinograms' agreement with ``skimage.transform.radon`` is recorded.
 Writes ``benchmarks/results/radon_scale-<timestamp>.json`` (or ``--json PATH``).
 
