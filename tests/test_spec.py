@@ -49,3 +49,11 @@ def test_bad_specs():
         from_spec("radon:angles=0", (8, 8))
     with pytest.raises(InputError, match="ratio"):
         from_spec("mask:ratio=2", (8, 8))
+
+
+def test_radon_memory_check_follows_the_matrix_free_projector():
+    # 1024² × 720 streams its weights (0.6 GB measured): accepted; 10⁷ angles: refused at once
+    op = from_spec("radon:angles=720", (1024, 1024))
+    assert op.out_shape == (1024, 720)
+    with pytest.raises(InputError, match="angles.*10000000"):
+        from_spec("radon:angles=10000000", (1024, 1024))

@@ -25,7 +25,7 @@ from physinv.errors import InputError, check_int, check_memory
 
 IMAGE_BYTES = 8 * 16
 TEST_IMAGES = 4  # len(physinv.data.images.TEST_SET), checked by tests/test_catalogue.py
-ANGLE_BYTES = 8 * 4
+ANGLE_BYTES = 36  # cached weights per pixel × angle (physinv.operators.radon)
 MAX_EPOCHS = 10_000
 MAX_ITERATIONS = 100_000
 
@@ -64,12 +64,16 @@ def check_image_size(argument: str, value: object, shape) -> None:
     check_memory(argument, value, h * w * IMAGE_BYTES, f"{h} × {w} × 8 × 16 bytes")
 
 
-def check_angles(argument: str, n_angles: int, shape) -> None:
-    """Refuse a projection with ``n_angles`` over ``shape`` images whose memory,
-    ``angles × H × W × 8 × 4`` bytes, is above what is available."""
+def check_angles(argument: str, n_angles: int, shape, cache_bytes: int = 0) -> None:
+    """Refuse a projection with ``n_angles`` over ``shape`` images whose memory is above what
+    is available: the sinogram and its indices, ``angles × (H + W + 1) × 64`` bytes, plus the
+    matrix-free projector's cached weights, ``min(angles × H × W × 36, cache_bytes)`` (above
+    its budget the projector streams its weights per block of angles)."""
     h, w = (int(s) for s in shape[-2:])
-    check_memory(argument, n_angles, n_angles * h * w * ANGLE_BYTES,
-                 f"{n_angles} × {h} × {w} × 8 × 4 bytes")
+    cached = min(n_angles * h * w * ANGLE_BYTES, int(cache_bytes))
+    check_memory(argument, n_angles, n_angles * (h + w + 1) * 64 + cached,
+                 f"{n_angles} × {h + w + 1} × 64 bytes + min({n_angles} × {h} × {w} × "
+                 f"{ANGLE_BYTES}, {int(cache_bytes)}) bytes")
 
 
 def check_count(argument: str, value: int, cap: int, minimum: int = 1) -> int:

@@ -138,7 +138,7 @@ def _build(spec: str, shape) -> LinearOperator:
         return _fan(shape, params)
     # radon
     n = check_int("angles", params.get("angles", 180))
-    check_angles("angles", n, shape)  # refused before allocating: see physinv.limits
+    check_angles("angles", n, shape, CACHE_BYTES)  # refused before allocating: physinv.limits
     start, stop = (_finite(name, params.get(name, default))
                    for name, default in (("start", 0.0), ("stop", 180.0)))
     angles = np.linspace(start, stop, n, endpoint=False)
