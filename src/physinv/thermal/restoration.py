@@ -26,7 +26,7 @@ from physinv.solvers import tikhonov, tv, wiener
 from physinv.solvers.tuning import grid_search, mean_score
 from physinv.thermal.camera import Camera
 from physinv.thermal.fast import posterior_fast, tikhonov_fast
-from physinv.thermal.networks import net_restore
+from physinv.thermal.networks import net_restore_tiled
 
 TIK_GRID = [float(v) for v in np.logspace(-5, -1, 9)]  # λ / ‖H‖²
 TV_GRID = [float(v) for v in np.logspace(-4, -1, 7)]  # λ (K) / ‖H‖²
@@ -176,13 +176,15 @@ def tv_k(g, op, rel):
 
 
 def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float | None = None,
-            net=None):
+            net=None, tile: int | None = None):
     """A frame restored on the object grid by one method — what ``physinv ir restore`` runs.
 
     ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"wiener"`` (factor 1):
     the Wiener filter with a fitted spectrum; ``"tv"``: λ given or 10⁻³ ‖H‖², 300 iterations;
     ``"bayes"``: the Gaussian posterior's mean and variance (its hyper-parameters
-    estimated); ``net``: the network's estimate, with the Gaussian posterior's variance.
+    estimated); ``net``: the network's estimate (by overlapping tiles when the frame's
+    activations exceed the memory rule, ``physinv.thermal.networks.net_restore_tiled``), with
+    the Gaussian posterior's variance.
     Tikhonov and the posterior are computed in closed form for the camera's operator, the
     variance exact (``physinv.thermal.fast``: polyphase blocks, 1 × 1 for factor 1).
 
@@ -199,6 +201,8 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     net : PhysicsNet, optional
         A network trained for the camera (``physinv.thermal.pipeline.train_network``); moved
         to the frame's operator when its grid differs.
+    tile : int, optional
+        With ``net``: tile side in detector pixels (default: tiles only when memory requires).
 
     Returns
     -------
@@ -226,9 +230,12 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
     op = camera.operator(shape)
     y = g.to(torch.float64)[None, None]
     if net is not None:
-        x = net_restore(net.for_operator(op) if tuple(net.op.in_shape) != shape else net, y)
+        x, info = net_restore_tiled(net, y, camera, tile=tile)
         post = posterior_fast(y, op)
-        return x, post.variance, f"network {type(net).__name__}; variance: Gaussian posterior"
+        tiles = f" ({info['tiles']} tiles of {info['tile']}, overlap {info['overlap']})" \
+            if info["tiles"] > 1 else ""
+        return x, post.variance, (f"network {type(net).__name__}{tiles}; variance: Gaussian "
+                                  "posterior")
     if method not in METHODS:
         raise InputError("method", method, f"one of {METHODS} or --net RUN")
     if method == "bicubic":
