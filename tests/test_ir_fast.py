@@ -4,16 +4,25 @@ GCV (the same criterion through ``choose_lambda_spectral``) — all to 1e-6 rela
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from physinv.errors import InputError
 from physinv.operators import Convolution
-from physinv.solvers import tikhonov
+from physinv.solvers import tikhonov, wiener
 from physinv.solvers.hyper import choose_lambda_spectral
 from physinv.solvers.iterative import regulariser
 from physinv.thermal import Camera, Scene, simulate
-from physinv.thermal.fast import CameraSolver, posterior_fast, tikhonov_fast
+from physinv.thermal.fast import (
+    CameraSolver,
+    fit_psd,
+    posterior_fast,
+    power_law,
+    tikhonov_fast,
+    wiener_fast,
+)
 from physinv.thermal.restoration import restore
 
 
@@ -80,7 +89,51 @@ def test_restore_uses_the_closed_forms_and_refuses_other_operators():
     assert torch.allclose(x_t, tikhonov_fast(g[None, None], camera.operator((32, 32)), lam).x)
     with pytest.raises(InputError, match="op"):
         CameraSolver(Convolution(torch.ones(3, 3) / 9, (8, 8), boundary="reflect"))
-    with pytest.raises(InputError, match="wiener"):
-        restore(g, camera, "wiener")
+    x_w2, _, note = restore(g, camera, "wiener")  # polyphase
+    assert x_w2.shape == (1, 1, 32, 32) and "Wiener" in note
     x_w, _, note = restore(g, Camera(factor=1), "wiener")
     assert x_w.shape == (1, 1, 16, 16) and "Wiener" in note
+
+
+def _dense(fn, n_in):
+    return torch.stack([fn(e).reshape(-1) for e in torch.eye(n_in, dtype=torch.float64)], 1)
+
+
+@pytest.mark.parametrize("camera", [Camera(factor=2), Camera(factor=4, psf="airy"),
+                                    Camera(factor=1)])
+def test_wiener_equals_the_dense_formula(camera):
+    shape = (24, 32)
+    op = camera.operator(shape)
+    y = 300 + torch.randn(1, 1, *op.out_shape, generator=torch.Generator().manual_seed(2),
+                          dtype=torch.float64)
+    psd = power_law(shape, 30.0, 2.5)
+    x = wiener_fast(y, op, noise_var=camera.netd**2, signal_psd=psd).x
+    h = _dense(lambda e: op(e.reshape(1, 1, *shape)), shape[0] * shape[1])
+    cov = _dense(lambda e: torch.fft.ifft2(psd * torch.fft.fft2(e.reshape(shape))).real,
+                 shape[0] * shape[1])
+    gram = h @ cov @ h.T + camera.netd**2 * torch.eye(h.shape[0], dtype=torch.float64)
+    dense = cov @ h.T @ torch.linalg.solve(gram, y.reshape(-1))
+    assert float((x.reshape(-1) - dense).norm() / dense.norm()) < 1e-10
+
+
+def test_wiener_factor_one_equals_the_fourier_wiener_and_the_fit_recovers_a_power_law():
+    camera = Camera(factor=1)
+    shape = (32, 32)
+    op = camera.operator(shape)
+    y = _frame(camera, shape)
+    psd = power_law(shape, 3.0, 2.0)
+    fast = wiener_fast(y, op, noise_var=0.01, signal_psd=psd).x
+    assert torch.allclose(fast, wiener(y, op, noise_var=0.01, signal_psd=psd).x, atol=1e-10)
+    # a stationary object drawn from a power law, seen by a ×2 camera: A and β recovered
+    cam2 = Camera(factor=2)
+    shape = (128, 128)
+    gen = torch.Generator().manual_seed(0)
+    truth = power_law(shape, 0.5, 3.0)
+    white = torch.fft.fft2(torch.randn(4, 1, *shape, generator=gen, dtype=torch.float64))
+    f = torch.fft.ifft2(white * truth.sqrt()).real
+    op2 = cam2.operator(shape)
+    g = op2(f) + 0.01 * torch.randn(4, 1, 64, 64, generator=gen, dtype=torch.float64)
+    amplitude, beta = fit_psd(CameraSolver(op2), g, 1e-4)
+    assert abs(beta - 3.0) < 0.15 and abs(math.log(amplitude / 0.5)) < 0.3
+    with pytest.raises(InputError, match="signal_psd"):
+        wiener_fast(g, op2, signal_psd=torch.ones(4, 4))

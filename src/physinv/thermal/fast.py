@@ -25,11 +25,19 @@ H(D'D)⁻¹H' is diagonal in the detector's DFT with generalised eigenvalues
   .. math:: \operatorname{Var} f_p = \frac{v_\varepsilon}{HW} \sum_{k,l} e_k(p)\, Q_{kl}\,
             \overline{e_l(p)}.
 
-``tikhonov_fast`` and ``posterior_fast`` are what ``physinv ir restore`` runs for a decimating
-camera: for a given λ they equal ``physinv.solvers.tikhonov`` (CG there) and the exact
-diagonal of the posterior covariance (which ``gaussian_posterior`` estimates by 16
-perturb-and-MAP samples) to rounding; λ is chosen by exact criteria (``gcv``,
-``evidence_lambda``).
+- ``CameraSolver.wiener``: the Wiener filter x̂ = S H'(H S H' + v_ε I)⁻¹ g of a stationary
+  object of power spectrum S (fine grid). H S H' is diagonal in the detector's DFT, so per
+  block (push-through: the same as B with λ diag(|d̂_k|²) replaced by v_ε / S_k)
+
+  .. math:: \hat x_k = \frac{S_k\, b_k}{v_\varepsilon + \sum_l |u_l|^2 S_l},
+            \qquad b = \widehat{H' g}\ \text{(aliases of } \omega_0).
+
+``tikhonov_fast``, ``posterior_fast`` and ``wiener_fast`` are what ``physinv ir restore``
+runs for a decimating camera: for a given λ the first two equal ``physinv.solvers.tikhonov``
+(CG there) and the exact diagonal of the posterior covariance (which ``gaussian_posterior``
+estimates by 16 perturb-and-MAP samples) to rounding; λ is chosen by exact criteria
+(``gcv``, ``evidence_lambda``); the third equals the dense S H'(H S H' + v_ε I)⁻¹ g, its
+power law fitted through the camera's aliasing (``fit_psd``).
 
 >>> import torch
 >>> from physinv.thermal.camera import Camera
@@ -51,6 +59,7 @@ import torch
 from physinv.errors import InputError
 from physinv.noise import estimate_sigma
 from physinv.operators import Convolution, SuperResolution
+from physinv.solvers.closed_form import BETA_RANGE, OMEGA0_SQ, radial_profile
 from physinv.solvers.hyper import _grid, _refine, choose_lambda_spectral
 from physinv.solvers.result import Result
 from physinv.solvers.spectral import reg_power_full
@@ -159,6 +168,30 @@ class CameraSolver:
         n = len(lead)
         t = t.reshape(*lead, s, h, s, w)
         return t.permute(*range(n), n + 1, n + 3, n, n + 2).reshape(*lead, h, w, s * s)
+
+    def wiener(self, y: torch.Tensor, noise_var: float, psd: torch.Tensor) -> torch.Tensor:
+        """x̂ = S H'(H S H' + v_ε I)⁻¹ g, block by block (module docstring).
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, C, h, w)
+            Detector frames.
+        noise_var : float
+            v_ε ≥ 0, (data units)².
+        psd : torch.Tensor, shape (H, W)
+            S ≥ 0 on the object grid, full ``fft2`` layout, per pixel (E|F f|² / (H W)).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, H, W), dtype of ``y``
+            The estimate (0 where v_ε + Σ|u|²S = 0).
+        """
+        b = self._blocks_batch(torch.fft.fft2(self.op.adjoint(y.to(torch.float64),
+                                                               check=False)))
+        sb = self._blocks(psd.to(torch.float64))
+        denom = noise_var + (self.u.abs() ** 2 * sb).sum(-1, keepdim=True)
+        filt = torch.where(denom > 0, sb / torch.where(denom > 0, denom, 1.0), 0.0)
+        return torch.fft.ifft2(self._unblocks(filt * b)).real.to(y.dtype)
 
     def variance(self, lam: float, noise_var: float) -> torch.Tensor:
         """Exact per-pixel posterior variance diag(v_ε (H'H + λD'D)⁻¹) (module docstring).
@@ -342,3 +375,112 @@ def posterior_fast(y: torch.Tensor, op, solver: CameraSolver | None = None) -> R
               "hyper": "noise by MAD, prior variance by evidence"}
     return Result(x=mean.x, variance=var, params=params, n_iter=0, converged=True,
                   stop_reason="closed form")
+
+
+def power_law(shape, amplitude: float, beta: float) -> torch.Tensor:
+    """S(ω) = A / (ω₀² + |ω|²)^{β/2} on a grid (full ``fft2`` layout, cycles/pixel).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The object grid.
+    amplitude, beta : float
+        A and β.
+
+    Returns
+    -------
+    torch.Tensor, shape ``shape``, float64
+    """
+    fy = torch.fft.fftfreq(shape[0], dtype=torch.float64)[:, None]
+    fx = torch.fft.fftfreq(shape[1], dtype=torch.float64)[None, :]
+    return amplitude / (OMEGA0_SQ + fy**2 + fx**2) ** (beta / 2)
+
+
+def fit_psd(solver: CameraSolver, y: torch.Tensor, noise_var: float) -> tuple[float, float]:
+    r"""The power law of ``physinv.solvers.wiener`` fitted through the decimating camera.
+
+    Least squares in log scale between the radial profile of the detector periodogram
+    E|ĝ(ω₀)|² / m and the model's
+
+    .. math:: \sum_k |u_k|^2 S_k(A, \beta) + v_\varepsilon
+
+    (aliases folded as decimation folds them), ω₀² and β ∈ ``BETA_RANGE`` as in ``wiener``.
+
+    Parameters
+    ----------
+    solver : CameraSolver
+        The camera's solver.
+    y : torch.Tensor, shape (B, C, h, w)
+        Detector frames.
+    noise_var : float
+        v_ε.
+
+    Returns
+    -------
+    amplitude, beta : float
+    """
+    from scipy.optimize import least_squares
+
+    g2 = torch.fft.fft2(y.to(torch.float64)).abs() ** 2 / solver.n_measurements
+    centres, data = radial_profile(g2.reshape(-1, *y.shape[-2:]))
+    keep = centres > 0
+    u2 = solver.u.abs() ** 2
+    base = solver._blocks(power_law(solver.op.in_shape, 1.0, 1.0))  # (ω₀² + |ω|²)^{-1/2}
+
+    def model(log_a, beta):
+        folded = (u2 * base**beta).sum(-1) * math.exp(log_a) + noise_var
+        return radial_profile(folded)[1][keep]
+
+    dv = np.maximum(data[keep], 1e-30)
+    log_a0 = math.log(max(float(dv[0]) - noise_var, 1e-12)) - math.log(model(0.0, 2.0)[0])
+    fit = least_squares(lambda p: np.log(model(*p)) - np.log(dv), x0=[log_a0, 2.0],
+                        bounds=([-60, BETA_RANGE[0]], [60, BETA_RANGE[1]]))
+    return math.exp(fit.x[0]), float(fit.x[1])
+
+
+def wiener_fast(y: torch.Tensor, op, noise_var: float | None = None, signal_psd=None,
+                solver: CameraSolver | None = None) -> Result:
+    """The Wiener filter of a (decimating) camera frame, in closed form (``CameraSolver.wiener``).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (B, C, h, w)
+        Detector frames.
+    op : SuperResolution or Convolution
+        The camera's operator.
+    noise_var : float, optional
+        v_ε; by the MAD rule (``physinv.noise.estimate_sigma``) when not given.
+    signal_psd : torch.Tensor, shape op.in_shape, optional
+        S on the object grid; a power law fitted through the camera (``fit_psd``) when not
+        given.
+    solver : CameraSolver, optional
+        A solver built for ``op``.
+
+    Returns
+    -------
+    Result
+        ``x`` and ``params`` (``noise_var``, ``path``, and ``psd_amplitude`` /
+        ``psd_exponent`` when fitted).
+
+    Raises
+    ------
+    InputError
+        A negative ``noise_var`` or a ``signal_psd`` of the wrong shape or sign.
+    """
+    solver = solver or CameraSolver(op)
+    if noise_var is None:
+        noise_var = estimate_sigma(y) ** 2
+    elif not noise_var >= 0:
+        raise InputError("noise_var", noise_var, "a variance ≥ 0")
+    params: dict = {"noise_var": float(noise_var), "path": "camera-polyphase"}
+    if signal_psd is None:
+        amplitude, beta = fit_psd(solver, y, noise_var)
+        psd = power_law(op.in_shape, amplitude, beta)
+        params.update(psd_amplitude=amplitude, psd_exponent=beta)
+    else:
+        psd = torch.as_tensor(signal_psd, dtype=torch.float64)
+        if tuple(psd.shape) != tuple(op.in_shape) or bool((psd < 0).any()):
+            raise InputError("signal_psd", tuple(psd.shape), f"a non-negative spectrum of "
+                             f"shape {tuple(op.in_shape)}")
+    return Result(x=solver.wiener(y, float(noise_var), psd), params=params, n_iter=0,
+                  converged=True, stop_reason="closed form")

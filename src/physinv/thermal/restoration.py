@@ -25,7 +25,7 @@ from physinv.errors import InputError
 from physinv.solvers import tikhonov, tv, wiener
 from physinv.solvers.tuning import grid_search, mean_score
 from physinv.thermal.camera import Camera
-from physinv.thermal.fast import posterior_fast, tikhonov_fast
+from physinv.thermal.fast import posterior_fast, tikhonov_fast, wiener_fast
 from physinv.thermal.networks import net_restore_tiled
 
 TIK_GRID = [float(v) for v in np.logspace(-5, -1, 9)]  # λ / ‖H‖²
@@ -179,8 +179,9 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
             net=None, tile: int | None = None):
     """A frame restored on the object grid by one method — what ``physinv ir restore`` runs.
 
-    ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"wiener"`` (factor 1):
-    the Wiener filter with a fitted spectrum; ``"tv"``: λ given or 10⁻³ ‖H‖², 300 iterations;
+    ``"bicubic"``: ``upsample``; ``"tikhonov"``: λ given or by GCV; ``"wiener"``: the
+    Wiener filter with a fitted power-law spectrum (polyphase for a decimating camera);
+    ``"tv"``: λ given or 10⁻³ ‖H‖², 300 iterations;
     ``"bayes"``: the Gaussian posterior's mean and variance (its hyper-parameters
     estimated); ``net``: the network's estimate (by overlapping tiles when the frame's
     activations exceed the memory rule, ``physinv.thermal.networks.net_restore_tiled``), with
@@ -244,10 +245,7 @@ def restore(g: torch.Tensor, camera: Camera, method: str = "bayes", lam: float |
         result = tikhonov_fast(y, op, "gcv" if lam is None else lam)  # exact closed form
         return result.x, None, f"Tikhonov λ={result.params['lam']:.3g}"
     if method == "wiener":
-        if camera.factor > 1:
-            raise InputError("method", method, "tikhonov or bayes for a decimating camera "
-                             "(wiener: factor 1, denoise / deconvolve)")
-        result = wiener(y, op)
+        result = wiener(y, op) if camera.factor == 1 else wiener_fast(y, op)  # polyphase
         return result.x, None, "Wiener (fitted spectrum)"
     if method == "tv":
         value = 1e-3 * op.norm() ** 2 if lam is None else lam
