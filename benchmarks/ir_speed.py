@@ -6,13 +6,13 @@ denoise (factor 1, no optics) and deconvolve (factor 1, Gaussian optics FWHM 1 p
 px ⊛ detector box) — with NETD 0.08 K white noise on the detector frame.
 
 ``physinv.thermal.restoration.restore`` is timed for bicubic / tikhonov (λ by GCV) / wiener
-(factor 1) / bayes (mean + per-pixel variance) / tv (300 iterations). "today" is the path
-``restore`` took before the camera's closed forms (``physinv.thermal.fast``):
-``physinv.solvers.tikhonov(y, op, lam="gcv")`` and ``gaussian_posterior(y, op)`` — for a
-decimating camera CG (the λ rule on CG solves) and 16 perturb-and-MAP CG samples for the
-variance, for factor 1 the library's Fourier path. Today's sampled posterior for a
-decimating camera is timed on a 320×256 object grid (beside the closed form there): at
-640×512 its 17 CG solves take minutes. Targets: 640×512 denoise /
+(fitted power law; polyphase for ×2 / ×4) / bayes (mean + per-pixel variance) / tv (300
+iterations). "today" is the path ``restore`` took before the camera's closed forms
+(``physinv.thermal.fast``): ``physinv.solvers.tikhonov(y, op, lam="gcv")`` and
+``gaussian_posterior(y, op)`` — for a decimating camera CG (the λ rule on CG solves) and 16
+perturb-and-MAP CG samples for the variance, for factor 1 the library's Fourier path.
+Today's sampled posterior for a decimating camera is timed on a 320×256 object grid (beside
+the closed form there): at 640×512 its 17 CG solves take minutes. Targets: 640×512 denoise /
 deconvolve ≤ 0.3 s, ×4 and ×2 Tikhonov ≤ 0.5 s, posterior with variance ≤ 1 s.
 
 Times: median of ``--repeats`` runs (today's slow paths: one run), wall clock, torch threads
@@ -102,8 +102,6 @@ def run_case(case, camera, methods, repeats, with_today):
     truth, g = frame(camera)
     rows = []
     for method in methods:
-        if method == "wiener" and camera.factor > 1:
-            continue
         n = 1 if method == "tv" else repeats
         seconds, (x, var, note) = timed(lambda m=method: restore(g, camera, m), n)
         row = {"case": case, "method": method, "note": note, "seconds": seconds,
