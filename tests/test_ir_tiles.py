@@ -71,3 +71,23 @@ def test_tile_below_twice_the_overlap_is_refused():
     g = _frame(camera, (32, 32))
     with pytest.raises(InputError, match="tile"):
         net_restore_tiled(_net(camera, (32, 32)), g, camera, tile=8, overlap=4)
+
+
+def test_memory_rule_tiles_automatically(monkeypatch):
+    import physinv.thermal.networks as networks
+
+    camera = Camera(factor=2)
+    shape = (192, 160)
+    g = _frame(camera, shape)
+    net = _net(camera, shape)
+    whole = net_restore(net, g)
+    _, per_pixel = probe(net, camera)
+    # room for one tile of 44² detector pixels (88² object pixels), not for the frame
+    monkeypatch.setattr(networks, "available_memory",
+                        lambda: per_pixel * 88**2 / networks.MEMORY_SHARE)
+    x, info = net_restore_tiled(net, g, camera)
+    assert info["tiles"] > 1 and info["tile"] == 40  # the largest multiple of 8 that fits
+    assert float((x - whole).abs()[..., 6:-6, 6:-6].max()) < 0.1 * camera.netd
+    monkeypatch.setattr(networks, "available_memory", lambda: 1000.0)
+    with pytest.raises(InputError, match="tile"):
+        net_restore_tiled(net, g, camera)
