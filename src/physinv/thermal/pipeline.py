@@ -292,7 +292,8 @@ def figure(path: Path, raw: torch.Tensor, x: torch.Tensor, variance, labels,
 def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=None,
         net_path: Path | None = None, unit: str = "K", gain=None, offset=None, flats=None,
         detect: float = DETECT_K, segment_too: bool = True, suffix: str = ".tif",
-        destripe: bool = False, radiometry: Radiometry | None = None) -> dict:
+        destripe: bool = False, radiometry: Radiometry | None = None,
+        tile: int | None = None) -> dict:
     """The whole pipeline on one frame — ``physinv ir restore`` / ``segment``.
 
     read (``read_raw``) → correct (``correct``) → restore (``restore``, or the network of
@@ -336,6 +337,9 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
         Without flats: remove column offsets scene-based.
     radiometry : Radiometry, optional
         Emissivity, reflected temperature and atmosphere for the object temperature.
+    tile : int, optional
+        With ``net_path``: tile side in detector pixels (default: whole frame unless the memory
+        rule of ``physinv.thermal.networks.net_restore_tiled`` asks for tiles).
 
     Returns
     -------
@@ -351,7 +355,7 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
     g = nuc(raw) if nuc is not None else correct(raw, camera=camera, destripe=destripe)
     net = load_network(net_path, camera)[0] if net_path is not None else None
     return _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix,
-                   radiometry, {"frame": str(frame_path)})
+                   radiometry, {"frame": str(frame_path)}, tile)
 
 
 def _nuc(flats):
@@ -363,9 +367,9 @@ def _nuc(flats):
 
 
 def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, radiometry,
-            info: dict) -> dict:
+            info: dict, tile: int | None = None) -> dict:
     """restore → object temperature → segment → write the maps, figure and summary."""
-    apparent, apparent_var, note = restore(g, camera, method, lam, net)
+    apparent, apparent_var, note = restore(g, camera, method, lam, net, tile)
     x, variance = object_temperature(apparent, radiometry, apparent_var)
     which = "apparent" if radiometry.is_identity else "object"
     labels = prob = None
