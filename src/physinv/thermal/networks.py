@@ -231,7 +231,7 @@ def net_restore_tiled(net, g: torch.Tensor, camera, tile: int | None = None,
         Tile side T in detector pixels (forces tiling); default: the memory rule.
     overlap : int, optional
         Margin m in detector pixels on each side of a tile's core; default: ``probe``'s
-        influence radius + 1.
+        influence radius + 1 (probed once per network and camera, kept on the network).
 
     Returns
     -------
@@ -246,7 +246,10 @@ def net_restore_tiled(net, g: torch.Tensor, camera, tile: int | None = None,
         ``tile`` ≤ 2 ``overlap``, or not even one tile of the minimal size fits in memory.
     """
     s, (h, w) = camera.factor, g.shape[-2:]
-    radius, per_pixel = probe(net, camera)
+    cache = net.__dict__.setdefault("_tile_probe", {})  # frames of a stack: one probe
+    if camera not in cache:
+        cache[camera] = probe(net, camera)
+    radius, per_pixel = cache[camera]
     m = radius + 1 if overlap is None else int(overlap)
     budget = MEMORY_SHARE * available_memory()
     whole = g.shape[0] * per_pixel * h * w * s * s
