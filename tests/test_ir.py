@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 
 from physinv import thermal
@@ -187,6 +188,13 @@ def test_ir_train_then_restore_with_the_net(tmp_path):
     np.save(tmp_path / "f.npy", frame.kelvin.numpy())
     assert main(["ir", "restore", str(tmp_path / "f.npy"), "--net", str(run), "--out",
                  str(tmp_path / "r")]) == 0
+    # by tiles of 24 detector px: the same map away from the frame's outer band
+    assert main(["ir", "restore", str(tmp_path / "f.npy"), "--net", str(run), "--tile", "24",
+                 "--out", str(tmp_path / "t")]) == 0
+    whole, tiled = (tifffile.imread(tmp_path / d / "temperature.tif") for d in ("r", "t"))
+    assert np.abs(whole - tiled)[12:-12, 12:-12].max() < 0.01
+    assert main(["ir", "restore", str(tmp_path / "f.npy"), "--tile", "24", "--out",
+                 str(tmp_path / "u")]) == 2  # --tile without --net
     net, cam = pipeline.load_network(run)
     assert cam.factor == 2
     with pytest.raises(InputError, match="other physics|differs"):

@@ -126,8 +126,11 @@ def _radiometry(emissivity, t_refl, tau, t_atm):
 
 def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, segment_too, destripe=False,
-            radiometry=None, average=False, camera=None):
+            radiometry=None, average=False, camera=None, tile=None):
     check_output("--out", out, folder=True)
+    if tile is not None and (net is None or tile < 8):
+        raise InputError("--tile", tile, "a tile side of 8 detector pixels or more, with --net "
+                         "(the networks are applied by tiles; the solvers never need them)")
     _camera_options(factor, fwhm, netd)
     t_lo, t_hi = _flat_temperatures(camera_json, flat_lo, flat_hi, t_lo, t_hi)
     _positive(("--lam", lam), ("--t-lo", t_lo), ("--t-hi", t_hi))
@@ -143,6 +146,9 @@ def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net,
         camera = pipeline.load_network(net)[1]
     camera = camera or _camera(task or "sr", factor, fwhm, netd, camera_json)
     if is_stack(frame):
+        if tile is not None:
+            raise InputError("--tile", tile, "a single frame (a stack's frames are tiled by "
+                             "the automatic memory rule)")
         frames = read_stack(frame, camera, unit, gain, offset)  # all checked: nothing written
         _ir_stack(frames, out, camera, method, lam, net, flat_lo, flat_hi, t_lo, t_hi, detect,
                   segment_too, destripe, radiometry, average)
@@ -154,7 +160,7 @@ def _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net,
                           unit=unit, gain=gain, offset=offset,
                           flats=_flats(flat_lo, flat_hi, t_lo, t_hi), detect=detect,
                           segment_too=segment_too, destripe=destripe,
-                          radiometry=radiometry)
+                          radiometry=radiometry, tile=tile)
     s = result["summary"]
     extra = "" if s["mean_std_k"] is None else f", mean σ {1e3 * s['mean_std_k']:.0f} mK"
     lab = "" if s["defect_pixels"] is None else f", {s['defect_pixels']} defect pixels"
@@ -231,6 +237,9 @@ def ir_restore(
                                        "default --t-refl)."),
     average: bool = typer.Option(False, "--average", help="A stack of a static scene: "
                                  "average the corrected frames, restore the mean."),
+    tile: int | None = typer.Option(None, "--tile", help="With --net: apply the network by "
+                                    "overlapping tiles of this side (detector pixels); "
+                                    "default: whole frame unless it does not fit in memory."),
 ):
     """Correct and restore a thermal frame in kelvin, with a variance map and hot defects.
 
@@ -253,7 +262,7 @@ def ir_restore(
             raise InputError("--fwhm", fwhm, "a FWHM in detector pixels or auto") from None
     _ir_run(frame, out, task, factor, fwhm, netd, camera_json, method, lam, net, unit, gain,
             offset, flat_lo, flat_hi, t_lo, t_hi, detect, True, destripe, radiometry, average,
-            camera)
+            camera, tile)
 
 
 def _auto_fwhm(frame, out, task, factor, netd, camera_json, net, unit, gain, offset, flats,
