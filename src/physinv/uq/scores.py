@@ -11,8 +11,10 @@ at 95 % and the mean 95 % half-width z σ against the RMSE.
 >>> import torch
 >>> x = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
 >>> out = interval_scores(x, x + 0.1, torch.full_like(x, 0.01))
->>> out["coverage_raw_0.5"], round(out["rmse"], 3), round(out["mean_sigma_raw"], 3)
-(1.0, 0.1, 0.1)
+>>> out["coverage_raw_0.5"], out["coverage_raw_0.95"]  # |error| 0.1 vs 0.674σ and 1.96σ
+(0.0, 1.0)
+>>> round(out["rmse"], 3), round(out["mean_sigma_raw"], 3)
+(0.1, 0.1)
 """
 
 from __future__ import annotations
