@@ -136,3 +136,20 @@ def test_the_implicit_gradient_of_the_cg_path_is_the_direct_solve_s(name, rel):
         (net(y) ** 2).sum().backward()
         grads.append(torch.cat([p.grad.reshape(-1) for p in net.parameters()]))
     assert rel(grads[0], grads[1]) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["svd", "fourier", "analytic", "decomposed", "wavelet"])
+def test_an_untrained_network_moved_to_the_test_grid_is_still_tikhonov(name, rel):
+    # built on a 128² training grid, moved to the 256² test grid (``for_operator``): the
+    # learned correction of a per-frequency table moves, not Λ itself (whose 1/(|ĥ|² + λ|d̂|²)
+    # kernel is longer than the small grid)
+    from physinv.nets.registry import build
+
+    task = get_task("deblur_gauss")
+    small, large = task.operator((128, 128)), task.operator((256, 256))
+    lam = TASKS["deblur_gauss"] * 1e-1 * large.norm() ** 2
+    y = task.measure(_image(256), large, seed=0)
+    net = build(name, small, lam).for_operator(large)
+    with torch.no_grad():
+        out = net(y)
+    assert rel(out, tikhonov(y, large, lam=lam, reg="gradient").x) < 1e-4, name

@@ -88,7 +88,7 @@ class AnalyticNet(PhysicsNet):
         else:
             raise InputError("op", type(op).__name__, "a Fourier-diagonal or Dense operator")
 
-    def _resize_parameters(self, old_shape, new_shape):
+    def _resize_parameters(self, old_shape, new_shape, new=None):
         if self.kernel is None:
             return {}
         table = torch.fft.rfft2(self.kernel.detach().cpu())

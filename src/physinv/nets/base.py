@@ -200,7 +200,7 @@ class PhysicsNet(nn.Module):
         new.to(device=_device(self))
         mine = dict(self.named_parameters())
         theirs = dict(new.named_parameters())
-        resized = self._resize_parameters(tuple(self.op.in_shape), tuple(op.in_shape)) \
+        resized = self._resize_parameters(tuple(self.op.in_shape), tuple(op.in_shape), new) \
             if tuple(self.op.in_shape) != tuple(op.in_shape) else {}
         with torch.no_grad():
             for name, target in theirs.items():
@@ -213,8 +213,9 @@ class PhysicsNet(nn.Module):
                 target.copy_(value)
         return new
 
-    def _resize_parameters(self, old_shape, new_shape) -> dict[str, torch.Tensor]:
-        """Grid-tied parameters recomputed for ``new_shape`` (none by default)."""
+    def _resize_parameters(self, old_shape, new_shape, new=None) -> dict[str, torch.Tensor]:
+        """Grid-tied parameters recomputed for ``new_shape`` (none by default); ``new`` is the
+        network just built around the new operator, at its initialisation."""
         return {}
 
     def extra_repr(self) -> str:

@@ -54,7 +54,9 @@ class Entry:
         Wiener filter bounds it from above in mean square error.
     cost : str
         ``"cheap"`` (a few to a few thousand parameters, seconds to train) or ``"cnn"`` (a
-        convolutional part: trained for fewer epochs in the demo).
+        convolutional part: trained for fewer epochs in the demo) or ``"solve"`` (a
+        variational solve to convergence per estimate — the learned regularisers, trained as
+        denoisers by ``physinv.train.regulariser``; the demo uses them at their start).
     """
 
     name: str
@@ -122,10 +124,10 @@ NETWORKS: dict[str, Entry] = {e.name: e for e in [
           lambda op, lam: UnrolledHQS(op, n_layers=5, mu=10 * lam, lam=lam), cost="cnn"),
     Entry("crr", "regulariser", "learned convex ridge regulariser (CRR-NN), solved to convergence",
           RidgeNet,
-          lambda op, lam: RidgeNet(op, convex=True)),
+          lambda op, lam: RidgeNet(op, convex=True), cost="solve"),
     Entry("wcrr", "regulariser", "learned weakly convex ridge regulariser (WCRR-NN), any σ",
           RidgeNet,
-          lambda op, lam: RidgeNet(op, convex=False)),
+          lambda op, lam: RidgeNet(op, convex=False), cost="solve"),
     Entry("dncnn", "black-box", "residual CNN on y / H'y / FBP",
           DnCNN,
           lambda op, lam: DnCNN(op), cost="cnn"),
@@ -186,7 +188,8 @@ def names(*, family: str | None = None, linear: bool | None = None, cost: str | 
     linear : bool, optional
         Whether the map y ↦ x̂ is linear.
     cost : str, optional
-        ``"cheap"`` or ``"cnn"``.
+        ``"cheap"``, ``"cnn"`` (a convolutional part) or ``"solve"`` (a variational solve to
+        convergence per estimate: the learned regularisers).
     physics : bool, optional
         Whether the operator is inside the network.
 

@@ -174,7 +174,7 @@ class FourierNet(PhysicsNet):
             torch.finfo(torch.float64).tiny)
         return self.conj / denom
 
-    def _resize_parameters(self, old_shape, new_shape):
+    def _resize_parameters(self, old_shape, new_shape, new=None):
         if self.structure != "table":
             return {}
         with torch.no_grad():
@@ -358,13 +358,17 @@ class SVDNet(PhysicsNet):
                              "an operator with an SVD: Fourier-diagonal (Convolution, Identity) "
                              "or Dense (any small operator as Dense(op.to_matrix(), ...))")
         self.diagonal = nn.Parameter(lam_init.clone())
+        if self.kind == "fourier":  # Λ₀ on this grid: what a move to another grid keeps
+            self.register_buffer("initial", lam_init.clone(), persistent=False)
 
-    def _resize_parameters(self, old_shape, new_shape):
+    def _resize_parameters(self, old_shape, new_shape, new=None):
+        """The learned correction Λ/Λ₀ moved through its spatial kernel, times the new grid's
+        own Λ₀: untrained (Λ = Λ₀) the network stays exactly Tikhonov on any grid. (Moving
+        Λ itself would truncate the long kernel of 1/(|ĥ|² + λ|d̂|²).)"""
         if self.kind != "fourier":
             return {}
-        table = resample_table(self.diagonal.detach().cpu().to(torch.complex128), old_shape,
-                               new_shape)
-        return {"diagonal": table.real}
+        ratio = (self.diagonal.detach() / self.initial).cpu().to(torch.complex128)
+        return {"diagonal": resample_table(ratio, old_shape, new_shape).real * new.initial.cpu()}
 
     def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         lam = self.diagonal.to(y.dtype)

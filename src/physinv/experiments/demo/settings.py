@@ -58,12 +58,21 @@ class DemoSettings:
     uq_net: str = ""  # a network trained on deblur_gauss and calibrated ("" none)
     uq_net_epochs: int = 0
     blind_side: int = 128  # side of the blind stage's centre crop of a test image
+    # learned regularisers of the deblur stage, used at their start (first differences, Huber
+    # potentials — a DEQ epoch takes minutes on a CPU), (s_λ, s_μ) tuned on ``reg_tune_images``
+    # training crops
+    deblur_regularisers: tuple[str, ...] = ()
+    reg_tune_images: int = 2
 
     def __post_init__(self):
         unknown = [n for n in (*self.deblur_nets, *self.data_nets, self.ir_net)
                    if n not in NETWORKS]
         if unknown:
             raise InputError("network", ", ".join(unknown), f"one of {', '.join(NETWORKS)}")
+        regs = names(family="regulariser")
+        wrong = [n for n in self.deblur_regularisers if n not in regs]
+        if wrong:
+            raise InputError("deblur_regularisers", ", ".join(wrong), f"one of {', '.join(regs)}")
 
     def to_dict(self) -> dict:
         """The settings as results.json records them: fields in order, sequences as lists."""
@@ -74,7 +83,7 @@ QUICK = DemoSettings(
     test_images=1, n_train=4, epochs=20, cnn_epochs=2,
     deblur_nets=("analytic", "fourier", "svd", "wavelet", "decomposed", "unrolled-landweber",
                  "tikhonov-residual", "unet"),
-    data_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), data_sizes=(1, 4, 16, 64),
+    data_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), data_sizes=(1, 4, 16),
     data_nets=("unrolled-landweber", "unet"), data_epochs=4, data_cnn_epochs=2,
     depths=(1, 2, 5, 10, 20), fourier_n=4, fourier_epochs=40,
     ir_n_train=2, ir_epochs=2, ir_frames=1, ir_net="tikhonov-residual")
@@ -84,15 +93,17 @@ DEFAULT = replace(
     # the cheap networks first, then those with a CNN; fourier-parametric only in full
     deblur_nets=(*[n for n in names(cost="cheap") if n != "fourier-parametric"],
                  *names(cost="cnn")),
-    data_nets=("unrolled-landweber", "tikhonov-residual", "unet"),
+    data_sizes=(1, 4, 16, 64), data_nets=("unrolled-landweber", "tikhonov-residual", "unet"),
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
     uq_samples=16, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
-    blind_side=256)
+    blind_side=256, deblur_regularisers=("crr",))
 
 FULL = replace(
-    DEFAULT, n_train=64, epochs=200, cnn_epochs=60, deblur_nets=tuple(NETWORKS),
+    DEFAULT, n_train=64, epochs=200, cnn_epochs=60,
+    deblur_nets=tuple(n for n in NETWORKS if n not in names(cost="solve")),
+    deblur_regularisers=tuple(names(cost="solve")), reg_tune_images=4,
     data_nets=("fourier-radial", "wavelet", "unrolled-landweber", "tikhonov-residual",
                "unrolled-hqs", "dncnn", "unet"),
     data_epochs=100, data_cnn_epochs=60, fourier_n=64, fourier_epochs=400,
