@@ -26,8 +26,8 @@ One idea per module, the direction of the data:
   ``TV_GRID``, ``restore``
 - ``networks``: ``normalise``, ``denormalise``, ``CENTER``, ``SCALE``, ``train_net``,
   ``net_restore``, ``calibrate_sigma``
-- ``segmentation``: ``local_contrast``, ``threshold_segment``, ``potts_segment``,
-  ``train_segmenter``, ``segment``, ``DETECT_K``, ``CLUTTER``, ``OPENING``
+- ``segmentation``: ``component_segment``, ``local_contrast``, ``threshold_segment``,
+  ``potts_segment``, ``train_segmenter``, ``segment``, ``DETECT_K``, ``CLUTTER``, ``OPENING``
 - ``pipeline`` (the steps of ``physinv ir``, used as ``pipeline.<name>``): ``make_camera``,
   ``simulate_to``, ``read_raw``, ``correct``, ``run``, ``figure``, ``train_network``,
   ``load_network``
@@ -80,6 +80,7 @@ from physinv.thermal.segmentation import (
                                       CLUTTER,
                                       DETECT_K,
                                       OPENING,
+                                      component_segment,
                                       local_contrast,
                                       potts_segment,
                                       segment,
@@ -105,7 +106,8 @@ __all__ = [
     "Radiometry", "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED",
     "Camera", "IRTask",
     "Scene", "ThermalFrame", "ThermalScenes", "TwoPointNUC", "acquire", "apparent_temperature",
-    "band_radiance", "calibrate_sigma", "calibration", "check_temperatures", "denormalise",
+    "band_radiance", "calibrate_sigma", "calibration", "check_temperatures",
+    "component_segment", "denormalise",
     "find_dead", "flat_fields", "get_ir_task", "inverse_band_radiance", "local_contrast",
     "net_restore", "normalise", "object_temperature", "pipeline", "potts_segment",
     "read_csv_temperatures",

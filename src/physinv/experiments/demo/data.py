@@ -1,6 +1,6 @@
 """Stage ``data``: test PSNR against the number N of training crops, physics-constrained
 against black-box networks, for each task of ``settings.data_tasks`` (deblur_gauss, sr_x2,
-ct_sparse), with Tikhonov at a λ tuned on 4 crops as the reference.
+ct_sparse), with Tikhonov and TV at λ tuned on 4 crops as the references.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from physinv.experiments.demo.common import (
 )
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.nets.registry import NETWORKS, available
-from physinv.solvers import tikhonov
+from physinv.solvers import tikhonov, tv
 
 
 def run(ctx: Context) -> dict:
@@ -38,10 +38,11 @@ def run(ctx: Context) -> dict:
     Returns
     -------
     dict
-        ``results`` — ``sizes``, ``nets`` and ``rows`` (per task: a ``tikhonov-tuned`` reference
-        with ``n_train`` 0, then one row per N and network the operator allows: mean ``psnr``,
-        ``ssim``, ``family``, ``params_trainable``, ``train_steps``); ``timings`` — ``train_s``
-        ("task/net/N" → seconds); ``figures`` — ``data_<task>.png``, test PSNR against N.
+        ``results`` — ``sizes``, ``nets`` and ``rows`` (per task: ``tikhonov-tuned`` and
+        ``tv-tuned`` references with ``n_train`` 0, then one row per N and network the
+        operator allows: mean ``psnr``, ``ssim``, ``family``, ``params_trainable``,
+        ``train_steps``); ``timings`` — ``train_s`` ("task/net/N" → seconds); ``figures``
+        — ``data_<task>.png``, test PSNR against N.
     """
     settings = ctx.settings
     summary, train_s = [], {}
@@ -71,8 +72,14 @@ def _task_rows(ctx: Context, task_name: str, train_s: dict) -> list[dict]:
         return lams[key]
 
     ref = [task.score(tikhonov(y, op, lam=lam_for(4)).x, x)[0] for _, x, y, op in tests]
+    norm2 = tests[0][3].norm() ** 2
+    weight = task.tv_weight(training_pairs(task, 4), norm2) * norm2
+    ref_tv = [task.score(tv(y, op, lam=weight, n_iter=500, positivity=task.positivity).x, x)[0]
+              for _, x, y, op in tests]
     rows = [{"task": task_name, "method": "tikhonov-tuned", "family": "classical",
-             "n_train": 0, "psnr": float(np.mean(ref))}]
+             "n_train": 0, "psnr": float(np.mean(ref))},
+            {"task": task_name, "method": "tv-tuned", "family": "classical",
+             "n_train": 0, "psnr": float(np.mean(ref_tv))}]
     allowed = available(tests[0][3])
     for n in settings.data_sizes:
         train_set = training_pairs(task, n)
@@ -97,7 +104,8 @@ def _task_rows(ctx: Context, task_name: str, train_s: dict) -> list[dict]:
 
 
 def report_section(report, results: dict, timings: dict) -> None:
-    """The stage's table: task, method, family, N, PSNR, SSIM and trainable parameters.
+    """Per task one sentence on where the networks stand against TV, then the table: task,
+    method, family, N, PSNR, SSIM and trainable parameters.
 
     Parameters
     ----------
@@ -109,8 +117,38 @@ def report_section(report, results: dict, timings: dict) -> None:
     timings : dict
         The stage's ``timings`` ({} if absent).
     """
+    for task in dict.fromkeys(r["task"] for r in results["rows"]):
+        report.text(against_tv([r for r in results["rows"] if r["task"] == task]))
     report.table(select(results["rows"], ["task", "method", "family", "n_train", "psnr",
                                           "ssim", "params_trainable"]))
+
+
+def against_tv(rows: list[dict]) -> str:
+    """One task's networks against its TV line (rows of one task; old results without a TV
+    row get the Tikhonov line only).
+
+    Examples
+    --------
+    >>> against_tv([{"task": "t", "method": "tikhonov-tuned", "n_train": 0, "psnr": 30.0},
+    ...             {"task": "t", "method": "tv-tuned", "n_train": 0, "psnr": 31.0},
+    ...             {"task": "t", "method": "a", "n_train": 4, "psnr": 30.5},
+    ...             {"task": "t", "method": "a", "n_train": 16, "psnr": 31.2}])
+    't: best network a at N = 16, 31.20 dB; TV 31.00 dB (+0.20), Tikhonov 30.00 dB (+1.20).'
+    """
+    refs = {r["method"]: r["psnr"] for r in rows if r["n_train"] == 0}
+    nets = [r for r in rows if r["n_train"] > 0]
+    task = rows[0]["task"]
+    if not nets:
+        return f"{task}: no network in this run."
+    best = max(nets, key=lambda r: r["psnr"])
+    parts = [f"{name} {refs[key]:.2f} dB ({best['psnr'] - refs[key]:+.2f})".replace("(-", "(−")
+             for name, key in (("TV", "tv-tuned"), ("Tikhonov", "tikhonov-tuned"))
+             if key in refs]
+    text = (f"{task}: best network {best['method']} at N = {best['n_train']}, "
+            f"{best['psnr']:.2f} dB; {', '.join(parts)}.")
+    if "tv-tuned" in refs and best["psnr"] < refs["tv-tuned"]:
+        text += " No network beats TV on this task."
+    return text
 
 
 STAGE = Stage(
@@ -119,7 +157,8 @@ STAGE = Stage(
     about="Test PSNR against the number N of 128×128 training crops, each network trained "
           "for the same number of steps whatever N, starting from the Tikhonov λ tuned on "
           "(at most 4 of) its N crops. Solid lines: physics-constrained; dashed: black-box; "
-          "dotted: Tikhonov with λ tuned on 4 crops. With N = 1 the validation image is the "
+          "dotted: Tikhonov and TV (positivity on CT) with λ tuned on 4 crops — the line a "
+          "network has to clear to be worth training. With N = 1 the validation image is the "
           "training crop under other noise, so early stopping cannot see over-fitting.",
     run=run,
     units=lambda s: len(s.data_tasks) * len(s.data_sizes) * len(s.data_nets),

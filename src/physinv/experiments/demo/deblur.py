@@ -245,6 +245,7 @@ def report_section(report, results: dict, timings: dict) -> None:
              "train s": timings.get("train_s", {}).get(r["method"]),
              "trainable": r["params_trainable"], "fixed": r.get("params_fixed")}
             for r in sorted(results["rows"], key=lambda r: -r["psnr"])]
+    report.text(verdict(results["rows"]))
     report.table(rows, caption=f"mean over {len(results['test_images'])} test image(s); "
                  f"N = {results['n_train']} training crops; Tikhonov λ = {results['lam']:.3g}, "
                  f"TV λ = {results['tv_lam_rel']:.3g} ‖H‖² (both tuned on the crops)")

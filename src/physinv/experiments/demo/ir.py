@@ -93,7 +93,8 @@ def _frame(net_name, task, op, nuc, net, lam_rel, k_sigma, seed):
     labels, prob = thermal.threshold_segment(outputs[net_name][0], var[net_name])
     found = {f"threshold on {net_name}": labels,
              "threshold on tikhonov": thermal.threshold_segment(outputs["tikhonov"][0])[0],
-             "potts": thermal.potts_segment(g, op, outputs["tikhonov"][0])}
+             "potts": thermal.potts_segment(g, op, outputs["tikhonov"][0]),
+             "component background": thermal.component_segment(g, op, post.x)[0]}
     row = {"frame": seed, "methods": {}}
     for method, (x, _) in outputs.items():
         rmse = float(((x - truth) ** 2).mean().sqrt())
@@ -184,7 +185,9 @@ STAGE = Stage(
           "fraction of pixels inside the 95 % interval (the network's interval is the "
           "posterior σ scaled on validation scenes); defects by threshold on the network's "
           "and on Tikhonov's map (the figure shows the probability of exceeding the "
-          "threshold from the network's intervals) and by Gauss–Markov–Potts. The trained "
+          "threshold from the network's intervals), by Gauss–Markov–Potts, and above the "
+          "fitted background of the heated components (`physinv ir restore`'s default). The "
+          "trained "
           "segmentation head of `physinv bench --suite ir` is not trained here (minutes).",
     run=run,
     units=lambda settings: 2 + settings.ir_frames,
