@@ -9,13 +9,17 @@ the group follows the operator: shifts + the 8 square symmetries for the symmetr
 blur, rotations by multiples of 3° for ct_sparse, the parametric bootstrap for ×2
 super-resolution) or the posterior variance. The scale of each map is fitted by split-conformal
 calibration (``physinv.uq.fit``) on training crops 4–11 (never used for tuning; the network:
-crops 16–23, never trained on) with 2 noise draws each, at 50 / 80 / 90 / 95 / 99 %. The bootstrap
-estimator (``mse`` around x̂, the paper's, or ``spread`` around the samples' mean, both from
-the same K samples) is chosen per method on validation crops 12–15 (network: 24–27) — other
-images of the training pool — by the smallest worst |coverage − level|. On the four
-public test images (never tuned on): empirical coverage of x̂ ± z·√v, uncalibrated and
-calibrated, the mean σ and the mean 95 % half-width against the RMSE, Spearman's rank
-correlation between σ and |error| across pixels (per image, then averaged), and seconds per
+crops 16–23, never trained on) with 2 noise draws each, at 50 / 80 / 90 / 95 / 99 %. The candidates,
+all from the same K samples: one scale per level of the bootstrap ``mse`` (around x̂, the
+paper's) or ``spread`` (around the samples' mean), or the two-parameter σ² = a·v + b·β² of
+``physinv.uq.fit_weights`` (v = spread, β² a local bias proxy: the smoothed squared bootstrap
+bias (x̄* − x̂)² at window 2 or 4 px, or the smoothed squared high-pass of x̂ at 2 px; for the
+posterior its variance alone or with the high-pass proxy at 2 or 4 px). The candidate is chosen
+per method on validation crops 12–15 (network: 24–27) — other images of the training pool —
+by the smallest mean interval score over the levels (a proper score of coverage and
+sharpness). On the four public test images (never tuned on): empirical coverage of x̂ ± z·√v,
+uncalibrated and calibrated, the mean σ and the mean 95 % half-width against the RMSE, Spearman's
+rank correlation between σ and |error| across pixels (per image, then averaged), and seconds per
 image. Writes ``benchmarks/results/uq_coverage-<timestamp>.json``.
 
     .venv/bin/python benchmarks/uq_coverage.py [--tasks deblur_gauss,sr_x2,ct_sparse]
@@ -39,6 +43,7 @@ from physinv.train import Measurements
 from physinv.train.recipe import train_network
 from physinv.uq import (
     LEVELS,
+    bias_proxy,
     collect,
     equivariant_bootstrap,
     fit,
@@ -77,19 +82,44 @@ def _methods(task, tune, only=None):
     return {k: v for k, v in out.items() if only is None or k in only}
 
 
+BOOT_PROXIES = (("bootstrap", 2.0), ("bootstrap", 4.0), ("highpass", 2.0))
+POST_PROXIES = (("highpass", 2.0), ("highpass", 4.0))
+
+
 def _estimator(f, source, noise, samples, seed):
-    """(y, op) -> (x̂, {estimator: variance}): both bootstrap estimators from the same K
-    samples (``mse`` around x̂, ``spread`` around their mean), or the posterior variance."""
+    """(y, op) -> (x̂, {candidate: v or (v, β²)}), all from the same K samples: the
+    one-parameter ``mse`` (around x̂) and ``spread`` (around their mean), and the
+    two-parameter ``spread+<proxy>:<w>`` (v = spread, β² = ``uq.bias_proxy``); for the
+    posterior its variance alone and ``posterior+highpass:<w>``."""
     def estimate(y, op):
         if source == "posterior":
             result = gaussian_posterior(y, op)
-            return result.x, {"posterior": result.variance}
+            out = {"posterior": result.variance}
+            for kind, w in POST_PROXIES:
+                out[f"posterior+{kind}:{w:g}"] = (result.variance,
+                                                   bias_proxy(kind, result.x, width=w))
+            return result.x, out
         x_hat = f(y, op)
-        boot = equivariant_bootstrap(f, y, op, noise, x_hat=x_hat, n_samples=samples, seed=seed,
-                                     keep_samples=True)
-        stack = torch.stack(boot.samples)
-        return x_hat, {"mse": boot.variance, "spread": stack.var(dim=0, unbiased=True)}
+        boot = equivariant_bootstrap(f, y, op, noise, x_hat=x_hat, n_samples=samples, seed=seed)
+        out = {"mse": boot.variance, "spread": boot.spread}
+        for kind, w in BOOT_PROXIES:
+            out[f"spread+{kind}:{w:g}"] = (boot.spread,
+                                           bias_proxy(kind, x_hat, boot.mean, width=w))
+        return x_hat, out
     return estimate
+
+
+def _split(value):
+    """(v, β² or None) of a candidate's value."""
+    return value if isinstance(value, tuple) else (value, None)
+
+
+def _proxy(name):
+    """(kind, width) of a two-parameter candidate's name, else (None, None)."""
+    if "+" not in name:
+        return None, None
+    kind, width = name.split("+")[1].split(":")
+    return kind, float(width)
 
 
 def _collect_all(estimate, pairs, noise, n_draws, seed):
@@ -102,17 +132,37 @@ def _collect_all(estimate, pairs, noise, n_draws, seed):
         return x_hat, next(iter(variances.values()))
 
     truth, xs, _ = collect(first, pairs, noise, n_draws=n_draws, seed=seed)
-    vs = {k: torch.stack([c[k].to(torch.float64) for c in cache]).reshape(xs.shape)
-          for k in cache[0]}
+
+    def stacked(values):
+        return torch.stack([v.to(torch.float64) for v in values]).reshape(xs.shape)
+
+    vs = {}
+    for k in cache[0]:
+        parts = [_split(c[k]) for c in cache]
+        vs[k] = stacked([p[0] for p in parts]) if parts[0][1] is None else (
+            stacked([p[0] for p in parts]), stacked([p[1] for p in parts]))
     return truth, xs, vs
 
 
-def _worst_gap(truth, xs, vs, cal):
-    """max over levels of |coverage − level| on a validation set."""
-    on = (vs > 0) | (xs != truth)  # pixels known exactly (CT: outside the disk) left out
-    err = (xs - truth).abs()
-    return max(abs(float((err <= normal_quantile(a) * cal.apply(vs, a).sqrt())[on].double()
-                         .mean()) - a) for a in LEVELS)
+def _validate(truth, xs, value, cal):
+    """On a validation set: the mean interval score over the levels (Gneiting & Raftery
+    2007: 2h + (2 / (1 − α)) (|e| − h)₊ per pixel, h = z_α σ_α; proper, it rewards both
+    coverage and sharpness) and the worst |coverage − level|."""
+    v, b2 = _split(value)
+    on = (v > 0) | (xs != truth)  # pixels known exactly (CT: outside the disk) left out
+    err = (xs - truth).abs()[on]
+    scores, gaps = [], []
+    for a in LEVELS:
+        h = normal_quantile(a) * cal.apply(v, a, b2).sqrt()[on]
+        scores.append(float((2 * h + 2 / (1 - a) * (err - h).clamp_min(0)).mean()))
+        gaps.append(abs(float((err <= h).double().mean()) - a))
+    return {"interval_score": float(np.mean(scores)), "worst_gap": max(gaps)}
+
+
+def _scored(x, x_hat, value, cal, on):
+    """``interval_scores`` of one candidate on the pixels ``on``."""
+    var, b2 = _split(value)
+    return interval_scores(x[on], x_hat[on], var[on], cal, bias2=None if b2 is None else b2[on])
 
 
 def _mean(values) -> float:
@@ -126,13 +176,17 @@ def _row(task, name, f, source, tuned, estimate, cal_pairs, val_pairs, tests, sa
     start = time.perf_counter()
     truth, xs, vs = _collect_all(estimate, cal_pairs, noise, N_DRAWS, TRAIN_SEED + 500)
     cal_s = time.perf_counter() - start
-    cals = {k: fit(truth, xs, v, method=name, operator=task.spec, noise=noise.spec(),
-                   variance_source=source, levels=LEVELS, calibration_set=calibration_set)
-            for k, v in vs.items()}
-    # the estimator is chosen on validation crops of the training pool, never on tests
+    cals = {}
+    for k, value in vs.items():
+        v, b2 = _split(value)
+        kind, width = _proxy(k)
+        cals[k] = fit(truth, xs, v, method=name, operator=task.spec, noise=noise.spec(),
+                      variance_source=source, levels=LEVELS, calibration_set=calibration_set,
+                      bias2=b2, bias_proxy=kind, bias_width=width)
+    # the candidate is chosen on validation crops of the training pool, never on tests
     vt, vx, vv = _collect_all(estimate, val_pairs, noise, 1, TRAIN_SEED + 900)
-    validation = {k: _worst_gap(vt, vx, vv[k], cals[k]) for k in cals}
-    chosen = min(validation, key=validation.get)
+    validation = {k: _validate(vt, vx, vv[k], cals[k]) for k in cals}
+    chosen = min(validation, key=lambda k: validation[k]["interval_score"])
     cal = cals[chosen]
     images, others = [], []
     for img_name, x, y, op in tests:
@@ -142,20 +196,20 @@ def _row(task, name, f, source, tuned, estimate, cal_pairs, val_pairs, tests, sa
         # ct_sparse: scored on the disk the scan covers (outside it every estimate is 0)
         on = task.restrict(torch.ones_like(x)) > 0
         images.append({"image": img_name, "seconds": seconds,
-                       **interval_scores(x[on], x_hat[on], v[chosen][on], cal)})
-        others.append({k: interval_scores(x[on], x_hat[on], v[k][on], cals[k]) for k in v
-                       if k != chosen})
+                       **_scored(x, x_hat, v[chosen], cals[chosen], on)})
+        others.append({k: _scored(x, x_hat, v[k], cals[k], on) for k in v if k != chosen})
     means = {k: _mean([im[k] for im in images]) for k in images[0] if k != "image"}
     not_chosen = {k: {m: _mean([o[k][m] for o in others]) for m in others[0][k]}
                   for k in others[0]}
-    print(f"{task.name:13s} {name:17s} {chosen:9s} cov95 {means['coverage_0.95']:.3f} "
+    print(f"{task.name:13s} {name:17s} {chosen:20s} cov95 {means['coverage_0.95']:.3f} "
           f"(raw {means['coverage_raw_0.95']:.3f}) σ {means['mean_sigma']:.4f} "
           f"rmse {means['rmse']:.4f} ρ {means['spearman']:.2f} "
           f"{means['seconds']:.2f} s/img", flush=True)
     return {"task": task.name, "method": name, "variance_source": source, "estimator": chosen,
-            "validation_worst_gap": validation, "group": group,
+            "validation": validation, "group": group,
             "samples": samples if source == "bootstrap" else None, "tuned": tuned,
-            "scales": cal.scales, "calibration_seconds": cal_s,
+            "scales": cal.scales, "weights": cal.weights, "bias_proxy": cal.bias_proxy,
+            "bias_width": cal.bias_width, "calibration_seconds": cal_s,
             "calibration_pixels": cal.n_pixels, "calibration_set": calibration_set,
             "mean": means, "images": images, "not_chosen_mean": not_chosen}
 

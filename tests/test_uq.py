@@ -236,8 +236,12 @@ def test_cli_gives_a_trained_network_a_bootstrap_variance(tmp_path, capsys):
     assert cal.method == "FourierNet" and cal.samples == 3 and cal.n_images == 2
     assert main(["reconstruct", str(y), "--net", str(run), "-o", str(tmp_path / "x.npy"),
                  "--variance", str(tmp_path / "w.npy")]) == 0
-    assert "the run's calibration, applied automatically" in capsys.readouterr().out
-    np.testing.assert_allclose(np.load(tmp_path / "w.npy"), v * cal.scale ** 2, rtol=1e-6)
+    out = capsys.readouterr().out
+    assert "the run's calibration, applied automatically" in out
+    # two-parameter by default: σ² = a·spread + b·β²(high-pass of x̂), not a scaled mean square
+    assert cal.weights is not None and cal.estimator == "spread" and "σ² = " in out
+    w = np.load(tmp_path / "w.npy")
+    assert w.shape == v.shape and np.isfinite(w).all() and w.min() > 0
 
 
 def test_train_calibrates_on_held_out_crops_by_default(tmp_path, capsys):

@@ -442,6 +442,7 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
     else:
         model = noise_from_spec(f"gaussian:sigma={estimate_sigma(y):.6g}")
         noise_text = "σ estimated from the measurement"
+    boot = None
     if posterior is not None:
         var, source, how = check_finite("variance", posterior), "posterior", "posterior"
     else:
@@ -450,6 +451,11 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
                                      estimator=getattr(cal, "estimator", None) or "mse")
         var, source = boot.variance, "bootstrap"
         how = f"{boot.describe()}, noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s"
+    bias2 = None  # a two-parameter calibration's bias proxy β² (physinv.uq.bias)
+    if cal is not None and cal.weights is not None:
+        from physinv.uq import bias_proxy
+        bias2 = bias_proxy(cal.bias_proxy, x_hat, None if boot is None else boot.mean,
+                           cal.bias_width)
     level = uq["level"]
     z = normal_quantile(level)
     if cal is None:
@@ -458,8 +464,8 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
     cal.check(method=method, operator=spec, variance_source=source, argument="--calibration",
               noise=model.spec() if posterior is None or uq["noise"] is not None else None)
     whose = "the run's calibration, applied automatically: " if uq.get("auto") else ""
-    return cal.apply(var, level), (
-        f"variance: {how}; calibrated at {level:g} (scale {cal.scale_at(level):.3g}, "
+    return cal.apply(var, level, bias2), (
+        f"variance: {how}; calibrated at {level:g} ({cal.describe_at(level)}, "
         f"{whose}{uq['calibration']}: {cal.calibration_set}): x ± {z:.3g}·√v is the "
         f"{level:.0%} interval")
 

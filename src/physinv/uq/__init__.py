@@ -4,10 +4,12 @@ calibration so that intervals cover what they promise.
 ``bootstrap.equivariant_bootstrap`` re-measures transformed copies of the estimate and
 reconstructs them (Tachella & Pereyra 2023); ``conformal.fit`` scales a variance map on held-out
 pairs with the split-conformal quantile and ``Calibration.save`` / ``load`` keep that scale as a
-small JSON. Layer: above solvers and nets, below train and experiments (imports operators, noise,
-solvers, nets, metrics, errors, io only).
+small JSON; with a local bias proxy β² (``bias.bias_proxy``) ``conformal.fit_weights`` fits
+σ² = a·v + b·β² per level instead (format 2). Layer: above solvers and nets, below train and
+experiments (imports operators, noise, solvers, nets, metrics, errors, io only).
 """
 
+from physinv.uq.bias import PROXIES, bias_proxy, smooth
 from physinv.uq.bootstrap import BootstrapResult, Group, equivariant_bootstrap, group_for
 from physinv.uq.conformal import (
     LEVELS,
@@ -15,11 +17,12 @@ from physinv.uq.conformal import (
     calibrate,
     collect,
     fit,
+    fit_weights,
     load,
     normal_quantile,
 )
 from physinv.uq.scores import interval_scores, spearman
 
-__all__ = ["LEVELS", "BootstrapResult", "Calibration", "Group", "calibrate", "collect",
-           "equivariant_bootstrap", "fit", "group_for", "interval_scores", "load",
-           "normal_quantile", "spearman"]
+__all__ = ["LEVELS", "PROXIES", "BootstrapResult", "Calibration", "Group", "bias_proxy",
+           "calibrate", "collect", "equivariant_bootstrap", "fit", "fit_weights", "group_for",
+           "interval_scores", "load", "normal_quantile", "smooth", "spearman"]

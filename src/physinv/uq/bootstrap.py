@@ -211,7 +211,10 @@ def group_for(op: LinearOperator) -> Group:
 @dataclass
 class BootstrapResult:
     """``variance`` (the shape of x̂), the ``group`` used, ``n_samples`` K, the ``estimator``,
-    ``seconds`` spent and, with ``keep_samples``, the K back-transformed reconstructions."""
+    ``seconds`` spent and, with ``keep_samples``, the K back-transformed reconstructions;
+    ``mean`` is the samples' mean x̄* (x̄* − x̂: the bootstrap's bias estimate, see
+    ``uq.bias``) and ``spread`` their sample variance around x̄* (the noise part, divisor
+    K − 1), whatever the estimator."""
 
     variance: torch.Tensor
     group: Group
@@ -219,6 +222,8 @@ class BootstrapResult:
     estimator: str
     seconds: float
     samples: list = field(default_factory=list)
+    mean: torch.Tensor | None = None
+    spread: torch.Tensor | None = None
 
     def describe(self) -> str:
         """``bootstrap (shifts+d4, K=16, mse)``."""
@@ -311,10 +316,8 @@ def equivariant_bootstrap(reconstruct, y: torch.Tensor, op: LinearOperator, nois
             square += delta * delta
             if keep_samples:
                 kept.append(sample)
-    if estimator == "mse":
-        variance = square / n_samples
-    else:
-        mean = total / n_samples
-        variance = (square - n_samples * mean * mean).clamp_min(0) / (n_samples - 1)
+    mean = total / n_samples
+    spread = (square - n_samples * mean * mean).clamp_min(0) / (n_samples - 1)
+    variance = square / n_samples if estimator == "mse" else spread
     return BootstrapResult(variance, group, n_samples, estimator,
-                           time.perf_counter() - start, kept)
+                           time.perf_counter() - start, kept, x_hat + mean, spread)

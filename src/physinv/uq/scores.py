@@ -37,7 +37,7 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(spearmanr(a.numpy(), b.numpy()).statistic)
 
 
-def interval_scores(x, x_hat, variance, cal=None, levels=LEVELS) -> dict:
+def interval_scores(x, x_hat, variance, cal=None, levels=LEVELS, bias2=None) -> dict:
     """Coverage of x̂ ± z_α √v at each level (``coverage_raw_α``; with a calibration also
     ``coverage_α`` of the calibrated map), ``rmse``, ``mean_sigma(_raw)``, the 95 %
     ``half_width_95(_raw)`` and ``spearman`` (σ against |error| over the pixels).
@@ -47,8 +47,11 @@ def interval_scores(x, x_hat, variance, cal=None, levels=LEVELS) -> dict:
     x, x_hat, variance : torch.Tensor
         Truth, estimate and variance map, same shape.
     cal : physinv.uq.Calibration, optional
-        Its scales give the calibrated columns (levels it lacks are skipped).
+        Its scales (or two-parameter weights) give the calibrated columns (levels it lacks
+        are skipped).
     levels : sequence of float
+    bias2 : torch.Tensor, optional
+        The bias proxy β² a two-parameter calibration weights.
 
     Returns
     -------
@@ -61,13 +64,15 @@ def interval_scores(x, x_hat, variance, cal=None, levels=LEVELS) -> dict:
         z = normal_quantile(level)
         out[f"coverage_raw_{level:g}"] = float((err <= z * variance.sqrt()).double().mean())
         if cal is not None and f"{level:g}" in cal.scales:
-            sigma = cal.apply(variance, level).sqrt()
+            sigma = cal.apply(variance, level, bias2).sqrt()
             out[f"coverage_{level:g}"] = float((err <= z * sigma).double().mean())
     z95 = normal_quantile(0.95)
     out["mean_sigma_raw"] = float(variance.sqrt().mean())
     out["half_width_95_raw"] = z95 * out["mean_sigma_raw"]
     if cal is not None:
-        out["mean_sigma"] = float(cal.apply(variance, 0.95).sqrt().mean())
+        out["mean_sigma"] = float(cal.apply(variance, 0.95, bias2).sqrt().mean())
         out["half_width_95"] = z95 * out["mean_sigma"]
-    out["spearman"] = spearman(variance.sqrt(), err)
+    # ρ of the map that is reported: the calibrated 95 % σ (the raw one without calibration)
+    shown = variance if cal is None else cal.apply(variance, 0.95, bias2)
+    out["spearman"] = spearman(shown.sqrt(), err)
     return out
