@@ -97,7 +97,7 @@ DEFAULT = replace(
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
-    uq_samples=16, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
+    uq_samples=8, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
     blind_side=256, deblur_regularisers=("crr",))
 
 FULL = replace(
