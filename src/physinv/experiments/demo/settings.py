@@ -62,7 +62,8 @@ class DemoSettings:
     # potentials — a DEQ epoch takes minutes on a CPU), (s_λ, s_μ) tuned on ``reg_tune_images``
     # training crops
     deblur_regularisers: tuple[str, ...] = ()
-    reg_tune_images: int = 2
+    reg_tune_images: int = 1
+    data_tv_crops: int = 1  # training crops TV's λ is tuned on in the data stage (CT: ~14 s each)
 
     def __post_init__(self):
         unknown = [n for n in (*self.deblur_nets, *self.data_nets, self.ir_net)
@@ -98,7 +99,7 @@ DEFAULT = replace(
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
     uq_samples=8, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
-    blind_side=256, deblur_regularisers=("crr",))
+    blind_side=256, deblur_regularisers=("crr",), data_tv_crops=4)
 
 FULL = replace(
     DEFAULT, n_train=64, epochs=200, cnn_epochs=60,
