@@ -208,3 +208,39 @@ def test_a_stage_added_to_the_registry_is_lettered_counted_run_checked_and_repor
     html = (tmp_path / "d" / "report.html").read_text()
     assert f"{mark}. A stage only this test has" in html and "Registered for this test." in html
     assert "fake value" in html and "1.25" in html
+
+
+def test_the_regulariser_row_tunes_on_training_crops_and_scores_every_test_image():
+    # the default demo's crr row (quick mode has none): (s_λ, s_μ) from the training grid,
+    # a converged solve per test image, on 32² crops so that it runs in seconds
+    from types import SimpleNamespace
+
+    from physinv.experiments.demo.deblur import _regulariser_row, verdict
+    from physinv.train.regulariser import LAM_FACTORS, MU_FACTORS
+
+    task = get_task("deblur_gauss")
+    op = task.operator((32, 32))
+
+    def pairs(seed0, n):
+        out = []
+        for i, (x, _, _) in enumerate(training_pairs(task, seed0 + n)[seed0:]):
+            x = x[..., 40:72, 40:72].contiguous()
+            out.append((x, task.measure(x, op, seed=100 + seed0 + i), op))
+        return out
+
+    train_set = pairs(0, 1)
+    tests = [(f"crop{i}", x, y, o) for i, (x, y, o) in enumerate(pairs(1, 2))]
+    steps = []
+    ctx = SimpleNamespace(settings=replace(demo.MODES["default"], reg_tune_images=1),
+                          describe=lambda text: None, advance=lambda: steps.append(1))
+    times, shown = {}, {}
+    row = _regulariser_row(ctx, "crr", task, tests, train_set, times, shown)
+    assert row["lam_scale"] in LAM_FACTORS and row["mu_scale"] in MU_FACTORS
+    assert [p["image"] for p in row["per_image"]] == ["crop0", "crop1"]
+    assert row["psnr"] == pytest.approx(sum(p["psnr"] for p in row["per_image"]) / 2)
+    assert len(times["crr"]) == 2 and shown["crr"].shape == tests[0][1].shape
+    assert steps == [1] and row["family"] == "regulariser" and row["train_steps"] == 0
+    # and the verdict names it against TV
+    rows = [row, {"method": "tv-tuned", "family": "classical", "psnr": row["psnr"] - 1},
+            {"method": "tikhonov-tuned", "family": "classical", "psnr": row["psnr"] - 2}]
+    assert "Above TV: crr." in verdict(rows)

@@ -154,15 +154,7 @@ def _network_row(ctx, name, task, tests, training, times, shown, train_s) -> dic
     net, result = train(name, op_train, crops, task.noise(), lam,
                         epochs_for(name, settings.epochs, settings.cnn_epochs), ctx.seed)
     train_s[name] = result.train_s
-    per = []
-    for i, (image, x, y, op) in enumerate(tests):
-        test_net = net.for_operator(op)
-        est, secs = timed(lambda n=test_net, y=y: estimate(n, y), 2)
-        p, s = task.score(est, x)
-        per.append({"image": image, "psnr": p, "ssim": s})
-        times.setdefault(name, []).append(1e3 * secs)
-        if i == 0:
-            shown[name] = est
+    per, test_net = _scores(name, task, tests, net.for_operator, times, shown, repeats=2)
     ctx.advance()
     return {"method": name, "family": NETWORKS[name].family,
             "linear": NETWORKS[name].linear, **mean_rows(per),
@@ -170,6 +162,21 @@ def _network_row(ctx, name, task, tests, training, times, shown, train_s) -> dic
             "params_fixed": test_net.fixed_parameters(),  # on the test grid
             "train_steps": result.n_steps,
             "best_epoch": result.best_epoch, "per_image": per}
+
+
+def _scores(name, task, tests, for_op, times, shown, repeats: int = 1):
+    """(per-image scores of the network ``for_op(op)`` on each test pair, the last test-grid
+    network); fills ``times`` (ms, best of ``repeats``) and ``shown`` (first image)."""
+    per = []
+    for i, (image, x, y, op) in enumerate(tests):
+        test_net = for_op(op)
+        est, secs = timed(lambda n=test_net, y=y: estimate(n, y), repeats)
+        p, s = task.score(est, x)
+        per.append({"image": image, "psnr": p, "ssim": s})
+        times.setdefault(name, []).append(1e3 * secs)
+        if i == 0:
+            shown[name] = est
+    return per, test_net
 
 
 def _regulariser_row(ctx, name, task, tests, train_set, times, shown) -> dict:
@@ -182,15 +189,8 @@ def _regulariser_row(ctx, name, task, tests, train_set, times, shown) -> dict:
     sigma = float(task.noise().variance(None)) ** 0.5
     net = NETWORKS[name].make(train_set[0][2], 0.0)
     (s_lam, s_mu), _ = tune_scales(net, train_set[:ctx.settings.reg_tune_images], sigma=sigma)
-    per = []
-    for i, (image, x, y, op) in enumerate(tests):
-        solver = for_task(net, op, sigma=sigma, lam_scale=s_lam, mu_scale=s_mu)
-        est, secs = timed(lambda n=solver, y=y: estimate(n, y))
-        p, s = task.score(est, x)
-        per.append({"image": image, "psnr": p, "ssim": s})
-        times.setdefault(name, []).append(1e3 * secs)
-        if i == 0:
-            shown[name] = est
+    per, _ = _scores(name, task, tests, lambda op: for_task(
+        net, op, sigma=sigma, lam_scale=s_lam, mu_scale=s_mu), times, shown)
     ctx.advance()
     return {"method": name, "family": NETWORKS[name].family, "linear": False,
             **mean_rows(per), "params_trainable": net.trainable_parameters(),
