@@ -62,7 +62,7 @@ class DemoSettings:
     # potentials — a DEQ epoch takes minutes on a CPU), (s_λ, s_μ) tuned on ``reg_tune_images``
     # training crops
     deblur_regularisers: tuple[str, ...] = ()
-    reg_tune_images: int = 1
+    reg_tune_images: int = 2
     data_tv_crops: int = 1  # training crops TV's λ is tuned on in the data stage (CT: ~14 s each)
 
     def __post_init__(self):
@@ -98,7 +98,7 @@ DEFAULT = replace(
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
-    uq_samples=8, uq_cal_images=4, uq_draws=2, uq_net="tikhonov-residual", uq_net_epochs=10,
+    uq_samples=8, uq_cal_images=4, uq_draws=1, uq_net="tikhonov-residual", uq_net_epochs=10,
     blind_side=256, deblur_regularisers=("crr",), data_tv_crops=4)
 
 FULL = replace(
