@@ -303,6 +303,14 @@ class LinearOperator(nn.Module):
         return y
 
     # ----------------------------------------------------------------- structure hooks
+    def domain_mask(self) -> torch.Tensor | None:
+        """The pixels H sees, when it ignores some (bool, ``in_shape``), else None.
+
+        Pixels outside are in H's null space whatever the data: a loss or a score on them
+        measures the prior's extension, not the reconstruction (``Radon(circle=True)``).
+        """
+        return None
+
     @property
     def has_fourier_diagonal(self) -> bool:
         """True when ``H = F⁻¹ diag(ĥ) F`` (then ``fourier_diagonal()`` returns ĥ)."""

@@ -285,6 +285,7 @@ class Radon(LinearOperator):
         self._det_offset = max(det_center, n_det - 1 - det_center, reach) + 2
         self._n_bins = 2 * self._det_offset + 1
 
+        self._grid = grid
         # Pixels of the domain on the symmetric grid of size 2·grid + 1 around c.
         g = 2 * grid + 1
         rows, cols = np.mgrid[:g, :g]
@@ -308,6 +309,15 @@ class Radon(LinearOperator):
         self.cached = self.cache_bytes <= budget
         self._backend = "auto"
         self._cache: dict = {}
+
+    def domain_mask(self) -> torch.Tensor | None:
+        """With ``circle``: the disk (i − c_y)² + (j − c_x)² ≤ r² the transform sees (bool,
+        ``in_shape``); None without it (every pixel is seen)."""
+        if not self.circle:
+            return None
+        h, w = self.in_shape
+        rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        return (rows - h // 2) ** 2 + (cols - w // 2) ** 2 <= self._grid ** 2
 
     def _register_indices(self, px, py, j_idx, signs, ca) -> None:
         """The gather index (domain pixel q under each symmetry M_j → flat image index) and

@@ -20,6 +20,15 @@ NORMS = ("mse", "l1", "log")
 LOG_FLOOR = 1e-12
 
 
+def seen(x: torch.Tensor, op) -> torch.Tensor:
+    """``x`` with the pixels ``op`` does not see (``op.domain_mask()``) set to 0: a loss or a
+    score then measures the reconstruction, not the prior's extension into H's null space."""
+    mask = op.domain_mask()
+    if mask is None or tuple(mask.shape) != tuple(x.shape[-2:]):
+        return x
+    return x * mask.to(device=x.device, dtype=x.dtype)
+
+
 class Loss:
     """A training loss: ``loss(estimate, g, f)`` → a scalar tensor, to minimise.
 
@@ -84,7 +93,7 @@ class Supervised(Loss):
         self.norm = norm
 
     def __call__(self, estimate, g, f):
-        diff = estimate - f
+        diff = seen(estimate - f, self.op)
         if self.norm == "l1":
             return diff.abs().mean()
         if self.norm == "log":

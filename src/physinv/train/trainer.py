@@ -35,6 +35,7 @@ from physinv.train.config import TrainConfig
 from physinv.train.data import Measurements, Pairs, split
 from physinv.train.distributed import Context, wrap
 from physinv.train.logs import RunLog
+from physinv.train.losses import seen
 from physinv.train.state import FitResult, TrainState
 
 VAL_SEED = 777
@@ -312,8 +313,9 @@ class Trainer:
                 est = net(yb).to(yb.dtype if yb.is_floating_point() else torch.float32)
                 if loss.uses_truth and x is not None and hasattr(loss, "score"):
                     total += float(loss.score(est, x[start: start + size]).sum())
-                elif loss.uses_truth and x is not None:
-                    total += float(psnr(est, x[start: start + size].to(est)).sum())
+                elif loss.uses_truth and x is not None:  # on the pixels H sees
+                    total += float(psnr(seen(est, net.op),
+                                        seen(x[start: start + size].to(est), net.op)).sum())
                 else:
                     total -= float(loss(est, yb, None)) * yb.shape[0]
                 count += yb.shape[0]
