@@ -152,3 +152,31 @@ def test_cli_writes_the_two_parameter_variance_of_a_solver(tmp_path, capsys):
     a, b = cal.weights["0.9"]
     expected = a * boot.spread + b * bias_proxy("highpass", est, width=2.0)
     np.testing.assert_allclose(np.load(tmp_path / "v.npy"), expected[0, 0].numpy(), rtol=1e-6)
+
+
+def _smooth_and_textured(seed):
+    """Three textured crops (error = bias, |e|² ≈ 9 β²) and one smooth crop (error = noise of
+    variance v, β² ≈ 0): the pooled likelihood puts a ≈ 0."""
+    g = torch.Generator().manual_seed(seed)
+    shape = (4, 1, 1, 1, 48, 48)
+    v = torch.full(shape, 1e-4, dtype=torch.float64)
+    b2 = torch.rand(shape, generator=g, dtype=torch.float64) ** 2 * 1e-2
+    b2[3] = 3e-6 * (0.5 + torch.rand(shape[1:], generator=g, dtype=torch.float64))
+    sd = (9 * b2).sqrt()
+    sd[3] = v[3].sqrt()
+    err = sd * torch.randn(shape, generator=g, dtype=torch.float64)
+    return torch.zeros_like(err[:, :1]), err, v, b2
+
+
+@pytest.mark.parametrize("floor, smooth_ok", [(0.0, False), (0.5, True)])
+def test_noise_floor_keeps_the_smooth_crop_covered(floor, smooth_ok):
+    x, x_hat, v, b2 = _smooth_and_textured(seed=3)
+    cal = fit(x, x_hat, v, method="synthetic", operator="identity", noise="synthetic",
+              calibration_set="3 textured + 1 smooth", levels=(0.95,), bias2=b2,
+              bias_proxy="highpass", bias_width=2.0, noise_floor=floor)
+    a, b = cal.weights["0.95"]
+    xt, xt_hat, vt, bt = _smooth_and_textured(seed=11)  # held out
+    half = normal_quantile(0.95) * (a * vt + b * bt).sqrt()
+    per_crop = ((xt_hat - xt).abs() <= half).double().flatten(1).mean(1)
+    assert (float(per_crop[3]) >= 0.93) is smooth_ok, (a, b, per_crop.tolist())
+    assert float(per_crop.mean()) >= 0.93, per_crop.tolist()

@@ -215,7 +215,7 @@ def _conformal_rank(n: int, level: float) -> int:
 
 
 def fit_weights(err: torch.Tensor, variance: torch.Tensor, bias2: torch.Tensor, level: float,
-                n_directions: int = N_DIRECTIONS) -> tuple:
+                n_directions: int = N_DIRECTIONS, a_min: float = 0.0) -> tuple:
     """(a, b) ≥ 0 of σ² = a v + b β²: the shape by Gaussian likelihood, the scale conformal.
 
     .. math::
@@ -237,6 +237,10 @@ def fit_weights(err: torch.Tensor, variance: torch.Tensor, bias2: torch.Tensor, 
         α in (0, 1).
     n_directions : int
         Points of the θ grid (≥ 2); with β² ≡ 0 only θ = 0, with v ≡ 0 only θ = π/2.
+    a_min : float, default 0
+        A noise floor: if the fit gives a < a_min, a = a_min and b is the smallest weight
+        (bisection) with a conformal coverage ≥ α of σ² = a_min v + b β² on the pixels, so a
+        smooth crop whose error is noise alone is not left with σ ≈ 0 by textured ones.
 
     Returns
     -------
@@ -281,13 +285,35 @@ def fit_weights(err: torch.Tensor, variance: torch.Tensor, bias2: torch.Tensor, 
     q = wa * variance + wb * bias2
     scores = torch.where(q > 0, err / (z * q.clamp_min(1e-300).sqrt()), 0.0)
     s2 = float(torch.kthvalue(scores, _conformal_rank(err.numel(), level)).values) ** 2
-    return s2 * wa, s2 * wb
+    if s2 * wa >= a_min or b_bar <= 0:
+        return max(s2 * wa, 0.0), s2 * wb
+    return float(a_min), _floor_b(err, variance, bias2, level, float(a_min), s2 * wb)
+
+
+def _floor_b(err, variance, bias2, level, a, b_hi) -> float:
+    """The least b in [0, b_hi'] with ⌈(n+1)α⌉ of |e| ≤ z √(a v + b β²) (bisection, 60 steps)."""
+    z2, need = normal_quantile(level) ** 2, _conformal_rank(err.numel(), level)
+    sq = err.to(torch.float64) ** 2
+
+    def covered(b):
+        return int((sq <= z2 * (a * variance + b * bias2)).sum()) >= need
+
+    lo, hi = 0.0, max(b_hi, 1e-300)
+    while not covered(hi):
+        hi *= 2.0
+    if covered(lo):
+        return 0.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if covered(mid) else (mid, hi)
+    return hi
 
 
 def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         calibration_set: str, variance_source: str = "bootstrap", shape=None,
         levels=LEVELS, level: float = 0.95, bias2=None, bias_proxy: str | None = None,
-        bias_width: float | None = None, **recorded) -> Calibration:
+        bias_width: float | None = None, noise_floor: float = 0.5,
+        **recorded) -> Calibration:
     """Fit the conformal scales s_α of a variance map on held-out pairs.
 
     Parameters
@@ -315,6 +341,9 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         Its kind (``uq.bias.PROXIES``), required with ``bias2``.
     bias_width : float, optional
         Its window in pixels.
+    noise_floor : float, default 0.5
+        With ``bias2``: the two-parameter a at level α is kept ≥ noise_floor · s_α² (s_α the
+        one-scale fit), ``fit_weights``'s ``a_min``; 0 restores the unconstrained fit.
     **recorded
         ``samples``, ``estimator``, ``options``: how the variance maps were made, kept in
         the record (``Calibration`` fields).
@@ -358,15 +387,17 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
     n = scores.numel()
     ordered = torch.sort(scores).values
     scales = {}
-    weights = None if bias2 is None else {
-        _key(value): list(fit_weights(err.flatten()[~known], variances.flatten()[~known],
-                                      bias2.flatten()[~known], value)) for value in levels}
     for value in levels:
         rank = _conformal_rank(n, value)
         s = float(ordered[rank - 1]) / normal_quantile(value)
         if not math.isfinite(s):
             raise InputError("variances", variances, "a variance > 0 wherever the error is not 0")
         scales[_key(value)] = s
+    weights = None if bias2 is None else {
+        _key(value): list(fit_weights(err.flatten()[~known], variances.flatten()[~known],
+                                      bias2.flatten()[~known], value,
+                                      a_min=noise_floor * scales[_key(value)] ** 2))
+        for value in levels}
     shape = tuple(int(s) for s in (shape or truth.shape[-2:]))
     return Calibration(method=method, variance_source=variance_source, operator=operator,
                        shape=shape, noise=noise, level=float(level), scales=scales,
