@@ -36,3 +36,16 @@ def test_the_supervised_loss_ignores_the_unseen_pixels_only():
     x = torch.ones(1, 1, 32, 32)
     assert float(seen(x, op).sum()) == float(mask.sum())
     assert torch.equal(seen(x, Identity((32, 32))), x)
+
+
+def test_the_fan_beam_domain_is_its_object_circle_and_the_rest_is_its_null_space():
+    from physinv.operators.fan import FanBeam
+
+    op = FanBeam((32, 32), np.arange(0, 360, 15.0), source_distance=64, detector_distance=128)
+    mask = op.domain_mask()
+    assert mask.dtype == torch.bool and 0 < int(mask.sum()) < 32 * 32
+    outside = torch.randn(1, 1, 32, 32, dtype=torch.float64) * (~mask)
+    assert float(op(outside).abs().max()) < 1e-12
+    inside = torch.rand(1, 1, 32, 32, dtype=torch.float64) * mask
+    assert float(op(inside).abs().max()) > 0.1
+    assert FanBeam((32, 32), [0.0, 90.0], 64, 128, circle=False).domain_mask() is None

@@ -279,6 +279,11 @@ class FanBeam(LinearOperator):
         self.register_buffer("gather_index", torch.from_numpy(np.concatenate(gathers)))
         self.register_buffer("readout_index", torch.from_numpy(readout.reshape(-1)))
 
+    def domain_mask(self) -> torch.Tensor | None:
+        """With ``circle``: the object circle's pixels, the only ones the rays sample (bool,
+        ``in_shape``); None without it."""
+        return self.mask.bool() if self.circle else None
+
     # ----------------------------------------------------------------- geometry
     def detector_positions(self, device=None) -> torch.Tensor:
         """u_k, the bins' positions along the detector in pixels, (n_detectors,) float64."""
