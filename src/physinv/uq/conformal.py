@@ -312,7 +312,7 @@ def _floor_b(err, variance, bias2, level, a, b_hi) -> float:
 def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         calibration_set: str, variance_source: str = "bootstrap", shape=None,
         levels=LEVELS, level: float = 0.95, bias2=None, bias_proxy: str | None = None,
-        bias_width: float | None = None, noise_floor: float = 0.5,
+        bias_width: float | None = None, noise_floor: float = 0.0,
         **recorded) -> Calibration:
     """Fit the conformal scales s_α of a variance map on held-out pairs.
 
@@ -341,9 +341,12 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         Its kind (``uq.bias.PROXIES``), required with ``bias2``.
     bias_width : float, optional
         Its window in pixels.
-    noise_floor : float, default 0.5
+    noise_floor : float, default 0
         With ``bias2``: the two-parameter a at level α is kept ≥ noise_floor · s_α² (s_α the
-        one-scale fit), ``fit_weights``'s ``a_min``; 0 restores the unconstrained fit.
+        one-scale fit), ``fit_weights``'s ``a_min``; 0 is the unconstrained fit. Not on by
+        default: a floor from the pooled scale over-widens rows whose error is bias (deblur
+        Tikhonov, 0.5: 95 % coverage 0.99); ``benchmarks/uq_coverage.py`` chooses it per
+        method on validation crops.
     **recorded
         ``samples``, ``estimator``, ``options``: how the variance maps were made, kept in
         the record (``Calibration`` fields).
