@@ -24,7 +24,7 @@ Training crops are 160 × 160 in both modes (the pool's smallest image is 172 px
 images are 256 × 256).
 
     python benchmarks/blind_psf.py [--images test|train] [--mode parametric|free]
-        [--json out.json]
+        [--grid map|em] [--em] [--json out.json]
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ def _kernel(kind, params):
 FREE_SUPPORT = 15
 FREE_GRID = [{"prior": "l0", "lam": 1e-3, "kernel_reg": reg, "edge_r": edge}
              for edge in (0.0, 0.3, 1.0) for reg in (0.1, 0.3)]
+# Levin et al.'s EM kernel update (physinv.solvers.blind_em), ``--grid em``
+FREE_EM_GRID = [{"prior": "l0", "lam": 1e-3, "kernel_reg": 0.0, "edge_r": edge,
+                 "kernel_update": "em", "em_eta": 2e-4, "em_alpha": alpha}
+                for edge, alpha in ((0.0, 1.0), (0.0, 10.0), (0.0, 30.0), (0.0, 100.0),
+                                    (1.0, 10.0))]
+FREE_EM_TEST = FREE_EM_GRID[4]  # the best EM row on training crops, run once on the test set
 # training crops: the test's kernel and two others (length, angle), against over-fitting
 FREE_TRAIN_KERNELS = [(9.0, 30.0), (11.0, 120.0), (7.0, -60.0)]
 
@@ -157,7 +163,7 @@ def _kernel_errors(estimate: torch.Tensor, truth: torch.Tensor) -> tuple[float, 
     return plain, shifted
 
 
-def run_free(which: str) -> list[dict]:
+def run_free(which: str, grid: str = "map", config: dict | None = None) -> list[dict]:
     """Free-form kernels on deblur_motion: the grid on training crops, or the default
     schedule on the test images."""
     from dataclasses import asdict
@@ -165,7 +171,8 @@ def run_free(which: str) -> list[dict]:
     from physinv.solvers.blind_kernel import Schedule, estimate_kernel
 
     images, seed0 = _images(which, n=6)
-    configs = FREE_GRID if which == "train" else [{}]
+    configs = (FREE_GRID if grid == "map" else FREE_EM_GRID) if which == "train" else [
+        config or {}]
     motions = FREE_TRAIN_KERNELS if which == "train" else [(9.0, 30.0)]
     weights = {m: _tv_weight(psf.motion(*m)) for m in motions}
     rows = []
@@ -201,11 +208,15 @@ def main():
     parser.add_argument("--images", choices=("test", "train"), default="test")
     parser.add_argument("--mode", choices=("parametric", "free"), default="parametric")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--grid", choices=("map", "em"), default="map",
+                        help="free mode, training crops: the MAP schedule grid or the EM one")
+    parser.add_argument("--em", action="store_true",
+                        help="free mode, test images: the EM kernel update (FREE_EM_TEST)")
     args = parser.parse_args()
     torch.set_num_threads(1 if args.mode == "free" else 2)
     started = time.perf_counter()
     if args.mode == "free":
-        rows = run_free(args.images)
+        rows = run_free(args.images, args.grid, FREE_EM_TEST if args.em else None)
     else:
         rows = run(args.images) + run_ir(args.images)
     name = "blind_psf" if args.mode == "parametric" else "blind_psf_free"
