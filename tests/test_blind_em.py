@@ -13,28 +13,12 @@ from physinv.operators import Convolution, psf
 from physinv.operators.blur import embed_centered
 from physinv.solvers import blind_kernel as bk
 from physinv.solvers.blind_em import posterior_gradients
-
-
-def _scene(seed: int = 4, n: int = 64) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.zeros(1, 1, n, n, dtype=torch.float64)
-    for _ in range(40):
-        r, c = torch.randint(0, n - 8, (2,), generator=gen).tolist()
-        h, w = torch.randint(3, 12, (2,), generator=gen).tolist()
-        x[..., r:r + h, c:c + w] = torch.rand(1, generator=gen, dtype=torch.float64)
-    return x
-
-
-def _embedded(truth: torch.Tensor, size: int) -> torch.Tensor:
-    out = torch.zeros(size, size, dtype=torch.float64)
-    o = (size - truth.shape[0]) // 2
-    out[o: o + truth.shape[0], o: o + truth.shape[1]] = truth
-    return out
+from test_blind import _embedded, _textured
 
 
 def test_e_step_mean_solves_the_posterior_normal_equations():
     torch.set_num_threads(1)
-    x = _scene()
+    x = _textured(64, seed=4)
     k = _embedded(psf.motion(7.0, 30.0).double(), 9)
     y = Convolution(k, (64, 64))(x) + 0.01 * torch.randn(
         1, 1, 64, 64, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -57,7 +41,7 @@ def test_em_kernel_step_from_the_truth_on_noise_free_data_stays_near_it():
     """Noise-free, the sharp image's gradients as the IRLS point: the E-step's mean is close
     to them, the covariance term small, and the kernel step returns ≈ the true kernel."""
     torch.set_num_threads(1)
-    x = _scene()
+    x = _textured(64, seed=4)
     truth = _embedded(psf.motion(7.0, 30.0).double(), 9)
     y = Convolution(truth, (64, 64))(x)
     g, p = bk._differences(y), bk._differences(x)
@@ -69,7 +53,7 @@ def test_em_kernel_step_from_the_truth_on_noise_free_data_stays_near_it():
 @pytest.mark.parametrize("alpha", [1.0, 10.0])
 def test_em_level_keeps_the_kernel_non_negative_and_summing_to_one(alpha):
     torch.set_num_threads(1)
-    x = _scene(seed=7, n=48)
+    x = _textured(48, seed=7)
     y = Convolution(psf.motion(5.0, 60.0).double(), (48, 48))(x)
     start = torch.full((7, 7), 1 / 49, dtype=torch.float64)
     schedule = bk.Schedule(kernel_update="em", kernel_reg=0.0, edge_r=0.0, em_alpha=alpha,
