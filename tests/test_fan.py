@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from physinv.data.phantoms import shepp_logan
@@ -205,11 +205,15 @@ def test_parker_weights_of_a_ray_and_its_conjugate_sum_to_one(extra, gamma_frac,
     delta = (beta_max - math.pi) / 2
     gamma = gamma_frac * min(gamma_m, delta)
     beta = beta_frac * beta_max
+    # the one line where w is discontinuous: the edge ray (0, δ) ~ (β_max, −δ)
+    assume(not (abs(abs(gamma) - delta) < 1e-9 and min(beta, beta_max - beta) < 1e-9))
     w = parker_weight(beta, gamma, beta_max)
     conjugates = parker_weight(beta + math.pi + 2 * gamma, -gamma, beta_max) + parker_weight(
         beta - math.pi + 2 * gamma, -gamma, beta_max)
     assert 0.0 <= float(w) <= 1.0
-    assert abs(float(w + conjugates) - 1.0) < 1e-12
+    # near the edge ray the ramps divide by δ ∓ γ: rounding of β grows as δ / (δ − |γ|)
+    tol = 1e-12 * max(1.0, delta / max(delta - abs(gamma), 1e-300))
+    assert abs(float(w + conjugates) - 1.0) < tol
 
 
 def test_scan_weights_full_scan_is_the_uniform_quadrature_and_short_scan_vanishes_at_its_ends():

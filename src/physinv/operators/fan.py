@@ -470,7 +470,9 @@ def parker_weight(beta, gamma, beta_max: float) -> np.ndarray:
 
     and 0 outside [0, β_max]. The ray (β, γ) and its conjugate (β ± π + 2γ, −γ) — the same
     line, measured from the other side — have weights summing to 1 for |γ| ≤ δ, so each line
-    counts once; the weights are continuous and vanish at both ends of the scan.
+    counts once; the weights vanish at both ends of the scan and are continuous except at the
+    corner (β, γ) = (0, δ) — the same line as (β_max, −δ) — where the edge ray's rise is empty
+    (there the pair's sum depends on how β ± π + 2γ rounds).
 
     Parameters
     ----------
