@@ -167,6 +167,11 @@ def _validate(truth, xs, value, cal):
             "crop_coverage_95": per_crop, "worst_crop_coverage_95": min(per_crop)}
 
 
+def _base(key: str) -> str:
+    """The variance estimate a candidate uses (``+floor…`` only changes its fit)."""
+    return key.split("+floor")[0]
+
+
 def _choose(validation: dict) -> str:
     """The candidate with the smallest validation interval score among those whose worst
     validation crop covers ≥ ``WORST_CROP_MIN`` at 95 % (all of them if none does): a pooled
@@ -198,14 +203,13 @@ def _row(task, name, f, source, tuned, estimate, cal_pairs, val_pairs, tests, sa
         kind, width = _proxy(k)
         for floor in (0.0,) if b2 is None else NOISE_FLOORS:
             key = k if floor == 0 else f"{k}+floor{floor:g}"
-            vs[key] = value
             cals[key] = fit(truth, xs, v, method=name, operator=task.spec, noise=noise.spec(),
                             variance_source=source, levels=LEVELS,
                             calibration_set=calibration_set, bias2=b2, bias_proxy=kind,
                             bias_width=width, noise_floor=floor)
     # the candidate is chosen on validation crops of the training pool, never on tests
     vt, vx, vv = _collect_all(estimate, val_pairs, noise, 1, TRAIN_SEED + 900)
-    validation = {k: _validate(vt, vx, vv[k.split("+floor")[0]], cals[k]) for k in cals}
+    validation = {k: _validate(vt, vx, vv[_base(k)], cals[k]) for k in cals}
     chosen = _choose(validation)
     cal = cals[chosen]
     images, others = [], []
@@ -216,8 +220,9 @@ def _row(task, name, f, source, tuned, estimate, cal_pairs, val_pairs, tests, sa
         # ct_sparse: scored on the disk the scan covers (outside it every estimate is 0)
         on = task.restrict(torch.ones_like(x)) > 0
         images.append({"image": img_name, "seconds": seconds,
-                       **_scored(x, x_hat, v[chosen], cals[chosen], on)})
-        others.append({k: _scored(x, x_hat, v[k], cals[k], on) for k in v if k != chosen})
+                       **_scored(x, x_hat, v[_base(chosen)], cals[chosen], on)})
+        others.append({k: _scored(x, x_hat, v[_base(k)], cals[k], on)
+                       for k in cals if k != chosen})
     means = {k: _mean([im[k] for im in images]) for k in images[0] if k != "image"}
     not_chosen = {k: {m: _mean([o[k][m] for o in others]) for m in others[0][k]}
                   for k in others[0]}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import torch
 
 from physinv.operators.blur import embed_centered
+from physinv.solvers.iterative import solve_spd
 
 
 def posterior_gradients(g_grads, u_grads, k: torch.Tensor, eta: float, alpha: float,
@@ -75,22 +76,9 @@ def posterior_gradients(g_grads, u_grads, k: torch.Tensor, eta: float, alpha: fl
             return torch.fft.irfft2(power * torch.fft.rfft2(v), s=shape) + w * v
 
         rhs = torch.fft.irfft2(k_hat.conj() * torch.fft.rfft2(g_c), s=shape) / eta
-        means.append(_cg(apply, rhs, p_c, n_cg, 1.0 / (k2 + w)))
+        jacobi = 1.0 / (k2 + w)
+        mean, *_ = solve_spd(apply, rhs, p_c, n_iter=n_cg, tol=0.0,
+                             precond=lambda r, m=jacobi: m * r)
+        means.append(mean)
     return means, csum
 
-
-def _cg(apply, b, x, n_iter: int, precond):
-    """Jacobi-preconditioned conjugate gradients for A x = b from x."""
-    r = b - apply(x)
-    z = precond * r
-    d, rz = z, float((r * z).sum())
-    for _ in range(n_iter):
-        if rz <= 0:
-            break
-        ad = apply(d)
-        step = rz / float((d * ad).sum())
-        x, r = x + step * d, r - step * ad
-        z = precond * r
-        rz_new = float((r * z).sum())
-        d, rz = z + rz_new / rz * d, rz_new
-    return x

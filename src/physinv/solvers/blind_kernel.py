@@ -116,7 +116,8 @@ class Schedule:
     kernel_update : {"map", "em"}
         ``"em"``: the kernel step uses the E-step of ``physinv.solvers.blind_em`` (posterior
         mean of the sharp gradients, its diagonal covariance added to the normal matrix)
-        instead of the latent's gradients and γ (Levin et al. 2011).
+        instead of the latent's gradients (Levin et al. 2011); Σ C_ii is added to γ's term,
+        so set ``kernel_reg`` 0 for Σ C_ii alone (as the benchmark's EM grid does).
     em_eta, em_alpha, em_cg : float, float, int
         The E-step's gradient noise variance η, prior weight α and CG iterations.
     """
