@@ -253,7 +253,10 @@ def test_train_calibrates_on_held_out_crops_by_default(tmp_path, capsys):
     assert "calibrated FourierNet" in capsys.readouterr().out
     cal = load(run / "calibration.json")
     assert cal.operator == "identity" and cal.noise == "gaussian:sigma=0.1"
-    assert "crops 2-5" in cal.calibration_set and cal.n_draws == 2 and cal.samples == 16
+    assert "crops 2-9" in cal.calibration_set and cal.n_draws == 2 and cal.samples == 16
+    # its form was chosen on the 4 crops after the calibration ones, and the file says which
+    assert "crops 10-13" in cal.selection["validation_set"]
+    assert cal.selection["chosen"] in cal.selection["candidates"]
     assert all(s > 0 for s in cal.scales.values())
 
 
@@ -287,6 +290,8 @@ def test_cli_interval_is_x_minus_and_plus_z_sigma_of_the_calibrated_variance(tmp
     (["tikhonov", "--task", "deblur", "-o", "{d}/c.json"], ["--task", "deblur_gauss"]),
     (["tikhonov", "--task", "sr_x2", "--samples", "1", "-o", "{d}/c.json"], ["--samples"]),
     (["tikhonov", "--task", "sr_x2", "-o", "{d}/c.txt"], ["-o/--output", ".json"]),
+    (["tikhonov", "--task", "sr_x2", "--validation", "0", "-o", "{d}/c.json"],
+     ["--validation", "0"]),
 ])
 def test_calibrate_refusals_exit_2_and_write_nothing(tmp_path, capsys, args, names):
     from physinv.cli import main

@@ -78,12 +78,12 @@ def test_two_parameter_file_round_trips_and_old_files_still_load(tmp_path):
     cal = fit(x, x_hat, v, method="tikhonov", operator="identity", noise="gaussian:sigma=0.01",
               calibration_set="2 synthetic", bias2=b2, bias_proxy="bootstrap", bias_width=4.0)
     back = load(cal.save(tmp_path / "cal.json"))
-    assert back == cal and back.format.endswith("/2") and set(back.weights) == set(back.scales)
+    assert back == cal and back.format.endswith("/3") and set(back.weights) == set(back.scales)
     assert "β²(bootstrap, w=4)" in back.describe_at(0.95)
     with pytest.raises(InputError, match="bias proxy"):
         back.apply(v)
     record = json.loads((tmp_path / "cal.json").read_text())
-    for key in ("weights", "bias_proxy", "bias_width"):
+    for key in ("weights", "bias_proxy", "bias_width", "noise_floor", "selection"):
         record.pop(key)
     record["format"] = "physinv-uq-calibration/1"
     (tmp_path / "old.json").write_text(json.dumps(record))
@@ -91,7 +91,7 @@ def test_two_parameter_file_round_trips_and_old_files_still_load(tmp_path):
     assert old.weights is None and torch.equal(old.apply(v, 0.9), v * old.scale_at(0.9) ** 2)
     record["format"] = "physinv-uq-calibration/9"
     (tmp_path / "new.json").write_text(json.dumps(record))
-    with pytest.raises(InputError, match=r"calibration/1 or .*calibration/2.*recalibrate"):
+    with pytest.raises(InputError, match=r"calibration/1 or .*calibration/3.*recalibrate"):
         load(tmp_path / "new.json")
     with pytest.raises(InputError, match="bias_proxy"):
         fit(x, x_hat, v, method="m", operator="o", noise="n", calibration_set="c", bias2=b2)

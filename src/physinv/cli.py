@@ -442,27 +442,31 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
     else:
         model = noise_from_spec(f"gaussian:sigma={estimate_sigma(y):.6g}")
         noise_text = "σ estimated from the measurement"
-    boot = None
+    from physinv.uq import Candidate, Maps
+
+    source = "bootstrap" if posterior is None else "posterior"
+    if cal is not None:
+        cal.check(method=method, operator=spec, variance_source=source,
+                  argument="--calibration",
+                  noise=model.spec() if posterior is None or uq["noise"] is not None else None)
+    # the calibration's candidate (physinv.uq.select) says which map — the bootstrap's mean
+    # square or spread, or the posterior — and which bias proxy β² its weights take
+    candidate = Candidate.of(cal) if cal is not None else Candidate(
+        None if posterior is not None else "mse")
     if posterior is not None:
-        var, source, how = check_finite("variance", posterior), "posterior", "posterior"
+        maps, how = Maps(x_hat, check_finite("variance", posterior)), "posterior"
     else:
         boot = equivariant_bootstrap(reconstruct, y, operator, model, x_hat=x_hat,
-                                     n_samples=uq["samples"], seed=0,
-                                     estimator=getattr(cal, "estimator", None) or "mse")
-        var, source = boot.variance, "bootstrap"
-        how = f"{boot.describe()}, noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s"
-    bias2 = None  # a two-parameter calibration's bias proxy β² (physinv.uq.bias)
-    if cal is not None and cal.weights is not None:
-        from physinv.uq import bias_proxy
-        bias2 = bias_proxy(cal.bias_proxy, x_hat, None if boot is None else boot.mean,
-                           cal.bias_width)
+                                     n_samples=uq["samples"], seed=0)
+        maps = Maps(x_hat, boot.variance, boot.spread, boot.mean)
+        how = (f"bootstrap ({boot.group.name}, K={boot.n_samples}, {candidate.estimator}), "
+               f"noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s")
+    var, bias2 = candidate.maps(maps)
     level = uq["level"]
     z = normal_quantile(level)
     if cal is None:
         return var, (f"variance: {how}; UNCALIBRATED (no --calibration): x ± {z:.3g}·√v is "
                      f"not known to cover {level:.0%}")
-    cal.check(method=method, operator=spec, variance_source=source, argument="--calibration",
-              noise=model.spec() if posterior is None or uq["noise"] is not None else None)
     whose = "the run's calibration, applied automatically: " if uq.get("auto") else ""
     return cal.apply(var, level, bias2), (
         f"variance: {how}; calibrated at {level:g} ({cal.describe_at(level)}, "

@@ -36,7 +36,9 @@ def calibrate(
                                  "solver name (physinv reconstruct --method)."),
     task: str = typer.Option(..., "--task", help="The protocol task whose held-out training "
                              "crops, operator and noise calibrate it."),
-    images: int = typer.Option(4, "--images", help="Held-out crops (≥ 2)."),
+    images: int = typer.Option(8, "--images", help="Held-out calibration crops (≥ 2)."),
+    validation: int = typer.Option(4, "--validation", help="Held-out crops after them that "
+                                   "choose the calibration's form (≥ 1; physinv.uq.select)."),
     draws: int = typer.Option(2, "--draws", help="Noise draws per crop (≥ 1)."),
     samples: int = typer.Option(16, "--samples", help="Bootstrap reconstructions K per image, "
                                 "2 to 32 (reconstruct --variance then uses the same K)."),
@@ -47,7 +49,9 @@ def calibrate(
                                        "for a solver)."),
 ):
     """Fit the conformal scales of a method's or a network's per-pixel variance on a task's
-    held-out crops, so that x ± z·√v covers 50 / 80 / 90 / 95 / 99 % as it says.
+    held-out crops, so that x ± z·√v covers 50 / 80 / 90 / 95 / 99 % as it says: every form
+    (bootstrap mean square or spread, posterior, with or without a bias term) is fitted on
+    --images crops and the one chosen on the --validation crops after them is kept.
 
     Example: physinv calibrate runs/hqs --task deblur_gauss; physinv calibrate tv --task sr_x2
     -o tv-sr.json
@@ -58,14 +62,17 @@ def calibrate(
         raise InputError("--task", task, f"one of {', '.join(TASKS)}")
     check_int("--images", images, minimum=2)
     check_int("--draws", draws, minimum=1)
+    check_int("--validation", validation, minimum=1)
     _check_samples(samples)
     config = _run_config(Path(target))
     if config is None:
-        cal, where = _calibrate_solver(target, task, images, draws, samples, lam, output)
+        cal, where = _calibrate_solver(target, task, (images, draws, samples, validation), lam,
+                                       output)
     else:
         if lam is not None:
             raise InputError("--lam", lam, "no --lam with a trained run (its λ is learned)")
-        cal, where = _calibrate_run(Path(target), config, task, images, draws, samples, output)
+        cal, where = _calibrate_run(Path(target), config, task,
+                                    (images, draws, samples, validation), output)
     console.print(summary(cal, where), soft_wrap=True)
 
 
@@ -76,7 +83,7 @@ def _check_samples(samples: int) -> None:
                          "reconstructions per image")
 
 
-def _calibrate_solver(method, task, images, draws, samples, lam, output):
+def _calibrate_solver(method, task, sizes, lam, output):
     from physinv.solvers.registry import METHODS
 
     if method not in METHODS:
@@ -88,7 +95,9 @@ def _calibrate_solver(method, task, images, draws, samples, lam, output):
     from physinv.experiments.uq_tasks import calibrate_solver
 
     lam_value = _lam(lam)
-    cal = calibrate_solver(method, task, images, draws, samples, {"lam": lam_value})
+    images, draws, samples, validation = sizes
+    cal = calibrate_solver(method, task, images, draws, samples, {"lam": lam_value},
+                           n_validation=validation)
     return cal, cal.save(output)
 
 
@@ -111,7 +120,7 @@ def _check_json(argument: str, path: Path) -> None:
     check_output(argument, path)
 
 
-def _calibrate_run(target: Path, config: dict, task: str, images, draws, samples, output):
+def _calibrate_run(target: Path, config: dict, task: str, sizes, output):
     folder = target if target.is_dir() else target.parent
     run = config.get("run") or {}
     if run.get("source") == "task" and run.get("task") != task:
@@ -127,14 +136,20 @@ def _calibrate_run(target: Path, config: dict, task: str, images, draws, samples
                          f"{task} measures through {get_task(task).spec!r}")
     net = load(folder, device="cpu").eval()
     start = int(run.get("n_train", 0)) if run.get("source") == "task" else 0
-    return network_calibration(net, task, spec, start, images, draws, samples, output)
+    return network_calibration(net, task, spec, start, sizes, output)
 
 
-def network_calibration(net, task, spec, start, images, draws, samples, output):
-    """(Calibration, path): the network calibrated on crops ``start`` … and saved."""
+def network_calibration(net, task, spec, start, sizes, output):
+    """(Calibration, path): the network calibrated on crops ``start`` … and saved; ``sizes``
+    = (calibration crops, draws, bootstrap K, validation crops) or None for the defaults."""
     from physinv.experiments.uq_tasks import calibrate_network
 
-    cal = calibrate_network(net, task, spec, start, images, draws, samples)
+    if sizes is None:
+        cal = calibrate_network(net, task, spec, start)
+    else:
+        images, draws, samples, validation = sizes
+        cal = calibrate_network(net, task, spec, start, images, draws, samples,
+                                n_validation=validation)
     return cal, cal.save(output)
 
 
@@ -142,8 +157,12 @@ def summary(cal, where) -> str:
     """One line: what was calibrated, on what, the scales, where it is."""
     scales = ", ".join(f"{k}: {v:.3g}" for k, v in sorted(cal.scales.items()))
     how = cal.variance_source + ("" if cal.samples is None else f" (K={cal.samples})")
+    chosen = "" if not cal.selection else (
+        f"; form {cal.selection['chosen']}, chosen on {cal.selection['validation_set']}: "
+        f"{cal.describe_at(cal.level)} at {cal.level:g}")
     return (f"calibrated {cal.method} ({how}) for {cal.operator}, noise {cal.noise} on "
-            f"{cal.calibration_set} ({cal.n_pixels:,} pixels): scales {scales} -> {where}")
+            f"{cal.calibration_set} ({cal.n_pixels:,} pixels): scales {scales}{chosen} "
+            f"-> {where}")
 
 
 def after_training(trained, source, out: Path, calibrate: bool) -> str | None:
@@ -161,6 +180,6 @@ def after_training(trained, source, out: Path, calibrate: bool) -> str | None:
     task = source.description["task"]
     spec = json.loads((Path(out) / "config.json").read_text())["operator"]["spec"]
     cal, where = network_calibration(trained.eval(), task, spec,
-                                     source.description["n_train"], 4, 2, 16,
+                                     source.description["n_train"], None,
                                      Path(out) / "calibration.json")
     return summary(cal, where)

@@ -8,14 +8,13 @@ its posterior's where it has one (bayes-gauss, bayes-studentt) and the equivaria
 
     s_α = r_{(⌈(n+1)α⌉)},   r_j = |x_j − x̂_j| / (z_α √v_j)
 
-— or, by default, the two-parameter σ_α² = a_α v + b_α β² (``physinv.uq.fit_weights``; v the
-bootstrap's spread or the posterior variance, β² = ``BIAS``: the smoothed squared high-pass of
-x̂, the proxy of the error's bias part that was best on validation crops 12–15 for Tikhonov,
-the Gaussian posterior and FBP in ``benchmarks/uq_coverage.py``) — are fitted on held-out
-128×128 training crops (``patches.training_crops``), each measured with
-``n_draws`` fresh noise draws of the task — never on test images. Which crops: a solver's start
-after crop 3 (crops 0–3 tune the protocol's λ and TV weights), a network's after the crops it
-was trained on.
+— or the two-parameter σ_α² = a_α v + b_α β² (``physinv.uq.fit_weights``; v the bootstrap's
+spread or the posterior variance, β² a local bias proxy) — are fitted for every candidate of
+``physinv.uq.select`` on held-out 128×128 training crops (``patches.training_crops``), each
+measured with ``n_draws`` fresh noise draws of the task, and the candidate is chosen on the
+``n_validation`` crops after them (one draw each) — never on test images. Which crops: a
+solver's start after crop 3 (crops 0–3 tune the protocol's λ and TV weights), a network's after
+the crops it was trained on.
 
 >>> [tuple(x.shape) for x, _ in held_out(get_task("denoise"), 4, 2)]
 [(1, 1, 128, 128), (1, 1, 128, 128)]
@@ -27,13 +26,15 @@ import torch
 
 from physinv.data import patches
 from physinv.experiments.protocol import get_task
-from physinv.uq import bias_proxy, calibrate, equivariant_bootstrap
+from physinv.uq import draws, equivariant_bootstrap
+from physinv.uq.select import Maps, select
 
 CALIBRATION_FILE = "calibration.json"  # a run folder's calibration
-N_IMAGES, N_DRAWS, SAMPLES = 4, 2, 16  # defaults: held-out crops, draws per crop, bootstrap K
+N_IMAGES, N_VALIDATION, N_DRAWS, SAMPLES = 8, 4, 2, 16  # defaults: calibration crops,
+# validation crops (the choice of candidate), noise draws per calibration crop, bootstrap K
 SOLVER_START = 4  # a solver's calibration crops start here (0–3 tune the protocol's solvers)
 DRAW_SEED = 50_000  # seeds of the calibration draws (training uses 10 000 + i)
-BIAS = ("highpass", 2.0)  # the default bias proxy β² (kind, window px) of the calibration
+VALIDATION_SEED = 90_000  # seeds of the validation draws
 
 
 def held_out(task, start: int, n: int) -> list:
@@ -43,19 +44,21 @@ def held_out(task, start: int, n: int) -> list:
     return [(crops[i: i + 1], op) for i in range(n)]
 
 
-def _with_bias(x_hat, v, boot, bias):
-    """(x̂, v) or, with ``bias`` = (kind, width), (x̂, v, β²) (``uq.bias_proxy``)."""
-    if bias is None:
-        return x_hat, v
-    return x_hat, v, bias_proxy(bias[0], x_hat, None if boot is None else boot.mean, bias[1])
+def bootstrap_maps(reconstruct, y, op, noise, samples: int, x_hat=None, restrict=None) -> Maps:
+    """``Maps`` of ``reconstruct`` at y: x̂ and the equivariant bootstrap's mean square,
+    spread and mean (K = ``samples``, seed 0, as ``reconstruct --variance``); ``restrict``
+    (CT's disk) applied to each map."""
+    restrict = restrict or (lambda t: t)
+    x_hat = reconstruct(y, op) if x_hat is None else x_hat
+    boot = equivariant_bootstrap(reconstruct, y, op, noise, x_hat=x_hat, n_samples=samples,
+                                 seed=0)
+    return Maps(x_hat, restrict(boot.variance), restrict(boot.spread), restrict(boot.mean))
 
 
-def solver_estimator(method: str, noise, samples: int, options: dict | None = None,
-                     restrict=None, bias=None):
-    """``(y, op) -> (x̂, v)`` for a solver of the registry, as ``physinv reconstruct`` makes
-    them: the posterior variance if the solver gives one, else the bootstrap's (seed 0);
-    ``restrict`` (e.g. ``task.restrict``: CT's disk) applied to every reconstruction. With
-    ``bias`` = (kind, width): ``(x̂, v, β²)``, v the bootstrap's spread (noise part)."""
+def solver_maps(method: str, noise, samples: int, options: dict | None = None, restrict=None):
+    """``(y, op) -> Maps`` for a solver of the registry, as ``physinv reconstruct`` makes
+    them: its posterior variance if it gives one, else the bootstrap's; ``restrict`` (e.g.
+    ``task.restrict``: CT's disk) applied to every reconstruction."""
     from physinv.solvers.registry import run
 
     options = dict(options or {})
@@ -67,42 +70,86 @@ def solver_estimator(method: str, noise, samples: int, options: dict | None = No
     def estimate(y, op):
         result = run(method, y, op, **options)
         if result.variance is not None:
-            return _with_bias(restrict(result.x), restrict(result.variance), None, bias)
-        x_hat = restrict(result.x)
-        boot = equivariant_bootstrap(reconstruct, y, op, noise, x_hat=x_hat,
-                                     n_samples=samples, seed=0)
-        return _with_bias(x_hat, boot.variance if bias is None else boot.spread, boot, bias)
+            return Maps(restrict(result.x), restrict(result.variance))
+        return bootstrap_maps(reconstruct, y, op, noise, samples, restrict(result.x), restrict)
 
     return estimate
 
 
-def network_estimator(net, noise, samples: int, bias=None):
-    """``(y, op) -> (x̂, v)`` for a trained network (float32 forward, as ``reconstruct
-    --net``), the bootstrap variance with K = ``samples`` (seed 0); with ``bias``:
-    ``(x̂, spread, β²)`` as ``solver_estimator``."""
+def network_maps(net, noise, samples: int):
+    """``(y, op) -> Maps`` for a trained network (float32 forward, as ``reconstruct --net``),
+    by the bootstrap with K = ``samples``."""
     device = next(net.parameters()).device
 
     def reconstruct(y, op):
         with torch.no_grad():
             return net(y.to(device, torch.float32)).to("cpu", torch.float64)
 
-    def estimate(y, op):
-        x_hat = reconstruct(y, op)
-        boot = equivariant_bootstrap(reconstruct, y, op, noise, x_hat=x_hat, n_samples=samples,
-                                     seed=0)
-        return _with_bias(x_hat, boot.variance if bias is None else boot.spread, boot, bias)
-
-    return estimate
+    return lambda y, op: bootstrap_maps(reconstruct, y, op, noise, samples)
 
 
 def _describe(task, start, n_images, n_draws, extra=""):
+    draws_text = "1 noise draw" if n_draws == 1 else f"{n_draws} noise draws"
     return (f"{task.name} training crops {start}-{start + n_images - 1} (128×128), "
-            f"{n_draws} noise draws each{extra}")
+            f"{draws_text} each{extra}")
+
+
+def calibrate_maps(estimate, task, start: int, *, method: str, operator: str,
+                   variance_source: str, n_images: int = N_IMAGES,
+                   n_validation: int = N_VALIDATION, n_draws: int = N_DRAWS, op=None,
+                   extra: str = "", only=None, **recorded):
+    """``uq.select`` on a task's held-out crops: calibrate on crops ``start`` …
+    ``start + n_images − 1`` (``n_draws`` draws each), choose on the ``n_validation`` after.
+
+    Parameters
+    ----------
+    estimate : callable
+        ``(y, op) -> Maps`` (``solver_maps``, ``network_maps``).
+    task : Task
+        The protocol task (its noise and crops).
+    start : int
+        The first held-out crop.
+    method, operator, variance_source : str
+        Recorded in the calibration.
+    n_images, n_validation, n_draws : int
+        Calibration crops (≥ 2), validation crops (≥ 1), draws per calibration crop.
+    op : LinearOperator, optional
+        The operator to measure with (default the task's at 128×128; a network's own).
+    extra : str
+        Appended to the calibration set's description.
+    only : sequence of str, optional
+        Candidate names (default: all).
+    **recorded
+        ``samples``, ``options``.
+
+    Returns
+    -------
+    physinv.uq.select.Selection
+    """
+    from physinv.errors import InputError, check_int
+
+    if n_images < 2:
+        raise InputError("images", n_images, "at least 2 calibration images",
+                         "one image cannot stand for the images the calibration will meet")
+    check_int("validation", n_validation, minimum=1)
+    noise = task.noise()
+    pairs = held_out(task, start, n_images + n_validation)
+    if op is not None:
+        pairs = [(x, op) for x, _ in pairs]
+    truth, outputs = draws(estimate, pairs[:n_images], noise, n_draws, DRAW_SEED)
+    val_truth, val_outputs = draws(estimate, pairs[n_images:], noise, 1, VALIDATION_SEED)
+    last = start + n_images
+    return select(truth, outputs, val_truth, val_outputs, variance_source=variance_source,
+                  method=method, operator=operator, noise=noise.spec(),
+                  calibration_set=_describe(task, start, n_images, n_draws, extra),
+                  validation_set=_describe(task, last, n_validation, 1, extra), only=only,
+                  **recorded)
 
 
 def calibrate_solver(method: str, task_name: str, n_images: int = N_IMAGES,
                      n_draws: int = N_DRAWS, samples: int = SAMPLES,
-                     options: dict | None = None, bias=BIAS):
+                     options: dict | None = None, n_validation: int = N_VALIDATION,
+                     only=None):
     """The calibration of a registry solver on ``task_name``'s held-out crops.
 
     Parameters
@@ -112,44 +159,39 @@ def calibrate_solver(method: str, task_name: str, n_images: int = N_IMAGES,
     task_name : str
         A protocol task (its operator spec and noise are recorded).
     n_images, n_draws, samples : int
-        Held-out crops (≥ 2, from crop ``SOLVER_START``), noise draws per crop, bootstrap K.
+        Calibration crops (≥ 2, from crop ``SOLVER_START``), noise draws per crop, bootstrap K.
     options : dict, optional
         The solver's options (e.g. ``{"lam": "gcv"}``), as ``reconstruct`` will pass them.
-    bias : (str, float) or None, default ``BIAS``
-        The bias proxy of the two-parameter calibration; None: one scale per level.
+    n_validation : int
+        Validation crops (after the calibration ones) that choose the candidate.
+    only : sequence of str, optional
+        Candidate names (``uq.select.candidates``; default all).
 
     Returns
     -------
     physinv.uq.Calibration
+        The chosen one (``selection`` records the choice).
     """
     from physinv.solvers.registry import run
 
     task = get_task(task_name)
-    pairs = held_out(task, SOLVER_START, n_images)
-    noise = task.noise()
     options = {k: v for k, v in (options or {}).items() if v is not None}
-    x, op = pairs[0]
+    x, op = held_out(task, SOLVER_START, 1)[0]
     probe = run(method, task.measure(x, op, DRAW_SEED), op, **options)
     source = "posterior" if probe.variance is not None else "bootstrap"
-    estimator = ("mse" if bias is None else "spread") if source == "bootstrap" else None
-    return calibrate(solver_estimator(method, noise, samples, options, task.restrict, bias),
-                     pairs, noise,
-                     method=method, operator=task.spec, variance_source=source,
-                     calibration_set=_describe(task, SOLVER_START, n_images, n_draws),
-                     n_draws=n_draws, seed=DRAW_SEED,
-                     samples=samples if source == "bootstrap" else None,
-                     estimator=estimator, options=options, **_bias_record(bias))
-
-
-def _bias_record(bias) -> dict:
-    return {} if bias is None else {"bias_proxy": bias[0], "bias_width": float(bias[1])}
+    return calibrate_maps(solver_maps(method, task.noise(), samples, options, task.restrict),
+                          task, SOLVER_START, method=method, operator=task.spec,
+                          variance_source=source, n_images=n_images,
+                          n_validation=n_validation, n_draws=n_draws, only=only,
+                          samples=samples if source == "bootstrap" else None,
+                          options=options).chosen
 
 
 def calibrate_network(net, task_name: str, operator: str, start: int,
                       n_images: int = N_IMAGES, n_draws: int = N_DRAWS,
-                      samples: int = SAMPLES, bias=BIAS):
+                      samples: int = SAMPLES, n_validation: int = N_VALIDATION, only=None):
     """The bootstrap calibration of a trained network on ``task_name``'s crops ``start`` …
-    (the first ones it was not trained on).
+    (the first ones it was not trained on), the candidate chosen on the crops after them.
 
     Parameters
     ----------
@@ -161,22 +203,18 @@ def calibrate_network(net, task_name: str, operator: str, start: int,
         The operator spec its checkpoint records (what ``reconstruct --net`` compares).
     start : int
         The first held-out crop (the number of training crops).
-    n_images, n_draws, samples : int
-        Held-out crops (≥ 2), noise draws per crop, bootstrap K.
-    bias : (str, float) or None, default ``BIAS``
+    n_images, n_draws, samples, n_validation : int
         As ``calibrate_solver``.
+    only : sequence of str, optional
+        Candidate names (default all).
 
     Returns
     -------
     physinv.uq.Calibration
     """
     task = get_task(task_name)
-    pairs = [(x, net.op) for x, _ in held_out(task, start, n_images)]
-    noise = task.noise()
-    return calibrate(network_estimator(net, noise, samples, bias), pairs, noise,
-                     method=type(net).__name__, operator=operator,
-                     variance_source="bootstrap",
-                     calibration_set=_describe(task, start, n_images, n_draws,
-                                               " (not trained on)"),
-                     n_draws=n_draws, seed=DRAW_SEED, samples=samples,
-                     estimator="mse" if bias is None else "spread", **_bias_record(bias))
+    return calibrate_maps(network_maps(net, task.noise(), samples), task, start,
+                          method=type(net).__name__, operator=operator,
+                          variance_source="bootstrap", n_images=n_images,
+                          n_validation=n_validation, n_draws=n_draws, op=net.op,
+                          extra=" (not trained on)", only=only, samples=samples).chosen

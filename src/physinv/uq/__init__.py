@@ -5,8 +5,10 @@ calibration so that intervals cover what they promise.
 reconstructs them (Tachella & Pereyra 2023); ``conformal.fit`` scales a variance map on held-out
 pairs with the split-conformal quantile and ``Calibration.save`` / ``load`` keep that scale as a
 small JSON; with a local bias proxy β² (``bias.bias_proxy``) ``conformal.fit_weights`` fits
-σ² = a·v + b·β² per level instead (format 2). Layer: above solvers and nets, below train and
-experiments (imports operators, noise, solvers, nets, metrics, errors, io only).
+σ² = a·v + b·β² per level instead (format 2); ``select.select`` fits every such candidate on
+calibration crops and chooses one on validation crops (format 3). Layer: above solvers and
+nets, below train and experiments (imports operators, noise, solvers, nets, metrics, errors,
+io only).
 """
 
 from physinv.uq.bias import PROXIES, bias_proxy, smooth
@@ -16,13 +18,16 @@ from physinv.uq.conformal import (
     Calibration,
     calibrate,
     collect,
+    draws,
     fit,
     fit_weights,
     load,
     normal_quantile,
 )
 from physinv.uq.scores import interval_scores, spearman
+from physinv.uq.select import Candidate, Maps, Selection, candidates, select
 
-__all__ = ["LEVELS", "PROXIES", "BootstrapResult", "Calibration", "Group", "bias_proxy",
-           "calibrate", "collect", "equivariant_bootstrap", "fit", "fit_weights", "group_for",
-           "interval_scores", "load", "normal_quantile", "smooth", "spearman"]
+__all__ = ["LEVELS", "PROXIES", "BootstrapResult", "Calibration", "Candidate", "Group", "Maps",
+           "Selection", "bias_proxy", "calibrate", "candidates", "collect", "draws",
+           "equivariant_bootstrap", "fit", "fit_weights", "group_for", "interval_scores",
+           "load", "normal_quantile", "select", "smooth", "spearman"]

@@ -58,8 +58,9 @@ from physinv.errors import InputError, check_int
 from physinv.io import write_json
 
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
-FORMAT = "physinv-uq-calibration/2"
-FORMATS = ("physinv-uq-calibration/1", FORMAT)  # /1: one scale per level; /2 adds weights
+FORMAT = "physinv-uq-calibration/3"
+# /1: one scale per level; /2 adds weights; /3 adds the noise floor and the validation choice
+FORMATS = ("physinv-uq-calibration/1", "physinv-uq-calibration/2", FORMAT)
 N_DIRECTIONS = 41  # θ grid of the two-parameter fit
 
 
@@ -114,6 +115,8 @@ class Calibration:
     weights: dict | None = None  # two-parameter: level → [a, b] of σ² = a v + b β²
     bias_proxy: str | None = None  # the β² of the weights ("bootstrap" | "highpass")
     bias_width: float | None = None  # its window (pixels)
+    noise_floor: float = 0.0  # two-parameter: a_α ≥ noise_floor · s_α² (fit_weights' a_min)
+    selection: dict | None = None  # uq.select: the candidate chosen on validation crops, why
 
     @property
     def scale(self) -> float:
@@ -407,16 +410,17 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
                        calibration_set=calibration_set, n_images=int(truth.shape[0]),
                        n_draws=int(estimates.shape[1]), n_pixels=int(n), weights=weights,
                        bias_proxy=None if bias2 is None else bias_proxy,
-                       bias_width=None if bias2 is None else bias_width, **recorded)
+                       bias_width=None if bias2 is None else bias_width,
+                       noise_floor=float(noise_floor) if bias2 is not None else 0.0, **recorded)
 
 
-def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 0):
-    """Estimates and variances on held-out pairs with ``n_draws`` fresh noise draws each.
+def draws(estimate, pairs, noise, n_draws: int = 4, seed: int = 0):
+    """Run ``estimate`` on held-out pairs measured with ``n_draws`` fresh noise draws each.
 
     Parameters
     ----------
-    estimate_with_variance : callable
-        ``(y, op) -> (x̂, v)``, e.g. a solver followed by ``equivariant_bootstrap``.
+    estimate : callable
+        ``(y, op) -> anything`` (a tuple for ``collect``, ``uq.select.Maps`` for ``select``).
     pairs : list of (x, op)
         Clean held-out images (1, 1, H, W) and their operators (never test images).
     noise : NoiseModel or str
@@ -427,30 +431,43 @@ def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 
 
     Returns
     -------
+    truth : torch.Tensor, shape (n, 1, ...)
+        The clean images (float64).
+    outputs : list of list
+        ``outputs[i][d]``: what ``estimate`` returned for draw d of image i.
+    """
+    from physinv.noise import simulate
+
+    check_int("n_draws", n_draws, minimum=1)
+    outputs = [[estimate(simulate(x, op, noise, seed=seed + 1000 * i + d), op)
+                for d in range(n_draws)] for i, (x, op) in enumerate(pairs)]
+    truth = torch.stack([x.to(torch.float64)[None] for x, _ in pairs])
+    return truth, outputs
+
+
+def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 0):
+    """Estimates and variances on held-out pairs with ``n_draws`` fresh noise draws each
+    (``draws``, stacked).
+
+    Parameters
+    ----------
+    estimate_with_variance : callable
+        ``(y, op) -> (x̂, v)`` or ``(x̂, v, β²)``, e.g. a solver followed by
+        ``equivariant_bootstrap``.
+    pairs, noise, n_draws, seed
+        As ``draws``.
+
+    Returns
+    -------
     tuple of torch.Tensor
         truth (n, 1, ...), estimates (n, n_draws, ...), variances (n, n_draws, ...), ready
         for ``fit``; a fourth, bias2 (n, n_draws, ...), when ``estimate_with_variance``
         returns (x̂, v, β²).
     """
-    from physinv.noise import simulate
-
-    check_int("n_draws", n_draws, minimum=1)
-    truths, estimates, variances, biases = [], [], [], []
-    for i, (x, op) in enumerate(pairs):
-        xs, vs, bs = [], [], []
-        for d in range(n_draws):
-            y = simulate(x, op, noise, seed=seed + 1000 * i + d)
-            x_hat, v, *b2 = estimate_with_variance(y, op)
-            xs.append(x_hat.to(torch.float64))
-            vs.append(v.to(torch.float64))
-            bs.extend(b.to(torch.float64) for b in b2)
-        truths.append(x.to(torch.float64)[None])
-        estimates.append(torch.stack(xs))
-        variances.append(torch.stack(vs))
-        if bs:
-            biases.append(torch.stack(bs))
-    out = (torch.stack(truths), torch.stack(estimates), torch.stack(variances))
-    return out + (torch.stack(biases),) if biases else out
+    truth, outputs = draws(estimate_with_variance, pairs, noise, n_draws, seed)
+    parts = [torch.stack([torch.stack([o[j].to(torch.float64) for o in row])
+                          for row in outputs]) for j in range(len(outputs[0][0]))]
+    return (truth, *parts[:3])
 
 
 def calibrate(estimate_with_variance, pairs, noise, *, method: str, operator: str,

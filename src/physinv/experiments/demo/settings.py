@@ -54,6 +54,7 @@ class DemoSettings:
     uq_methods: tuple[str, ...] = ("tikhonov", "bayes-gauss")  # ct_sparse: fbp, tikhonov
     uq_samples: int = 4  # bootstrap reconstructions K per image
     uq_cal_images: int = 2  # held-out calibration crops
+    uq_val_images: int = 1  # held-out crops after them that choose the calibration's form
     uq_draws: int = 1  # noise draws per calibration crop
     uq_net: str = ""  # a network trained on deblur_gauss and calibrated ("" none)
     uq_net_epochs: int = 0
@@ -98,7 +99,8 @@ DEFAULT = replace(
     data_epochs=10, data_cnn_epochs=8, fourier_n=16, fourier_epochs=150,
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
-    uq_samples=8, uq_cal_images=4, uq_draws=1, uq_net="tikhonov-residual", uq_net_epochs=10,
+    uq_samples=8, uq_cal_images=4, uq_val_images=2, uq_draws=1, uq_net="tikhonov-residual",
+    uq_net_epochs=10,
     blind_side=256, deblur_regularisers=("crr",), data_tv_crops=4)
 
 FULL = replace(
@@ -108,6 +110,6 @@ FULL = replace(
     data_nets=("fourier-radial", "wavelet", "unrolled-landweber", "tikhonov-residual",
                "unrolled-hqs", "dncnn", "unet"),
     data_epochs=100, data_cnn_epochs=60, fourier_n=64, fourier_epochs=400,
-    ir_n_train=16, ir_epochs=60, ir_frames=8)
+    ir_n_train=16, ir_epochs=60, ir_frames=8, uq_cal_images=8, uq_val_images=4, uq_draws=2)
 
 MODES = {"quick": QUICK, "default": DEFAULT, "full": FULL}

@@ -4,10 +4,13 @@ For each task of ``settings.uq_tasks`` and each method of ``settings.uq_methods`
 network, ``settings.uq_net`` trained on deblur_gauss, in the larger modes): the variance map
 of ``physinv.uq`` — the Gaussian posterior's for bayes-gauss, else the equivariant bootstrap's
 with K = ``settings.uq_samples`` — calibrated by split-conformal scales fitted on held-out
-training crops (``experiments.uq_tasks``: ``uq_cal_images`` crops × ``uq_draws`` noise draws,
-never a test image). On the test images: the empirical coverage of x̂ ± z_α√v at nominal
-50 / 80 / 90 / 95 / 99 %, raw and calibrated, the mean σ against the RMSE, Spearman's ρ between
-σ and |error|, and seconds per image.
+training crops, every form of ``physinv.uq.select`` (bootstrap mean square or spread, with or
+without a bias term) fitted and the one chosen on the crops after them
+(``experiments.uq_tasks.calibrate_maps``: ``uq_cal_images`` crops × ``uq_draws`` noise draws,
+``uq_val_images`` validation crops; never a test image), as ``physinv calibrate`` does. On
+the test images: the empirical coverage of x̂ ± z_α√v at nominal 50 / 80 / 90 / 95 / 99 %,
+raw and calibrated, the mean σ against the RMSE, Spearman's ρ between σ and |error|, and
+seconds per image.
 
 >>> [name for name in method_names(get_task("ct_sparse"), ("tikhonov", "bayes-gauss"))]
 ['fbp', 'tikhonov']
@@ -22,14 +25,8 @@ import torch
 
 from physinv.experiments.demo.common import Context, Stage, select, train
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
-from physinv.experiments.uq_tasks import (
-    DRAW_SEED,
-    SOLVER_START,
-    held_out,
-    network_estimator,
-    solver_estimator,
-)
-from physinv.uq import LEVELS, calibrate, interval_scores
+from physinv.experiments.uq_tasks import SOLVER_START, calibrate_maps, network_maps, solver_maps
+from physinv.uq import LEVELS, Candidate, interval_scores
 
 CT_METHODS = ("fbp", "tikhonov")  # CT: no closed-form posterior, TV's tuning too slow here
 
@@ -50,24 +47,27 @@ def _options(name, task, tune) -> dict:
 
 
 def _evaluate(name, source, estimate, cal, tests, keep_map: bool, task=None):
-    """Per-image scores on the test pairs (on the task's domain: CT's disk), and the maps of
-    the first image."""
+    """Per-image scores on the test pairs (on the task's domain: CT's disk) of the map the
+    calibration's form takes, and the maps of the first image."""
     images, maps = [], None
+    form = Candidate.of(cal)
     for img_name, x, y, op in tests:
         start = time.perf_counter()
-        x_hat, v = estimate(y, op)
+        v, b2 = form.maps(m := estimate(y, op))
         seconds = time.perf_counter() - start
         on = (task.restrict(torch.ones_like(x)) > 0) if task is not None else \
             torch.ones_like(x, dtype=torch.bool)
         images.append({"image": img_name, "seconds": seconds,
-                       **interval_scores(x[on], x_hat[on], v[on], cal)})
+                       **interval_scores(x[on], m.x_hat[on], v[on], cal,
+                                         bias2=None if b2 is None else b2[on])})
         if keep_map and maps is None:
-            maps = {"sigma": cal.apply(v, 0.95).sqrt()[0, 0].numpy(),
-                    "error": (x_hat - x).abs()[0, 0].numpy(), "image": img_name}
+            maps = {"sigma": cal.apply(v, 0.95, b2).sqrt()[0, 0].numpy(),
+                    "error": (m.x_hat - x).abs()[0, 0].numpy(), "image": img_name}
     keys = [k for k in images[0] if k != "image"]
     mean = {k: _mean([im[k] for im in images]) for k in keys}
     mean = {k: None if np.isnan(v) else v for k, v in mean.items()}  # ρ of a flat map: null
-    return {"method": name, "variance_source": source, **mean, "scales": cal.scales}, maps
+    return {"method": name, "variance_source": source, **mean, "form": form.name,
+            "scales": cal.scales, "weights": cal.weights}, maps
 
 
 def _mean(values) -> float:
@@ -83,18 +83,16 @@ def _task_rows(ctx: Context, task_name: str):
     names = method_names(task, s.uq_methods)
     tune = training_pairs(task, 4 if task_name != "ct_sparse" else 1)
     tests = evaluation_pairs(task, s.test_images)
-    pairs = held_out(task, SOLVER_START, s.uq_cal_images)
     rows, maps = [], {}
     for name in names:
         ctx.describe(f"uq: {task_name} {name}")
         options = _options(name, task, tune)
         source = "posterior" if name == "bayes-gauss" else "bootstrap"
-        estimate = solver_estimator(name, noise, s.uq_samples, options, task.restrict)
+        estimate = solver_maps(name, noise, s.uq_samples, options, task.restrict)
         start = time.perf_counter()
-        cal = calibrate(estimate, pairs, noise, method=name, operator=task.spec,
-                        variance_source=source, n_draws=s.uq_draws, seed=DRAW_SEED,
-                        calibration_set=f"crops {SOLVER_START}-"
-                                        f"{SOLVER_START + s.uq_cal_images - 1}")
+        cal = calibrate_maps(estimate, task, SOLVER_START, method=name, operator=task.spec,
+                             variance_source=source, n_images=s.uq_cal_images,
+                             n_validation=s.uq_val_images, n_draws=s.uq_draws).chosen
         cal_s = time.perf_counter() - start
         row, m = _evaluate(name, source, estimate, cal, tests, keep_map=True, task=task)
         rows.append({"task": task_name, **row, "calibration_s": cal_s})
@@ -115,17 +113,16 @@ def _network_row(ctx: Context):
     net, result = train(s.uq_net, op, crops, task.noise(), task.tikhonov_lambda(train_set[:4]),
                         s.uq_net_epochs, ctx.seed)
     net.eval()
-    estimate = network_estimator(net, task.noise(), s.uq_samples)
-    pairs = [(x, net.op) for x, _ in held_out(task, s.n_train, s.uq_cal_images)]
-    cal = calibrate(estimate, pairs, task.noise(), method=type(net).__name__,
-                    operator=task.spec, n_draws=s.uq_draws, seed=DRAW_SEED,
-                    calibration_set=f"crops {s.n_train}-{s.n_train + s.uq_cal_images - 1}")
+    cal = calibrate_maps(network_maps(net, task.noise(), s.uq_samples), task, s.n_train,
+                         method=type(net).__name__, operator=task.spec,
+                         variance_source="bootstrap", n_images=s.uq_cal_images,
+                         n_validation=s.uq_val_images, n_draws=s.uq_draws, op=net.op).chosen
     tests = [(n, x, y, o) for n, x, y, o in evaluation_pairs(task, s.test_images)]
     # the network is built on the 128×128 training grid: it reconstructs 256² test images
     # through its operator for that shape
     big = net.for_operator(tests[0][3]).eval() if tests[0][3].in_shape != op.in_shape else net
-    row, m = _evaluate(s.uq_net, "bootstrap", network_estimator(big, task.noise(),
-                                                                 s.uq_samples), cal, tests, True)
+    row, m = _evaluate(s.uq_net, "bootstrap", network_maps(big, task.noise(), s.uq_samples),
+                       cal, tests, True)
     ctx.advance()
     return {"task": task.name, **row, "train_s": result.train_s}, m
 
@@ -246,7 +243,8 @@ STAGE = Stage(
     title="Calibrated uncertainty: do the intervals cover what they say?",
     about="Per task and method, the per-pixel variance (Gaussian posterior, else the "
           "equivariant bootstrap) is scaled by split-conformal factors fitted on held-out "
-          "training crops, then x̂ ± z·σ is checked on the test images at nominal 50 / 80 / 90 "
+          "training crops (the form — one scale, or a noise and a bias term — chosen on other "
+          "held-out crops), then x̂ ± z·σ is checked on the test images at nominal 50 / 80 / 90 "
           "/ 95 / 99 %. Dotted: uncalibrated; solid: calibrated; grey: the diagonal. The maps "
           "show σ beside |error| for one image on one colour scale.",
     run=run,
