@@ -102,7 +102,7 @@ def test_bench_ir_tiny_run(tmp_path):
         if row.get("dice") is not None:
             assert 0 <= row["dice"] <= 1
     calibrated = [r for r in result["rows"] if r["method"] == "tikhonov-residual"]
-    assert calibrated[0]["coverage"] is not None and calibrated[0]["k_sigma"] > 0
+    assert calibrated[0]["coverage"] is not None and "calibration_95" in calibrated[0]
 
 
 def test_ir_cli_pipeline_on_a_simulated_frame(tmp_path, capsys):
@@ -122,6 +122,13 @@ def test_ir_cli_pipeline_on_a_simulated_frame(tmp_path, capsys):
     assert float(((temp[0] - truth) ** 2).mean().sqrt()) < 0.6  # kelvin
     assert (out / "variance.tif").exists() and (out / "figure.png").stat().st_size > 10_000
     assert (out / "labels.tif").exists()
+    # the variance written is the calibrated one at 95 %, and the summary says how it was made
+    restored = json.loads((out / "summary.json").read_text())
+    assert restored["variance_level"] == 0.95 and "calibrated at 0.95" in restored["method"]
+    assert "simulated 128×128 acquisitions" in restored["calibration"]["calibration_set"]
+    err = (temp[0] - truth).abs()
+    cover = float((err <= 1.96 * read_image(out / "variance.tif")[0].sqrt()).double().mean())
+    assert cover > 0.85, cover  # one frame: pixels are not independent
     seg = tmp_path / "s0"
     assert main(["ir", "segment", str(f0 / "raw.tif"), "--camera", str(f0 / "camera.json"),
                  "--out", str(seg)]) == 0

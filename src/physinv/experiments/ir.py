@@ -14,8 +14,10 @@ RMSE in K, PSNR over the scene's temperature range, 95 % interval coverage where
 a variance, Dice / IoU of the defect maps.
 
 Networks (``PHYSICS_NETS``, ``BLACKBOX_NETS``) are trained by ``physinv.thermal.train_net`` on
-normalised temperatures; the physics network best on validation scenes gets intervals
-calibrated by ``physinv.thermal.calibrate_sigma``.
+normalised temperatures; the physics network best on validation scenes and the Gaussian
+posterior get the variance ``physinv ir restore`` writes: the camera's posterior variance around
+the method's estimate, calibrated at 95 % on the task's validation scenes
+(``thermal.uncertainty.calibrate_restoration``); ``coverage_raw`` is the posterior's own.
 
 Segmentation, five ways: ``component background`` (``component_segment``: the ambient field
 and the heated components fitted to the frame, the restored residual thresholded — a
@@ -37,14 +39,12 @@ import torch
 from physinv.experiments.rows import Row, summarize
 from physinv.metrics import coverage, dice, iou, psnr
 from physinv.operators import Identity
-from physinv.solvers import gaussian_posterior
 from physinv.thermal import (
     TEST_SEED,
     TIK_GRID,
     TRAIN_SEED,
     TV_GRID,
     acquire,
-    calibrate_sigma,
     calibration,
     get_ir_task,
     local_contrast,
@@ -62,9 +62,16 @@ from physinv.thermal import (
     validation_pairs,
 )
 from physinv.thermal.segmentation import component_segment, detection_counts
+from physinv.thermal.uncertainty import calibrate_restoration, calibrated_variance, restoration_maps
+from physinv.uq import Maps
 
 PHYSICS_NETS = ("tikhonov-residual", "decomposed-cnn", "unrolled-hqs")
 BLACKBOX_NETS = ("unet",)
+
+
+def _calibration(cal) -> dict:
+    """What a row records of its variance's calibration."""
+    return {"calibration_form": cal.selection["chosen"], "calibration_95": cal.describe_at(0.95)}
 
 
 def _rmse(x, truth) -> float:
@@ -97,7 +104,7 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
 
     Per task: λ of Tikhonov and TV tuned on ``n_train`` training scenes, the networks trained
     (``train_net``), the physics network with the lowest validation RMSE given intervals
-    (σ calibrated by ``calibrate_sigma``); then ``n_images`` test frames (seeds
+    (variance calibrated by ``calibrate_restoration``); then ``n_images`` test frames (seeds
     ``TEST_SEED + i``), acquired raw and NUC-corrected, restored by every method and, for
     ``ir_segment``, segmented four ways.
 
@@ -152,7 +159,10 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
             scores = {k: np.mean([_rmse(net_restore(nets[k], g), x) for x, g, _ in val])
                       for k in nets if k in PHYSICS_NETS}
             best_phys = min(scores, key=scores.get) if scores else None
-        k_sigma = calibrate_sigma(nets[best_phys], task, nuc) if best_phys else None
+        cals = {"bayes-gauss": calibrate_restoration(task.camera, scene=task.scene)}
+        if best_phys:
+            cals[best_phys] = calibrate_restoration(task.camera, net=nets[best_phys],
+                                                    scene=task.scene)
         if task.segment and best_phys:
             head, raw_net, head_s, raw_s = _segmenters(task, nets[best_phys], nuc, n_train,
                                                         budget_s, seed)
@@ -170,21 +180,25 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
                 outputs[method] = ("classical", x, None, time.perf_counter() - t0, 0.0, 0,
                                    {"lam_rel": lam})
             t0 = time.perf_counter()
-            post = gaussian_posterior(g, op)
-            outputs["bayes-gauss"] = ("bayesian", post.x, post.variance,
-                                      time.perf_counter() - t0, 0.0, 0, {})
+            post = restoration_maps(g[0, 0], task.camera, "bayes")[0]
+            outputs["bayes-gauss"] = ("bayesian", post.x_hat,
+                                      calibrated_variance(cals["bayes-gauss"], post),
+                                      time.perf_counter() - t0, 0.0, 0,
+                                      {**_calibration(cals["bayes-gauss"]),
+                                       "coverage_raw": float(coverage(
+                                           post.x_hat, post.variance.sqrt(), truth))})
             for net_name, net in nets.items():
                 t0 = time.perf_counter()
                 x = net_restore(net, g)
                 family = "physics" if net_name in PHYSICS_NETS else "black-box"
-                var = None
-                if net_name == best_phys:
-                    var = (k_sigma**2) * post.variance
+                var, about = None, {}
+                if net_name == best_phys:  # the variance ir restore --net writes
+                    var = calibrated_variance(cals[net_name], Maps(x, post.variance))
+                    about = _calibration(cals[net_name])
                 outputs[net_name] = (family, x, var, time.perf_counter() - t0,
                                      trained[net_name].train_s, net.trainable_parameters(),
                                      {"stop_reason": trained[net_name].stop_reason,
-                                      "best_epoch": trained[net_name].best_epoch,
-                                      "k_sigma": k_sigma if net_name == best_phys else None})
+                                      "best_epoch": trained[net_name].best_epoch, **about})
             for method, (family, x, var, secs, tr, n_par, extra) in outputs.items():
                 rows.append(_row(task, method, family, seed_i, x, truth, var, ms=1e3 * secs,
                                  train_s=tr, trainable=n_par,

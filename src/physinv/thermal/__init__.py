@@ -25,7 +25,9 @@ One idea per module, the direction of the data:
 - ``restoration``: ``upsample, ``tikhonov_k``, ``tv_k``, ``tune``, ``TIK_GRID``,
   ``TV_GRID``, ``restore``
 - ``networks``: ``normalise``, ``denormalise``, ``CENTER``, ``SCALE``, ``train_net``,
-  ``net_restore``, ``calibrate_sigma``
+  ``net_restore``
+- ``uncertainty``: ``calibrate_restoration``, ``restoration_maps``, ``calibrated_variance`` —
+  the variance ``ir restore`` writes, calibrated at 95 % on simulated acquisitions
 - ``segmentation``: ``component_segment``, ``local_contrast``, ``threshold_segment``,
   ``potts_segment``, ``train_segmenter``, ``segment``, ``DETECT_K``, ``CLUTTER``, ``OPENING``
 - ``pipeline`` (the steps of ``physinv ir``, used as ``pipeline.<name>``): ``make_camera``,
@@ -46,7 +48,6 @@ from physinv.thermal.camera import Camera, flat_fields
 from physinv.thermal.networks import (
                                       CENTER,
                                       SCALE,
-                                      calibrate_sigma,
                                       denormalise,
                                       net_restore,
                                       normalise,
@@ -106,7 +107,7 @@ __all__ = [
     "Radiometry", "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED",
     "Camera", "IRTask",
     "Scene", "ThermalFrame", "ThermalScenes", "TwoPointNUC", "acquire", "apparent_temperature",
-    "band_radiance", "calibrate_sigma", "calibration", "check_temperatures",
+    "band_radiance", "calibration", "check_temperatures",
     "component_segment", "denormalise",
     "find_dead", "flat_fields", "get_ir_task", "inverse_band_radiance", "local_contrast",
     "net_restore", "normalise", "object_temperature", "pipeline", "potts_segment",

@@ -1,13 +1,12 @@
-"""Networks that restore thermal frames: trained on normalised temperatures, applied in kelvin,
-their posterior intervals calibrated on validation scenes.
+"""Networks that restore thermal frames: trained on normalised temperatures, applied in kelvin.
 
 Networks work on normalised temperatures (T − 300 K) / 20 K (``CENTER``, ``SCALE``) — the
 operators are linear and preserve constants, so g and f normalise alike: a network for g = H f
 is a network for (g − 300) / 20 = H (f − 300) / 20. ``train_net`` trains one of the registry's
 networks (``physinv.nets.registry``) for a task, ``net_restore`` applies it to a frame in
 kelvin, ``net_restore_tiled`` applies it by overlapping tiles when a frame's activations would
-not fit in memory (or a tile size is asked for), ``calibrate_sigma`` scales the Gaussian
-posterior's σ into 95 % intervals around its estimate.
+not fit in memory (or a tile size is asked for); ``thermal.uncertainty`` calibrates the
+Gaussian posterior's variance around a network's estimate.
 
 **Tiles.** The frame is cut, in detector pixels, into tiles of T × T whose cores (T − 2m)²
 partition it; each tile is reconstructed by the network moved to the tile's operator
@@ -36,10 +35,8 @@ import torch
 
 from physinv.errors import InputError, available_memory, check_memory
 from physinv.noise import Gaussian
-from physinv.solvers import gaussian_posterior
-from physinv.thermal.acquisition import ThermalScenes, simulate
-from physinv.thermal.nuc import TwoPointNUC
-from physinv.thermal.tasks import NOISE_SEED, TRAIN_SEED, VAL_SEED, IRTask
+from physinv.thermal.acquisition import ThermalScenes
+from physinv.thermal.tasks import TRAIN_SEED, IRTask
 from physinv.train import Measurements
 from physinv.train.recipe import train_network
 
@@ -276,39 +273,3 @@ def net_restore_tiled(net, g: torch.Tensor, camera, tile: int | None = None,
         x[..., ay * s:(ay + cy) * s, ax * s:(ax + cx) * s] = \
             out[..., m * s:(m + cy) * s, m * s:(m + cx) * s]
     return x, {"tiles": len(starts), "tile": tile, "overlap": m, "bytes_per_pixel": per_pixel}
-
-
-def calibrate_sigma(net, task: IRTask, nuc: TwoPointNUC, n: int = 4) -> float:
-    r"""The factor k that makes net ± 1.96 k σ_post 95 % intervals on validation scenes.
-
-    .. math:: k = q_{0.95}\!\left(\frac{|\hat f_\text{net} - f|}{\sigma_\text{post}}
-              \right) / 1.96
-
-    over every pixel of ``n`` validation scenes (from ``VAL_SEED``, noise re-drawn from
-    ``NOISE_SEED``), σ_post being the Gaussian posterior's standard deviation.
-
-    Parameters
-    ----------
-    net : PhysicsNet
-        The network (as for ``net_restore``).
-    task : IRTask
-        Scene and camera.
-    nuc : TwoPointNUC
-        The camera's correction.
-    n : int, optional
-        Validation scenes.
-
-    Returns
-    -------
-    float
-        k (dimensionless): use (k σ_post)² as the network's variance, K².
-    """
-    ratios = []
-    for i in range(n):
-        frame = simulate(task.scene, task.camera, VAL_SEED + i)
-        g = nuc(task.camera.to_kelvin(task.camera.expose(
-            frame.clean, torch.Generator().manual_seed(NOISE_SEED + i))))[None, None]
-        post = gaussian_posterior(g, frame.op)
-        err = (net_restore(net, g) - frame.apparent[None, None]).abs()
-        ratios.append((err / post.variance.sqrt()).flatten())
-    return float(torch.quantile(torch.cat(ratios), 0.95)) / 1.959964

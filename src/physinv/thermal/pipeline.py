@@ -1,9 +1,11 @@
 """What ``physinv ir`` runs: one thermal frame through the pipeline — read (TIFF counts, CSV, NPY) →
 correct (two-point NUC from flat fields, or stuck pixels replaced and, on request, column
 stripes removed scene-based) →
-restore (``bicubic``, ``tikhonov``, ``tv``, ``bayes`` with its variance, or a trained network)
-→ segment hot defects → write the temperature map (K, lossless), the variance map, the label
-map and a figure (raw / restored / standard deviation / labels, colour bars in °C).
+restore (``bicubic``, ``tikhonov``, ``tv``, ``bayes`` with its variance, or a trained network
+with the posterior variance around its estimate; either variance calibrated at 95 % for the
+camera on simulated acquisitions, ``thermal.uncertainty``) → segment hot defects → write the
+temperature map (K, lossless), the variance map, the label map and a figure (raw / restored /
+standard deviation / labels, colour bars in °C).
 
 A camera is described by its decimation ``factor`` (1 for denoise / deconvolve), the optics
 PSF FWHM in detector pixels (``fwhm``; 0 = no optics blur) and its ``netd`` (K); a
@@ -18,7 +20,7 @@ PSF FWHM in detector pixels (``fwhm``; 0 = no optics blur) and its ``netd`` (K);
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,8 @@ from physinv.thermal.restoration import TIK_GRID, restore, tikhonov_k, tune
 from physinv.thermal.scene import Scene
 from physinv.thermal.segmentation import DETECT_K, segment
 from physinv.thermal.tasks import TRAIN_SEED, IRTask, get_ir_task, training_pairs
+from physinv.thermal.uncertainty import LEVEL, calibrate_restoration, calibrated_variance
+from physinv.uq import Maps
 
 KINDS = {"denoise": 1, "deconvolve": 1, "sr": None}
 
@@ -297,9 +301,10 @@ def run(frame_path: Path, out: Path, camera: Camera, method: str = "bayes", lam=
     """The whole pipeline on one frame — ``physinv ir restore`` / ``segment``.
 
     read (``read_raw``) → correct (``correct``) → restore (``restore``, or the network of
-    ``net_path``) → with ``radiometry``, the object temperature and its variance
-    (``object_temperature``) → segment (``segment``) → write temperature / variance / labels /
-    probability maps (``suffix``, K), figure.png and summary.json to ``out``.
+    ``net_path``; its variance calibrated by ``uncertainty.calibrate_restoration``) → with
+    ``radiometry``, the object temperature and its variance (``object_temperature``) → segment
+    (``segment``) → write temperature / variance / labels / probability maps (``suffix``, K),
+    figure.png and summary.json to ``out``.
 
     The restoration is done in apparent temperature — the quantity the camera operator and
     the NETD describe — and converted pixel by pixel afterwards (exact, with the variance
@@ -367,9 +372,17 @@ def _nuc(flats):
 
 
 def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, radiometry,
-            info: dict, tile: int | None = None) -> dict:
-    """restore → object temperature → segment → write the maps, figure and summary."""
+            info: dict, tile: int | None = None, cal=None, n_frames: int = 1) -> dict:
+    """restore → calibrate its variance → object temperature → segment → write the maps,
+    figure and summary (``cal``: a calibration already made for this camera and method;
+    ``n_frames``: the frames averaged into ``g``, whose noise is NETD / √n)."""
     apparent, apparent_var, note = restore(g, camera, method, lam, net, tile)
+    if apparent_var is not None:  # the posterior's variance → the calibrated one at 95 %
+        cal = cal or calibrate_restoration(replace(camera, netd=camera.netd / n_frames ** 0.5),
+                                           method, lam, net)
+        apparent_var = calibrated_variance(cal, Maps(apparent, apparent_var))
+        note += (f"; variance calibrated at {LEVEL:g} ({cal.selection['chosen']}: "
+                 f"{cal.describe_at(LEVEL)}, on {cal.calibration_set})")
     x, variance = object_temperature(apparent, radiometry, apparent_var)
     which = "apparent" if radiometry.is_identity else "object"
     labels = prob = None
@@ -390,9 +403,14 @@ def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, 
                "temperature": which, "radiometry": radiometry.describe(),
                "min_k": float(x.min()), "max_k": float(x.max()),
                "defect_pixels": None if labels is None else int(labels.sum()),
-               "mean_std_k": None if variance is None else float(variance.sqrt().mean())}
+               "mean_std_k": None if variance is None else float(variance.sqrt().mean()),
+               "variance_level": None if variance is None else LEVEL,
+               "calibration": None if apparent_var is None else {
+                   "form": cal.selection["chosen"], "calibration_set": cal.calibration_set,
+                   "validation_set": cal.selection["validation_set"],
+                   "weights": cal.weights, "scales": cal.scales}}
     written.append(write_json(out / "summary.json", summary))
-    return {"written": written, "summary": summary}
+    return {"written": written, "summary": summary, "calibration": cal}
 
 
 def run_stack(frames, out: Path, camera: Camera, method: str = "bayes", lam=None,
@@ -460,14 +478,17 @@ def run_stack(frames, out: Path, camera: Camera, method: str = "bayes", lam=None
                        expected_reduction=len(frames) ** 0.5)
         raw_mean = torch.stack([r for _, r, _ in corrected]).mean(0)
         result = _finish(raw_mean, g, out, camera, method, lam, net, detect, segment_too,
-                         suffix, radiometry, {"frame": f"mean of {len(frames)} frames"})
+                         suffix, radiometry, {"frame": f"mean of {len(frames)} frames"},
+                         n_frames=len(frames))
         summary["restored"] = result["summary"]
         written += result["written"]
     else:
         summary["restored"] = []
+        cal = None  # one calibration for the stack (same camera, same method)
         for name, raw, g in progress(corrected, len(corrected)):
             result = _finish(raw, g, out / name, camera, method, lam, net, detect,
-                             segment_too, suffix, radiometry, {"frame": name})
+                             segment_too, suffix, radiometry, {"frame": name}, cal=cal)
+            cal = result["calibration"]
             summary["restored"].append(result["summary"])
             written += result["written"]
     written.append(write_json(out / "stack.json", summary))

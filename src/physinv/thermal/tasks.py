@@ -9,7 +9,8 @@ wide, 2–10 K). ``physinv ir simulate --task`` and ``physinv bench --suite ir``
 Every acquisition (``acquire``) is simulated raw (fixed pattern, dead pixels, 14-bit counts)
 and corrected by the camera's two-point NUC, so a method sees what it would see on a real
 camera. Scenes are split by seed: training from ``TRAIN_SEED``, validation from ``VAL_SEED``
-(its interval calibration re-draws the noise from ``NOISE_SEED``), test from ``TEST_SEED``.
+(``thermal.uncertainty`` calibrates the variance on them), test from ``TEST_SEED``;
+``NOISE_SEED`` is no longer drawn from (kept for the seeds of earlier runs).
 
 >>> get_ir_task("ir_sr_x4").camera.factor
 4

@@ -116,18 +116,20 @@ def stacked(outputs, candidate: Candidate):
 
 def validate(truth, xs, v, b2, cal: Calibration, levels=LEVELS) -> dict:
     """A calibration's figures on a validation set: the mean interval score over ``levels``
-    (module docstring), the worst |coverage − level| and each crop's 95 % coverage. Pixels
-    known exactly (v = 0 and no error: outside CT's disk) are left out."""
+    (module docstring), the pooled coverage at each level and the worst |coverage − level|,
+    each crop's 95 % coverage. Pixels known exactly (v = 0 and no error: outside CT's disk)
+    are left out."""
     on = (v > 0) | (xs != truth)
     err = (xs - truth).abs()
-    scores, gaps = [], []
+    scores, coverage = [], {}
     for a in levels:
         h = normal_quantile(a) * cal.apply(v, a, b2).sqrt()
         scores.append(float((2 * h + 2 / (1 - a) * (err - h).clamp_min(0))[on].mean()))
-        gaps.append(abs(float((err <= h)[on].double().mean()) - a))
+        coverage[f"{a:g}"] = float((err <= h)[on].double().mean())
     h95 = normal_quantile(0.95) * cal.apply(v, 0.95, b2).sqrt()
     per_crop = [float((err[i] <= h95[i])[on[i]].double().mean()) for i in range(xs.shape[0])]
-    return {"interval_score": sum(scores) / len(scores), "worst_gap": max(gaps),
+    return {"interval_score": sum(scores) / len(scores), "coverage": coverage,
+            "worst_gap": max(abs(c - float(a)) for a, c in coverage.items()),
             "crop_coverage_95": per_crop, "worst_crop_coverage_95": min(per_crop)}
 
 
