@@ -14,7 +14,8 @@ with a local bias proxy (bootstrap bias at 2 / 4 px, high-pass at 2 px; the post
 with the high-pass at 2 / 4 px), each also with the noise floor a ≥ 0.5·s_α² — fitted on
 training crops 4–11 (never used for tuning; the network: crops 16–23, never trained on) with 2
 noise draws each, and the one chosen on validation crops 12–15 (network: 24–27) by the smallest
-mean interval score among those whose worst validation crop covers ≥ 0.90 at 95 %.
+mean interval score (``uq.select``; the rule chosen on development images by
+``benchmarks/uq_rule_dev.py``).
 On the four public test images (never tuned on): empirical coverage of x̂ ± z·√v,
 uncalibrated and calibrated, the mean σ and the mean 95 % half-width against the RMSE, Spearman's
 rank correlation between σ and |error| across pixels (per image, then averaged), and seconds per

@@ -11,7 +11,7 @@ from physinv.noise import from_spec
 from physinv.operators import Convolution, psf
 from physinv.solvers import tikhonov
 from physinv.uq import Candidate, candidates, draws, load, select
-from physinv.uq.select import WORST_CROP_MIN, choose
+from physinv.uq.select import choose
 
 
 @pytest.fixture(scope="module")
@@ -44,29 +44,29 @@ def test_every_form_is_fitted_and_each_file_says_how_to_rebuild_its_map(selectio
         assert (cal.weights is None) == ("+" not in name)
 
 
-def test_the_chosen_form_follows_the_worst_crop_rule_and_is_recorded(selection, tmp_path):
+def test_the_chosen_form_has_the_best_validation_score_and_is_recorded(selection, tmp_path):
     chosen = selection.chosen
     record = chosen.selection
     assert record["chosen"] == choose(selection.validation)
     assert set(record["candidates"]) == set(selection.calibrations)
-    fair = {k for k, r in selection.validation.items()
-            if r["worst_crop_coverage_95"] >= WORST_CROP_MIN}
-    pool = fair or set(selection.validation)
-    best = min(selection.validation[k]["interval_score"] for k in pool)
-    assert record["chosen"] in pool
+    best = min(r["interval_score"] for r in selection.validation.values())
     assert selection.validation[record["chosen"]]["interval_score"] == best
+    for r in selection.validation.values():  # pooled coverage per level, and per crop at 95 %
+        assert set(r["coverage"]) == {"0.5", "0.8", "0.9", "0.95", "0.99"}
+        assert len(r["crop_coverage_95"]) == 2
     back = load(chosen.save(tmp_path / "cal.json"))
     assert back == chosen and back.selection["validation_set"] == "crops 4-5"
 
 
-def test_choose_prefers_a_fair_candidate_and_falls_back_to_the_best_score():
+def test_choose_takes_the_best_score_or_first_the_fair_candidates_with_worst_min():
     def r(score, worst):
         return {"interval_score": score, "worst_crop_coverage_95": worst}
 
-    # the sharper candidate leaves one crop at 0.6: the fair one is chosen
-    assert choose({"sharp": r(1.0, 0.6), "fair": r(1.4, 0.92)}) == "fair"
+    assert choose({"sharp": r(1.0, 0.6), "fair": r(1.4, 0.92)}) == "sharp"
+    # with worst_min: the sharper candidate leaves one crop at 0.6, the fair one is chosen
+    assert choose({"sharp": r(1.0, 0.6), "fair": r(1.4, 0.92)}, worst_min=0.9) == "fair"
     # none is fair: the smallest score
-    assert choose({"a": r(2.0, 0.7), "b": r(1.5, 0.8)}) == "b"
+    assert choose({"a": r(2.0, 0.7), "b": r(1.5, 0.8)}, worst_min=0.9) == "b"
 
 
 def test_select_refuses_no_validation_crop_and_an_unknown_form(selection):
