@@ -58,6 +58,8 @@ class DemoSettings:
     uq_draws: int = 1  # noise draws per calibration crop
     uq_net: str = ""  # a network trained on deblur_gauss and calibrated ("" none)
     uq_net_epochs: int = 0
+    uq_ir_task: str = "ir_sr_x4"  # an IR task: ir restore's calibrated variance ("" none)
+    uq_ir_frames: int = 2  # its simulated test frames
     blind_side: int = 128  # side of the blind stage's centre crop of a test image
     # learned regularisers of the deblur stage, used at their start (first differences, Huber
     # potentials — a DEQ epoch takes minutes on a CPU), (s_λ, s_μ) tuned on ``reg_tune_images``
@@ -100,7 +102,7 @@ DEFAULT = replace(
     ir_n_train=8, ir_epochs=40, ir_frames=2,
     uq_tasks=("deblur_gauss", "sr_x2", "ct_sparse"), uq_methods=("tikhonov", "tv", "bayes-gauss"),
     uq_samples=8, uq_cal_images=4, uq_val_images=2, uq_draws=1, uq_net="tikhonov-residual",
-    uq_net_epochs=10,
+    uq_net_epochs=10, uq_ir_frames=4,
     blind_side=256, deblur_regularisers=("crr",), data_tv_crops=4)
 
 FULL = replace(
@@ -110,6 +112,7 @@ FULL = replace(
     data_nets=("fourier-radial", "wavelet", "unrolled-landweber", "tikhonov-residual",
                "unrolled-hqs", "dncnn", "unet"),
     data_epochs=100, data_cnn_epochs=60, fourier_n=64, fourier_epochs=400,
-    ir_n_train=16, ir_epochs=60, ir_frames=8, uq_cal_images=8, uq_val_images=4, uq_draws=2)
+    ir_n_train=16, ir_epochs=60, ir_frames=8, uq_cal_images=8, uq_val_images=4, uq_draws=2,
+    uq_ir_frames=8)
 
 MODES = {"quick": QUICK, "default": DEFAULT, "full": FULL}

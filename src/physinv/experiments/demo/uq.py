@@ -10,7 +10,8 @@ without a bias term) fitted and the one chosen on the crops after them
 ``uq_val_images`` validation crops; never a test image), as ``physinv calibrate`` does. On
 the test images: the empirical coverage of x̂ ± z_α√v at nominal 50 / 80 / 90 / 95 / 99 %,
 raw and calibrated, the mean σ against the RMSE, Spearman's ρ between σ and |error|, and
-seconds per image.
+seconds per image. With ``settings.uq_ir_task``, one thermal row too: the variance ``physinv ir
+restore`` writes for the Gaussian posterior (``thermal.uncertainty``), on simulated test frames.
 
 >>> [name for name in method_names(get_task("ct_sparse"), ("tikhonov", "bayes-gauss"))]
 ['fbp', 'tikhonov']
@@ -127,6 +128,33 @@ def _network_row(ctx: Context):
     return {"task": task.name, **row, "train_s": result.train_s}, m
 
 
+def _ir_row(ctx: Context):
+    """``settings.uq_ir_task``: the variance ``physinv ir restore`` writes for the Gaussian
+    posterior (calibrated on simulated acquisitions of the camera, ``thermal.uncertainty``),
+    scored on ``uq_ir_frames`` simulated test frames (in K)."""
+    from physinv import thermal
+    from physinv.thermal.uncertainty import calibrate_restoration, restoration_maps
+
+    s = ctx.settings
+    task = thermal.get_ir_task(s.uq_ir_task)
+    ctx.describe(f"uq: {task.name} bayes-gauss")
+    nuc = thermal.calibration(task.camera, tuple(task.operator().out_shape))
+    start = time.perf_counter()
+    cal = calibrate_restoration(task.camera, scene=task.scene)
+    cal_s = time.perf_counter() - start
+    tests = []
+    for i in range(s.uq_ir_frames):
+        frame, g = thermal.acquire(task, thermal.TEST_SEED + i, nuc)
+        tests.append((f"frame {i}", frame.apparent[None, None], g, None))
+
+    def estimate(g, _):
+        return restoration_maps(g[0, 0], task.camera, "bayes")[0]
+
+    row, m = _evaluate("bayes-gauss", "posterior", estimate, cal, tests, keep_map=True)
+    ctx.advance()
+    return {"task": task.name, **row, "calibration_s": cal_s}, m
+
+
 def run(ctx: Context) -> dict:
     """Calibrate and score the variance maps of every (task, method) of the settings.
 
@@ -153,10 +181,15 @@ def run(ctx: Context) -> dict:
         row, m = _network_row(ctx)
         rows.append(row)
         maps[("deblur_gauss", s.uq_net)] = m
+    if s.uq_ir_task:
+        row, m = _ir_row(ctx)
+        rows.append(row)
+        maps[(s.uq_ir_task, "bayes-gauss")] = m
     timings = {f"{r['task']}/{r['method']}": {k: r.pop(k) for k in
                                              ("seconds", "calibration_s", "train_s") if k in r}
                for r in rows}
-    figures = [ctx.figure("uq_calibration.png", _calibration_figure(rows, s.uq_tasks)),
+    tasks = (*s.uq_tasks, *((s.uq_ir_task,) if s.uq_ir_task else ()))
+    figures = [ctx.figure("uq_calibration.png", _calibration_figure(rows, tasks)),
                ctx.figure("uq_maps.png", _maps_figure(maps))]
     return {"results": {"levels": list(LEVELS), "samples": s.uq_samples, "rows": rows},
             "timings": timings, "figures": figures}
@@ -220,12 +253,31 @@ def report_section(report, results: dict, timings: dict) -> None:
     timings : dict
         The stage's ``timings``.
     """
-    cols = ["task", "method", "variance_source", *[f"coverage_{a:g}" for a in LEVELS],
+    report.text(verdict(results["rows"]))
+    cols = ["task", "method", "variance_source", "form", *[f"coverage_{a:g}" for a in LEVELS],
             "coverage_raw_0.95", "mean_sigma", "mean_sigma_raw", "rmse", "spearman"]
     rows = select(results["rows"], cols)
     for r in rows:
         r["s_per_image"] = timings.get(f"{r['task']}/{r['method']}", {}).get("seconds")
     report.table(rows)
+
+
+def verdict(rows) -> str:
+    """One sentence: which rows' calibrated 95 % intervals cover within [0.93, 0.97] of the
+    test pixels, and which cover too few or too many (with the figure)."""
+    def name(r):
+        return f"{r['task']} {r['method']}"
+
+    inside = [name(r) for r in rows if 0.93 <= r["coverage_0.95"] <= 0.97]
+    low = [f"{name(r)} {r['coverage_0.95']:.3f}" for r in rows if r["coverage_0.95"] < 0.93]
+    high = [f"{name(r)} {r['coverage_0.95']:.3f}" for r in rows if r["coverage_0.95"] > 0.97]
+    parts = [f"Calibrated 95 % intervals cover 0.93–0.97 of the test pixels for "
+             f"{len(inside)} of {len(rows)} rows ({', '.join(inside) or 'none'})"]
+    if low:
+        parts.append(f"too narrow: {', '.join(low)}")
+    if high:
+        parts.append(f"too wide: {', '.join(high)}")
+    return "; ".join(parts) + "."
 
 
 def checks(results: dict) -> list[dict]:
@@ -244,12 +296,14 @@ STAGE = Stage(
     about="Per task and method, the per-pixel variance (Gaussian posterior, else the "
           "equivariant bootstrap) is scaled by split-conformal factors fitted on held-out "
           "training crops (the form — one scale, or a noise and a bias term — chosen on other "
-          "held-out crops), then x̂ ± z·σ is checked on the test images at nominal 50 / 80 / 90 "
+          "held-out crops; for the thermal task, on simulated acquisitions of the camera), then "
+          "x̂ ± z·σ is checked on the test images at nominal 50 / 80 / 90 "
           "/ 95 / 99 %. Dotted: uncalibrated; solid: calibrated; grey: the diagonal. The maps "
           "show σ beside |error| for one image on one colour scale.",
     run=run,
-    units=lambda settings: sum(len(method_names(get_task(t), settings.uq_methods))
-                               for t in settings.uq_tasks) + bool(settings.uq_net),
+    units=lambda settings: (sum(len(method_names(get_task(t), settings.uq_methods))
+                                for t in settings.uq_tasks)
+                            + bool(settings.uq_net) + bool(settings.uq_ir_task)),
     report=report_section,
     checks=checks,
 )
