@@ -11,7 +11,8 @@ same validation figures, the development coverage of the form each rule would ch
 the library uses is chosen from this table; the public test images are not read.
 
     .venv/bin/python benchmarks/uq_rule_dev.py [--tasks deblur_gauss,sr_x2,ct_sparse]
-        [--methods tikhonov,bayes-gauss,fbp] [--net] [--samples 16]
+        [--methods tikhonov,bayes-gauss,fbp] [--net] [--samples 16] [--images 8]
+        [--validation 4]
 
 Writes ``benchmarks/results/uq_rule_dev-<timestamp>.json``.
 """
@@ -97,10 +98,13 @@ def _summary(sel, dev_scores):
     return out
 
 
+SIZES = {}  # n_images / n_validation of calibrate_maps (--images, --validation)
+
+
 def _row(task, name, source, estimate, start, dev, samples, op=None):
     t0 = time.perf_counter()
     sel = calibrate_maps(estimate, task, start, method=name, operator=task.spec,
-                         variance_source=source, op=op,
+                         variance_source=source, op=op, **SIZES,
                          samples=samples if source == "bootstrap" else None)
     dev_scores = _dev_scores(task, estimate, sel, dev)
     rules = _summary(sel, dev_scores)
@@ -148,13 +152,18 @@ def main():
     parser.add_argument("--methods", default="tikhonov,bayes-gauss,fbp")
     parser.add_argument("--net", action="store_true", help="also the deblur_gauss network")
     parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--images", type=int, default=None, help="calibration crops")
+    parser.add_argument("--validation", type=int, default=None, help="validation crops")
     args = parser.parse_args()
+    SIZES.update({k: v for k, v in (("n_images", args.images),
+                                    ("n_validation", args.validation)) if v is not None})
     torch.set_num_threads(1)
     dev, rows, path, start = _dev_images(), [], None, time.perf_counter()
 
     def save(done):
         return save_result("uq_rule_dev", {"benchmark": "uq_rule_dev", "dev_images": list(DEV),
                                            "samples": args.samples, "rows": rows,
+                                           "sizes": dict(SIZES),
                                            "complete": done, "threads": 1,
                                            "seconds": time.perf_counter() - start}, path=path)
 

@@ -1,7 +1,7 @@
 """Levin et al.'s EM kernel update (``physinv.solvers.blind_em``, ``Schedule(kernel_update=
 "em")``): the E-step's mean solves its normal equations, its covariance sum is the diagonal
-formula, the EM kernel step started from the truth on noise-free data stays there, and the
-kernel stays on the simplex."""
+formula, its re-weighting follows μ² + C, the EM kernel step started from the truth on
+noise-free data stays there, and a level's kernel ends on the simplex."""
 
 from __future__ import annotations
 
@@ -22,31 +22,45 @@ def test_e_step_mean_solves_the_posterior_normal_equations():
     k = _embedded(psf.motion(7.0, 30.0).double(), 9)
     y = Convolution(k, (64, 64))(x) + 0.01 * torch.randn(
         1, 1, 64, 64, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    g, p = bk._differences(y), bk._differences(x)
+    g = bk._differences(y)
     eta, alpha = 2e-4, 10.0
-    mu, csum = posterior_gradients(g, p, k, eta, alpha, n_cg=200)
     k_hat = torch.fft.rfft2(embed_centered(k, (64, 64)))
     k2 = float((k**2).sum()) / eta
-    expected = 0.0
-    for g_c, p_c, m in zip(g, p, mu, strict=True):
-        w = alpha / p_c.abs().clamp_min(1e-2)
+
+    def residual(m, g_c, w):
         lhs = torch.fft.irfft2(k_hat.abs() ** 2 * torch.fft.rfft2(m), s=(64, 64)) / eta + w * m
         rhs = torch.fft.irfft2(k_hat.conj() * torch.fft.rfft2(g_c), s=(64, 64)) / eta
-        assert float((lhs - rhs).norm() / rhs.norm()) < 1e-6
-        expected += float((1 / (k2 + w)).sum())
+        return float((lhs - rhs).norm() / rhs.norm())
+
+    # one pass: the flat weight α / rms(∂g)
+    mu, csum = posterior_gradients(g, k, eta, alpha, n_pass=1, n_cg=200)
+    expected = 0.0
+    for g_c, m in zip(g, mu, strict=True):
+        w = alpha / float(g_c.pow(2).mean().sqrt())
+        assert residual(m, g_c, w) < 1e-6
+        expected += g_c.numel() / (k2 + w)
     assert csum == pytest.approx(expected, rel=1e-12)
+    # two passes: the second solve weights w = α / √(μ₁² + C₁) of the first
+    mu1, _ = posterior_gradients(g, k, eta, alpha, n_pass=1, n_cg=200)
+    mu2, _ = posterior_gradients(g, k, eta, alpha, n_pass=2, n_cg=200)
+    for g_c, m1, m2 in zip(g, mu1, mu2, strict=True):
+        c1 = 1.0 / (k2 + alpha / float(g_c.pow(2).mean().sqrt()))
+        w = alpha / (m1**2 + c1).sqrt()
+        assert residual(m2, g_c, w) < 1e-6
 
 
 def test_em_kernel_step_from_the_truth_on_noise_free_data_stays_near_it():
-    """Noise-free, the sharp image's gradients as the IRLS point: the E-step's mean is close
-    to them, the covariance term small, and the kernel step returns ≈ the true kernel."""
+    """Noise-free with a small η: the E-step's mean is close to the sharp gradients, the
+    covariance term small, and the non-negative kernel step returns ≈ the true kernel."""
     torch.set_num_threads(1)
     x = _textured(64, seed=4)
     truth = _embedded(psf.motion(7.0, 30.0).double(), 9)
     y = Convolution(truth, (64, 64))(x)
-    g, p = bk._differences(y), bk._differences(x)
-    mu, csum = posterior_gradients(g, p, truth, 1e-6, 1e-3, n_cg=50)
-    k = bk._kernel_step(g, mu, truth.clone(), bk.Schedule(kernel_reg=0.0, n_kernel=300), csum)
+    g = bk._differences(y)
+    mu, csum = posterior_gradients(g, truth, 1e-6, 1e-3, n_cg=50)
+    k = bk._kernel_step(g, mu, truth.clone(), bk.Schedule(kernel_reg=0.0, n_kernel=300), csum,
+                        simplex=False)
+    k = k / k.sum()
     assert float((k - truth).norm() / truth.norm()) < 0.15
 
 

@@ -114,12 +114,16 @@ class Schedule:
         After a kernel step, connected components under this fraction of the mass are
         dropped (0: kept).
     kernel_update : {"map", "em"}
-        ``"em"``: the kernel step uses the E-step of ``physinv.solvers.blind_em`` (posterior
-        mean of the sharp gradients, its diagonal covariance added to the normal matrix)
-        instead of the latent's gradients (Levin et al. 2011); Σ C_ii is added to γ's term,
-        so set ``kernel_reg`` 0 for Σ C_ii alone (as the benchmark's EM grid does).
-    em_eta, em_alpha, em_cg : float, float, int
-        The E-step's gradient noise variance η, prior weight α and CG iterations.
+        ``"em"``: each level runs Levin et al.'s EM instead of the image / kernel
+        alternation — ``n_iter`` pairs of the E-step of ``physinv.solvers.blind_em``
+        (posterior of the sharp gradients given k, no image estimate) and a k ≥ 0 kernel
+        step on its mean with Σ C_ii added to the normal matrix (to γ's term: set
+        ``kernel_reg`` 0 for Σ C_ii alone), η annealed; the image step runs once at the
+        level's end (the next level's start). Edge selection and the r-map are not used.
+    em_eta, em_alpha, em_cg, em_passes, em_anneal : float, float, int, int, float
+        The E-step's final gradient noise variance η, Laplacian weight α, CG iterations per
+        pass, re-weighting passes, and the annealing factor of η's standard deviation per
+        alternation.
     """
 
     prior: str = "l0"
@@ -140,8 +144,10 @@ class Schedule:
     component_mass: float = 0.0
     kernel_update: str = "map"
     em_eta: float = 2e-4
-    em_alpha: float = 1e-2
-    em_cg: int = 20
+    em_alpha: float = 10.0
+    em_cg: int = 15
+    em_passes: int = 3
+    em_anneal: float = 1.15
 
 
 def _odd(value: float, smallest: int = 3) -> int:
@@ -243,24 +249,29 @@ def _kernel_system(g_grads, u_grads, size) -> tuple[torch.Tensor, torch.Tensor]:
     return a, cross.reshape(-1)
 
 
-def _kernel_step(g_grads, u_grads, k, schedule: Schedule, extra: float = 0.0) -> torch.Tensor:
+def _kernel_step(g_grads, u_grads, k, schedule: Schedule, extra: float = 0.0,
+                 simplex: bool = True) -> torch.Tensor:
     """min_k ½ Σ_c ‖k ⊛ p_c − ∂_c g‖² + γ/2 ‖k‖² on the simplex of the support
     (accelerated projected gradient from k on the explicit kh·kw system), then the entries
     below ``threshold`` · max k zeroed, small components dropped, sum 1; ``extra`` is
-    added to the diagonal (the EM step's Σ C_ii)."""
+    added to the diagonal (the EM step's Σ C_ii). ``simplex=False`` (the EM step): k ≥ 0
+    only, no clean-up (the level normalises and cleans at its end, as Levin et al.)."""
     a, b = _kernel_system(g_grads, u_grads, k.shape)
     a = a + (schedule.kernel_reg * float(a.diagonal().mean()) + extra) * torch.eye(
         a.shape[0], dtype=a.dtype)
     lip = float(torch.linalg.eigvalsh(a)[-1])
     if not lip > 0:
         return k
+    project = _simplex if simplex else (lambda v: v.clamp_min(0))
     x = k.reshape(-1)
     z, t = x, 1.0
     for _ in range(schedule.n_kernel):
-        new = _simplex(z - (a @ z - b) / lip)
+        new = project(z - (a @ z - b) / lip)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
         z = new + (t - 1) / t_new * (new - x)
         x, t = new, t_new
+    if not simplex:
+        return x.reshape(k.shape) if float(x.sum()) > 0 else k
     return clean_kernel(x.reshape(k.shape), schedule.threshold, schedule.component_mass)
 
 
@@ -305,15 +316,15 @@ def _level(g: torch.Tensor, u: torch.Tensor, k: torch.Tensor, lam: float,
     if schedule.r_threshold > 0:
         mask = (r_map(g) >= schedule.r_threshold).to(g.dtype)
     count = schedule.edge_r * math.sqrt(g[0, 0].numel() * k.numel())
-    for _ in range(schedule.n_iter):
+    if schedule.kernel_update == "em":
+        k = _em_alternations(g_grads, k, schedule)
+        u = _image_step(g, u, k, lam, schedule, d2)
+    for _ in range(schedule.n_iter if schedule.kernel_update == "map" else 0):
         u = _image_step(g, u, k, lam, schedule, d2)
         if schedule.lam_decay < 1:
             lam = max(lam * schedule.lam_decay, schedule.lam_min)
         u_grads = _differences(u)
         extra = 0.0
-        if schedule.kernel_update == "em":
-            u_grads, extra = posterior_gradients(g_grads, u_grads, k, schedule.em_eta,
-                                                 schedule.em_alpha, n_cg=schedule.em_cg)
         if count > 0:
             keep = select_edges(*u_grads, count, mask)
             u_grads = [c * keep for c in u_grads]
@@ -326,6 +337,21 @@ def _level(g: torch.Tensor, u: torch.Tensor, k: torch.Tensor, lam: float,
     k_hat = torch.fft.rfft2(embed_centered(k, shape))
     r = torch.fft.irfft2(k_hat * torch.fft.rfft2(u), s=shape) - g
     return u, k, 0.5 * float((r**2).sum()), lam
+
+
+def _em_alternations(g_grads, k: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+    """One level of Levin et al.'s EM: ``n_iter`` (E-step, non-negative kernel step) pairs
+    with η annealed geometrically from ``em_anneal``^(2(n − 1)) η to η (their reference
+    code: σ · 1.15^t, t = 10 … 0), no image step, no edge selection; then k normalised,
+    cleaned (``threshold``, ``component_mass``) and re-centred."""
+    n = schedule.n_iter
+    for t in range(n):
+        eta = schedule.em_eta * schedule.em_anneal ** (2 * (n - 1 - t))
+        means, csum = posterior_gradients(g_grads, k, eta, schedule.em_alpha,
+                                          n_pass=schedule.em_passes, n_cg=schedule.em_cg)
+        k = _kernel_step(g_grads, means, k, schedule, csum, simplex=False)
+    k = clean_kernel(_project(k), schedule.threshold, schedule.component_mass)
+    return recenter(k)
 
 
 def _centroid_shift(k: torch.Tensor) -> tuple[int, int]:
