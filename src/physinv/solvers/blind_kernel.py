@@ -34,14 +34,17 @@ L0 image's piecewise-constant bias is taken up by the kernel. A Tikhonov or TV i
 from the L0 estimate drifts to k = δ; a final clean-up (larger threshold, one component) or
 a final low-λ L0 pass does not reduce the error either.
 
-Levin et al.'s EM kernel update (``Schedule(kernel_update="em")``, ``physinv.solvers.
-blind_em``: the kernel fitted to the posterior mean of the sharp gradients with the
-diagonal covariance Σ C_ii in place of γ) is an option, not the default: on the same
-training crops (``blind_psf_free-train-20261202T145322.json``, η 2e-4, α ∈ {1, 10, 30,
-100}, with and without edge selection) its best row (α 10, ``edge_r`` 1) has mean kernel
-error 0.71 (0.59 at best shift) and TV gap −4.7 dB, against the MAP default's 0.66 (0.57)
-and −3.2 dB; from the true kernel on one crop, 8 EM alternations drift to 0.49–0.92
-(MAP 0.47).
+Levin et al.'s EM (``Schedule(kernel_update="em")``, ``physinv.solvers.blind_em``: per
+level, alternations of the posterior of the sharp gradients given k — no image estimate,
+weights from μ² + C — and a k ≥ 0 kernel step with the diagonal covariance Σ C_ii, η
+annealed, as their reference code does) is an option, not the default: on the same training
+crops (``blind_psf_free-train-20261202T182339.json``, η ∈ {5e-5, 2e-4, 5e-4, 1e-3},
+α ∈ {3, 10, 30}) its row of best restored PSNR (η 2e-4, α 10) has mean kernel error 0.58
+(0.57 at best shift) and TV gap −3.5 dB, against the MAP default's 0.66 (0.57) and −3.2 dB
+(η 5e-4: error 0.56, −4.8 dB); started from the true kernel on three crops, one level of 11
+EM alternations drifts to 0.45–0.92 (MAP: 0.28–1.08). On the test images once
+(``blind_psf_free-test-20261202T182520.json``) it is worse than the MAP default (errors
+0.50–1.01, TV gap −1.8 … −13.3 dB).
 
 The default schedule (prior, λ, γ, τ, iterations per level, edge selection) was chosen on
 training crops blurred by linear motion, never on the test images: ``benchmarks/blind_psf.py
