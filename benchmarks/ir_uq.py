@@ -2,10 +2,12 @@
 
 For each IR task (``ir_denoise``, ``ir_deconvolve``, ``ir_sr_x4``) and method — the Gaussian
 posterior (``bayes``), Tikhonov (GCV) and, with ``--net``, a tikhonov-residual network trained
-on 16 training scenes (≤ 60 s) — the variance ``ir restore`` writes: the camera's exact posterior
-variance around the method's estimate, calibrated by
-``thermal.uncertainty.calibrate_restoration`` on 8 simulated validation acquisitions of the
-task (scene seeds from ``VAL_SEED``; the form chosen on 4 more). On ``--frames`` test
+on 16 training scenes (≤ 60 s) — the variance ``ir restore`` writes for the posterior and a
+network (and, for comparison only, the same construction around Tikhonov's estimate, which
+``ir restore`` does not write): the camera's exact posterior variance around the method's
+estimate, calibrated by ``thermal.uncertainty.calibrate_restoration`` on 8 simulated
+validation acquisitions of the task (scene seeds from ``VAL_SEED + N_SELECT``; the form chosen
+on 4 more). On ``--frames`` test
 acquisitions (``TEST_SEED`` + i, never used for calibration): coverage at 50 / 80 / 90 / 95 /
 99 %, raw (the posterior's own variance) and calibrated, mean σ against the RMSE (K), Spearman's
 ρ between σ and |error|, seconds per frame. Writes
@@ -36,7 +38,7 @@ from physinv.thermal import (
     tune,
 )
 from physinv.thermal.uncertainty import calibrate_restoration, restoration_maps
-from physinv.uq import Candidate, interval_scores
+from physinv.uq import form_scores
 
 
 def _row(task, name, method, lam, net, nuc, frames):
@@ -49,9 +51,7 @@ def _row(task, name, method, lam, net, nuc, frames):
         t0 = time.perf_counter()
         maps, _ = restoration_maps(g[0, 0], task.camera, method, lam, net)
         seconds = time.perf_counter() - t0
-        v, b2 = Candidate.of(cal).maps(maps)
-        per.append({"seconds": seconds, **interval_scores(frame.apparent[None, None],
-                                                          maps.x_hat, v, cal, bias2=b2)})
+        per.append({"seconds": seconds, **form_scores(frame.apparent[None, None], maps, cal)})
     mean = {k: float(np.nanmean([p[k] for p in per])) for k in per[0]}
     print(f"{task.name:14s} {name:18s} {cal.selection['chosen']:28s} cov95 "
           f"{mean['coverage_0.95']:.3f} (raw {mean['coverage_raw_0.95']:.3f}) σ "

@@ -47,7 +47,7 @@ from physinv.experiments.uq_tasks import (
 )
 from physinv.train import Measurements
 from physinv.train.recipe import train_network
-from physinv.uq import LEVELS, Candidate, group_for, interval_scores
+from physinv.uq import LEVELS, form_scores, group_for
 
 NET, NET_TRAIN, NET_SECONDS = "tikhonov-residual", 16, 60.0
 
@@ -65,12 +65,6 @@ def _methods(task, tune, only=None):
                           "positivity": task.positivity}, "bootstrap")
         out["bayes-gauss"] = ({}, "posterior")
     return {k: v for k, v in out.items() if only is None or k in only}
-
-
-def _scored(x, m, cal, on):
-    """``interval_scores`` of a calibration's form on the pixels ``on`` of one test image."""
-    v, b2 = Candidate.of(cal).maps(m)
-    return interval_scores(x[on], m.x_hat[on], v[on], cal, bias2=None if b2 is None else b2[on])
 
 
 def _mean(values) -> float:
@@ -92,8 +86,8 @@ def _row(task, name, source, tuned, estimate, start, tests, samples, group, op=N
         seconds = time.perf_counter() - t0
         # ct_sparse: scored on the disk the scan covers (outside it every estimate is 0)
         on = task.restrict(torch.ones_like(x)) > 0
-        images.append({"image": img_name, "seconds": seconds, **_scored(x, m, cal, on)})
-        others.append({k: _scored(x, m, c, on) for k, c in sel.calibrations.items()
+        images.append({"image": img_name, "seconds": seconds, **form_scores(x, m, cal, on)})
+        others.append({k: form_scores(x, m, c, on) for k, c in sel.calibrations.items()
                        if k != chosen})
     means = {k: _mean([im[k] for im in images]) for k in images[0] if k != "image"}
     not_chosen = {k: {m: _mean([o[k][m] for o in others]) for m in others[0][k]}

@@ -32,7 +32,8 @@ from physinv.experiments.protocol import evaluation_pairs, get_task, training_pa
 from physinv.experiments.uq_tasks import SOLVER_START, calibrate_maps, network_maps, solver_maps
 from physinv.train import Measurements
 from physinv.train.recipe import train_network
-from physinv.uq import LEVELS, Candidate, interval_scores
+from physinv.uq import LEVELS, form_scores
+from physinv.uq.select import choose
 
 DEV = ("cat", "cell", "cell:corner", "horse", "shepp_logan_phantom")
 DEV_SEED = 7000
@@ -48,13 +49,10 @@ def _dev_images() -> dict:
 
 
 def _rules():
-    """name → rule(validation) → candidate name."""
+    """name → rule(validation) → candidate name; ``score`` and ``worst_crop`` are the
+    library's ``choose`` (its default and ``worst_min=0.90``)."""
     def score(v, keys):
         return min(keys, key=lambda k: v[k]["interval_score"])
-
-    def worst_crop(v):
-        fair = [k for k in v if v[k]["worst_crop_coverage_95"] >= 0.90]
-        return score(v, fair or list(v))
 
     def gap(v):
         fair = [k for k in v if v[k]["worst_gap"] <= 0.03]
@@ -68,7 +66,7 @@ def _rules():
     def pooled95(v):
         return min(v, key=lambda k: abs(v[k]["coverage"]["0.95"] - 0.95))
 
-    return {"score": lambda v: score(v, list(v)), "worst_crop": worst_crop, "gap": gap,
+    return {"score": choose, "worst_crop": lambda v: choose(v, worst_min=0.90), "gap": gap,
             "gap_then_crop": gap_then_crop, "pooled95": pooled95}
 
 
@@ -79,9 +77,7 @@ def _dev_scores(task, estimate, sel, dev):
         m = estimate(task.measure(x, op, DEV_SEED + i), op)
         on = task.restrict(torch.ones_like(x)) > 0
         for k, cal in sel.calibrations.items():
-            v, b2 = Candidate.of(cal).maps(m)
-            per[k].append(interval_scores(x[on], m.x_hat[on], v[on], cal,
-                                          bias2=None if b2 is None else b2[on]))
+            per[k].append(form_scores(x, m, cal, on))
     return {k: {m: float(np.nanmean([r[m] for r in rows])) for m in rows[0]}
             for k, rows in per.items()}
 
@@ -98,13 +94,11 @@ def _summary(sel, dev_scores):
     return out
 
 
-SIZES = {}  # n_images / n_validation of calibrate_maps (--images, --validation)
-
-
-def _row(task, name, source, estimate, start, dev, samples, op=None):
+def _row(task, name, source, estimate, start, dev, samples, sizes, op=None):
+    """``sizes``: n_images / n_validation of calibrate_maps (--images, --validation)."""
     t0 = time.perf_counter()
     sel = calibrate_maps(estimate, task, start, method=name, operator=task.spec,
-                         variance_source=source, op=op, **SIZES,
+                         variance_source=source, op=op, **sizes,
                          samples=samples if source == "bootstrap" else None)
     dev_scores = _dev_scores(task, estimate, sel, dev)
     rules = _summary(sel, dev_scores)
@@ -126,7 +120,7 @@ def _options(task, name, tune):
     return {}
 
 
-def _network(task, samples, dev, seed=0):
+def _network(task, samples, dev, sizes, seed=0):
     train_set = training_pairs(task, 16)
     crops = torch.cat([x for x, _, _ in train_set])
     op = train_set[0][2]
@@ -143,7 +137,8 @@ def _network(task, samples, dev, seed=0):
                                        net.for_operator(o).eval(), task.noise(), samples)
         return nets[shape](y, o)
 
-    return _row(task, "tikhonov-residual", "bootstrap", estimate, 16, dev, samples, op=net.op)
+    return _row(task, "tikhonov-residual", "bootstrap", estimate, 16, dev, samples, sizes,
+                op=net.op)
 
 
 def main():
@@ -155,20 +150,20 @@ def main():
     parser.add_argument("--images", type=int, default=None, help="calibration crops")
     parser.add_argument("--validation", type=int, default=None, help="validation crops")
     args = parser.parse_args()
-    SIZES.update({k: v for k, v in (("n_images", args.images),
-                                    ("n_validation", args.validation)) if v is not None})
+    sizes = {k: v for k, v in (("n_images", args.images), ("n_validation", args.validation))
+             if v is not None}
     torch.set_num_threads(1)
     dev, rows, path, start = _dev_images(), [], None, time.perf_counter()
 
     def save(done):
         return save_result("uq_rule_dev", {"benchmark": "uq_rule_dev", "dev_images": list(DEV),
                                            "samples": args.samples, "rows": rows,
-                                           "sizes": dict(SIZES),
+                                           "sizes": sizes,
                                            "complete": done, "threads": 1,
                                            "seconds": time.perf_counter() - start}, path=path)
 
     if args.net:
-        rows.append(_network(get_task("deblur_gauss"), args.samples, dev))
+        rows.append(_network(get_task("deblur_gauss"), args.samples, dev, sizes))
         path = save(False)
     for task_name in args.tasks.split(","):
         task = get_task(task_name)
@@ -179,7 +174,8 @@ def main():
             source = "posterior" if name == "bayes-gauss" else "bootstrap"
             estimate = solver_maps(name, task.noise(), args.samples, _options(task, name, tune),
                                    task.restrict)
-            rows.append(_row(task, name, source, estimate, SOLVER_START, dev, args.samples))
+            rows.append(_row(task, name, source, estimate, SOLVER_START, dev, args.samples,
+                             sizes))
             path = save(False)
     save(True)
 

@@ -5,6 +5,8 @@ noise-free data stays there, and a level's kernel ends on the simplex."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -41,9 +43,8 @@ def test_e_step_mean_solves_the_posterior_normal_equations():
         expected += g_c.numel() / (k2 + w)
     assert csum == pytest.approx(expected, rel=1e-12)
     # two passes: the second solve weights w = α / √(μ₁² + C₁) of the first
-    mu1, _ = posterior_gradients(g, k, eta, alpha, n_pass=1, n_cg=200)
     mu2, _ = posterior_gradients(g, k, eta, alpha, n_pass=2, n_cg=200)
-    for g_c, m1, m2 in zip(g, mu1, mu2, strict=True):
+    for g_c, m1, m2 in zip(g, mu, mu2, strict=True):
         c1 = 1.0 / (k2 + alpha / float(g_c.pow(2).mean().sqrt()))
         w = alpha / (m1**2 + c1).sqrt()
         assert residual(m2, g_c, w) < 1e-6
@@ -75,7 +76,18 @@ def test_em_level_keeps_the_kernel_non_negative_and_summing_to_one(alpha):
     _, k, energy, _ = bk._level(y, y, start, 1e-3, schedule)
     assert float(k.min()) >= 0.0
     assert float(k.sum()) == pytest.approx(1.0, abs=1e-12)
-    assert energy == energy  # finite, not NaN
+    assert math.isfinite(energy)
+
+
+def test_em_pyramid_on_noise_free_data_moves_the_kernel_toward_the_truth():
+    """From the flat start (relative error 0.91) the coarse-to-fine EM estimate of a motion
+    kernel on a noise-free textured crop comes within 0.5 (measured 0.28)."""
+    torch.set_num_threads(1)
+    x = _textured(48, seed=7)
+    truth = _embedded(psf.motion(5.0, 60.0).double(), 7)
+    y = Convolution(truth, (48, 48))(x)
+    k = bk.estimate_kernel(y, 7, schedule=bk.Schedule(kernel_update="em")).psf
+    assert float((k - truth).norm() / truth.norm()) < 0.5
 
 
 def test_unknown_kernel_update_is_refused():

@@ -64,6 +64,9 @@ def test_npy_stack_and_averaging_report_the_noise_reduction(frames, tmp_path, ca
     assert 2.0 < stack["noise_reduction"] < 4.0  # √9 = 3 for the added white noise
     assert (tmp_path / "avg" / "temperature.tif").exists()
     assert "averaged 9 frames" in capsys.readouterr().out
+    # the mean of 9 frames is calibrated for NETD / √9, a single frame for the camera's NETD
+    netd = json.loads((f0 / "camera.json").read_text())["netd"]
+    assert stack["restored"]["calibration"]["noise"] == f"netd={netd / 3:g} K"
 
 
 def test_refused_stacks_write_nothing(frames, tmp_path, capsys):

@@ -9,11 +9,8 @@ from physinv.thermal.camera import Camera
 from physinv.thermal.nuc import calibration
 from physinv.thermal.scene import Scene
 from physinv.thermal.tasks import TEST_SEED, IRTask, acquire
-from physinv.thermal.uncertainty import (
-    calibrate_restoration,
-    calibrated_variance,
-    restoration_maps,
-)
+from physinv.thermal.uncertainty import LEVEL, calibrate_restoration, restoration_maps
+from physinv.uq import calibrated_variance
 
 CAMERA, SIDE = Camera(factor=2), 32
 
@@ -28,7 +25,7 @@ def test_calibrated_posterior_covers_held_out_scenes_and_is_sharper_than_the_raw
     for i in range(6):  # test seeds: scenes the calibration never saw
         frame, g = acquire(task, TEST_SEED + i, nuc)
         maps, _ = restoration_maps(g[0, 0], CAMERA, "bayes")
-        v = calibrated_variance(cal, maps)
+        v = calibrated_variance(cal, maps, LEVEL)
         err = (maps.x_hat - frame.apparent[None, None]).abs()
         covered.append(float((err <= 1.96 * v.sqrt()).double().mean()))
         sigma.append(float(v.sqrt().mean()))
@@ -51,6 +48,7 @@ def test_each_method_is_calibrated_around_its_own_estimate_and_bad_sizes_are_ref
     assert smooth.method == "tikhonov" and smooth.calibration_set == bayes.calibration_set
     task = IRTask("t", "held out", Scene(shape=(SIDE, SIDE)), CAMERA)
     _, g = acquire(task, TEST_SEED, calibration(CAMERA, (SIDE // 2, SIDE // 2)))
-    wide = calibrated_variance(smooth, restoration_maps(g[0, 0], CAMERA, "tikhonov", 10.0)[0])
-    narrow = calibrated_variance(bayes, restoration_maps(g[0, 0], CAMERA, "bayes")[0])
+    wide = calibrated_variance(smooth, restoration_maps(g[0, 0], CAMERA, "tikhonov", 10.0)[0],
+                               LEVEL)
+    narrow = calibrated_variance(bayes, restoration_maps(g[0, 0], CAMERA, "bayes")[0], LEVEL)
     assert float(wide.mean()) > 2 * float(narrow.mean())

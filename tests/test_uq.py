@@ -9,7 +9,15 @@ import torch
 from physinv.errors import InputError
 from physinv.operators import Convolution, Dense, psf
 from physinv.solvers import tikhonov
-from physinv.uq import Group, equivariant_bootstrap, fit, group_for, load, normal_quantile
+from physinv.uq import (
+    Candidate,
+    Group,
+    equivariant_bootstrap,
+    fit,
+    group_for,
+    load,
+    normal_quantile,
+)
 
 SIGMA = 0.05
 LAM = 0.05
@@ -238,8 +246,12 @@ def test_cli_gives_a_trained_network_a_bootstrap_variance(tmp_path, capsys):
                  "--variance", str(tmp_path / "w.npy")]) == 0
     out = capsys.readouterr().out
     assert "the run's calibration, applied automatically" in out
-    # two-parameter by default: σ² = a·spread + b·β²(high-pass of x̂), not a scaled mean square
-    assert cal.weights is not None and cal.estimator == "spread" and "σ² = " in out
+    # the map is the chosen form's: the bootstrap with its estimator and the calibration's K,
+    # and σ² = a·v + b·β² exactly when the form has a bias proxy
+    form = Candidate.of(cal)
+    assert form.name == cal.selection["chosen"]
+    assert f"K={cal.samples}, {form.estimator})" in out
+    assert ("σ² = " in out) == (cal.weights is not None) == (form.bias is not None)
     w = np.load(tmp_path / "w.npy")
     assert w.shape == v.shape and np.isfinite(w).all() and w.min() > 0
 

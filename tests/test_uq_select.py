@@ -1,5 +1,6 @@
 """physinv.uq.select: every calibration form fitted on calibration crops, one chosen on
-validation crops by the worst-crop rule, the choice kept in the file and reproduced at use."""
+validation crops by the smallest interval score, the choice kept in the file and reproduced at
+use."""
 
 import pytest
 import torch
@@ -10,12 +11,12 @@ from physinv.experiments.uq_tasks import bootstrap_maps
 from physinv.noise import from_spec
 from physinv.operators import Convolution, psf
 from physinv.solvers import tikhonov
-from physinv.uq import Candidate, candidates, draws, load, select
+from physinv.uq import Candidate, calibrated_variance, candidates, draws, form_scores, load, select
 from physinv.uq.select import choose
 
 
 @pytest.fixture(scope="module")
-def selection():
+def selected():
     crops = training_crops(6, size=32).to(torch.float64)
     op = Convolution(psf.gaussian(1.2, 7), (32, 32))
     noise = from_spec("gaussian:sigma=0.02")
@@ -29,9 +30,15 @@ def selection():
     pairs = [(crops[i: i + 1], op) for i in range(6)]
     truth, outputs = draws(estimate, pairs[:4], noise, 1, seed=0)
     val_truth, val_outputs = draws(estimate, pairs[4:], noise, 1, seed=100)
-    return select(truth, outputs, val_truth, val_outputs, variance_source="bootstrap",
-                  method="tikhonov", operator="blur", noise=noise.spec(),
-                  calibration_set="crops 0-3", validation_set="crops 4-5", samples=4)
+    sel = select(truth, outputs, val_truth, val_outputs, variance_source="bootstrap",
+                 method="tikhonov", operator="blur", noise=noise.spec(),
+                 calibration_set="crops 0-3", validation_set="crops 4-5", samples=4)
+    return sel, val_truth, val_outputs
+
+
+@pytest.fixture(scope="module")
+def selection(selected):
+    return selected[0]
 
 
 def test_every_form_is_fitted_and_each_file_says_how_to_rebuild_its_map(selection):
@@ -56,6 +63,24 @@ def test_the_chosen_form_has_the_best_validation_score_and_is_recorded(selection
         assert len(r["crop_coverage_95"]) == 2
     back = load(chosen.save(tmp_path / "cal.json"))
     assert back == chosen and back.selection["validation_set"] == "crops 4-5"
+    # the file keeps every candidate's validation figures, per level and per crop
+    assert back.selection["candidates"][record["chosen"]]["coverage"] == \
+        selection.validation[record["chosen"]]["coverage"]
+
+
+def test_the_map_rebuilt_from_the_file_gives_the_recorded_validation_coverage(selected):
+    selection, val_truth, val_outputs = selected
+    for name in ("mse", "spread+highpass:2", selection.chosen.selection["chosen"]):
+        cal = selection.calibrations[name]
+        hits = []
+        for i, row in enumerate(val_outputs):
+            m = row[0]
+            h = 1.959964 * calibrated_variance(cal, m, 0.95).sqrt()
+            hits.append(((m.x_hat.double() - val_truth[i]).abs() <= h).double().mean())
+        recorded = selection.validation[name]["coverage"]["0.95"]
+        assert float(torch.stack(hits).mean()) == pytest.approx(recorded, abs=1e-9)
+        assert form_scores(val_truth[0], val_outputs[0][0], cal)["coverage_0.95"] == \
+            pytest.approx(selection.validation[name]["crop_coverage_95"][0], abs=1e-9)
 
 
 def test_choose_takes_the_best_score_or_first_the_fair_candidates_with_worst_min():
@@ -78,6 +103,9 @@ def test_select_refuses_no_validation_crop_and_an_unknown_form(selection):
     with pytest.raises(InputError, match="candidates.*'posterior'|one of"):
         select(torch.zeros(2, 1, 1, 1, 4, 4), [[None], [None]], None, [[None]],
                only=["nonsense"], **args)
+    with pytest.raises(InputError, match="only"):
+        select(torch.zeros(2, 1, 1, 1, 4, 4), [[None], [None]], None, [[None]], only=[],
+               **args)
     with pytest.raises(InputError, match="bootstrap or posterior"):
         candidates("ensemble")
-    assert cal.selection is not None
+    assert cal.selection["rule"]

@@ -457,10 +457,10 @@ def _uncertainty(uq, reconstruct, y, operator, spec, method, x_hat, posterior):
         maps, how = Maps(x_hat, check_finite("variance", posterior)), "posterior"
     else:
         boot = equivariant_bootstrap(reconstruct, y, operator, model, x_hat=x_hat,
-                                     n_samples=uq["samples"], seed=0)
+                                     n_samples=uq["samples"], seed=0,
+                                     estimator=candidate.estimator)
         maps = Maps(x_hat, boot.variance, boot.spread, boot.mean)
-        how = (f"bootstrap ({boot.group.name}, K={boot.n_samples}, {candidate.estimator}), "
-               f"noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s")
+        how = f"{boot.describe()}, noise {model.spec()} ({noise_text}), {boot.seconds:.2f} s"
     var, bias2 = candidate.maps(maps)
     level = uq["level"]
     z = normal_quantile(level)

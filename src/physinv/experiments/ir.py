@@ -62,8 +62,8 @@ from physinv.thermal import (
     validation_pairs,
 )
 from physinv.thermal.segmentation import component_segment, detection_counts
-from physinv.thermal.uncertainty import calibrate_restoration, calibrated_variance, restoration_maps
-from physinv.uq import Maps
+from physinv.thermal.uncertainty import LEVEL, calibrate_restoration, restoration_maps
+from physinv.uq import Maps, calibrated_variance
 
 PHYSICS_NETS = ("tikhonov-residual", "decomposed-cnn", "unrolled-hqs")
 BLACKBOX_NETS = ("unet",)
@@ -182,7 +182,7 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
             t0 = time.perf_counter()
             post = restoration_maps(g[0, 0], task.camera, "bayes")[0]
             outputs["bayes-gauss"] = ("bayesian", post.x_hat,
-                                      calibrated_variance(cals["bayes-gauss"], post),
+                                      calibrated_variance(cals["bayes-gauss"], post, LEVEL),
                                       time.perf_counter() - t0, 0.0, 0,
                                       {**_calibration(cals["bayes-gauss"]),
                                        "coverage_raw": float(coverage(
@@ -193,7 +193,7 @@ def run_ir(tasks=("ir_denoise", "ir_deconvolve", "ir_sr_x4", "ir_segment"), n_tr
                 family = "physics" if net_name in PHYSICS_NETS else "black-box"
                 var, about = None, {}
                 if net_name == best_phys:  # the variance ir restore --net writes
-                    var = calibrated_variance(cals[net_name], Maps(x, post.variance))
+                    var = calibrated_variance(cals[net_name], Maps(x, post.variance), LEVEL)
                     about = _calibration(cals[net_name])
                 outputs[net_name] = (family, x, var, time.perf_counter() - t0,
                                      trained[net_name].train_s, net.trainable_parameters(),

@@ -95,7 +95,7 @@ def _describe(task, start, n_images, n_draws, extra=""):
 
 
 def calibrate_maps(estimate, task, start: int, *, method: str, operator: str,
-                   variance_source: str, n_images: int = N_IMAGES,
+                   variance_source: str | None = None, n_images: int = N_IMAGES,
                    n_validation: int = N_VALIDATION, n_draws: int = N_DRAWS, op=None,
                    extra: str = "", only=None, **recorded):
     """``uq.select`` on a task's held-out crops: calibrate on crops ``start`` …
@@ -109,8 +109,11 @@ def calibrate_maps(estimate, task, start: int, *, method: str, operator: str,
         The protocol task (its noise and crops).
     start : int
         The first held-out crop.
-    method, operator, variance_source : str
+    method, operator : str
         Recorded in the calibration.
+    variance_source : {"bootstrap", "posterior"}, optional
+        What made the maps (default: ``posterior`` if the first ``Maps`` has no bootstrap
+        ``spread``); a posterior's calibration records no ``samples``.
     n_images, n_validation, n_draws : int
         Calibration crops (≥ 2), validation crops (≥ 1), draws per calibration crop.
     op : LinearOperator, optional
@@ -139,7 +142,10 @@ def calibrate_maps(estimate, task, start: int, *, method: str, operator: str,
     truth, outputs = draws(estimate, pairs[:n_images], noise, n_draws, DRAW_SEED)
     val_truth, val_outputs = draws(estimate, pairs[n_images:], noise, 1, VALIDATION_SEED)
     last = start + n_images
-    return select(truth, outputs, val_truth, val_outputs, variance_source=variance_source,
+    source = variance_source or ("posterior" if outputs[0][0].spread is None else "bootstrap")
+    if source == "posterior" and "samples" in recorded:
+        recorded["samples"] = None
+    return select(truth, outputs, val_truth, val_outputs, variance_source=source,
                   method=method, operator=operator, noise=noise.spec(),
                   calibration_set=_describe(task, start, n_images, n_draws, extra),
                   validation_set=_describe(task, last, n_validation, 1, extra), only=only,
@@ -172,19 +178,13 @@ def calibrate_solver(method: str, task_name: str, n_images: int = N_IMAGES,
     physinv.uq.Calibration
         The chosen one (``selection`` records the choice).
     """
-    from physinv.solvers.registry import run
 
     task = get_task(task_name)
     options = {k: v for k, v in (options or {}).items() if v is not None}
-    x, op = held_out(task, SOLVER_START, 1)[0]
-    probe = run(method, task.measure(x, op, DRAW_SEED), op, **options)
-    source = "posterior" if probe.variance is not None else "bootstrap"
     return calibrate_maps(solver_maps(method, task.noise(), samples, options, task.restrict),
                           task, SOLVER_START, method=method, operator=task.spec,
-                          variance_source=source, n_images=n_images,
-                          n_validation=n_validation, n_draws=n_draws, only=only,
-                          samples=samples if source == "bootstrap" else None,
-                          options=options).chosen
+                          n_images=n_images, n_validation=n_validation, n_draws=n_draws,
+                          only=only, samples=samples, options=options).chosen
 
 
 def calibrate_network(net, task_name: str, operator: str, start: int,

@@ -38,11 +38,11 @@ Levin et al.'s EM (``Schedule(kernel_update="em")``, ``physinv.solvers.blind_em`
 level, alternations of the posterior of the sharp gradients given k — no image estimate,
 weights from μ² + C — and a k ≥ 0 kernel step with the diagonal covariance Σ C_ii, η
 annealed, as their reference code does) is an option, not the default: on the same training
-crops (``blind_psf_free-train-20261202T182339.json``, η ∈ {5e-5, 2e-4, 5e-4, 1e-3},
-α ∈ {3, 10, 30}) its row of best restored PSNR (η 2e-4, α 10) has mean kernel error 0.58
-(0.57 at best shift) and TV gap −3.5 dB, against the MAP default's 0.66 (0.57) and −3.2 dB
-(η 5e-4: error 0.56, −4.8 dB); started from the true kernel on three crops, one level of 11
-EM alternations drifts to 0.45–0.92 (MAP: 0.28–1.08). On the test images once
+crops (``blind_psf_free-train-20261202T182339.json``, a cross: η ∈ {5e-5, 2e-4, 5e-4, 1e-3}
+at α 10, α ∈ {3, 10, 30} at η 2e-4) its row of best restored PSNR (η 2e-4, α 10) has mean
+kernel error 0.58 (0.57 at best shift) and TV gap −3.5 dB, against the MAP default's 0.66
+(0.57) and −3.2 dB (η 5e-4: error 0.56, −4.8 dB); started from the true kernel on three crops,
+one level of 11 EM alternations drifts to 0.45–0.92 (MAP: 0.28–1.08). On the test images once
 (``blind_psf_free-test-20261202T182520.json``) it is worse than the MAP default (errors
 0.50–1.01, TV gap −1.8 … −13.3 dB).
 
@@ -308,38 +308,48 @@ def _image_step(g, u, k, lam: float, schedule: Schedule, d2) -> torch.Tensor:
 
 def _level(g: torch.Tensor, u: torch.Tensor, k: torch.Tensor, lam: float,
            schedule: Schedule) -> tuple[torch.Tensor, torch.Tensor, float, float]:
-    """``schedule.n_iter`` alternations (image step, kernel step, re-centring) at one
-    level; returns (u, k, ½‖k ⊛ u − g‖², the λ reached)."""
+    """One level; returns (u, k, ½‖k ⊛ u − g‖², the λ reached).
+
+    ``kernel_update="map"``: ``schedule.n_iter`` alternations (image step, kernel step on the
+    selected edges, re-centring). ``"em"``: the kernel by ``_em_alternations`` (Levin et al.'s
+    EM, on the measurement's gradients alone), then one image step for the next level."""
     from physinv.operators import Gradient
 
     shape = tuple(g.shape[-2:])
     d2 = Gradient(shape).fourier_power(rfft=True).to(g.dtype)
     g_grads = _differences(g)
+    if schedule.kernel_update == "em":
+        k = _em_alternations(g_grads, k, schedule)
+        u = _image_step(g, u, k, lam, schedule, d2)
+    else:
+        u, k, lam = _map_alternations(g, g_grads, u, k, lam, schedule, d2)
+    k_hat = torch.fft.rfft2(embed_centered(k, shape))
+    r = torch.fft.irfft2(k_hat * torch.fft.rfft2(u), s=shape) - g
+    return u, k, 0.5 * float((r**2).sum()), lam
+
+
+def _map_alternations(g, g_grads, u, k, lam, schedule: Schedule, d2):
+    """``n_iter`` (image step, kernel step on the selected edges of u, re-centring) pairs;
+    returns (u, k, λ reached)."""
     mask = None
     if schedule.r_threshold > 0:
         mask = (r_map(g) >= schedule.r_threshold).to(g.dtype)
     count = schedule.edge_r * math.sqrt(g[0, 0].numel() * k.numel())
-    if schedule.kernel_update == "em":
-        k = _em_alternations(g_grads, k, schedule)
-        u = _image_step(g, u, k, lam, schedule, d2)
-    for _ in range(schedule.n_iter if schedule.kernel_update == "map" else 0):
+    for _ in range(schedule.n_iter):
         u = _image_step(g, u, k, lam, schedule, d2)
         if schedule.lam_decay < 1:
             lam = max(lam * schedule.lam_decay, schedule.lam_min)
         u_grads = _differences(u)
-        extra = 0.0
         if count > 0:
             keep = select_edges(*u_grads, count, mask)
             u_grads = [c * keep for c in u_grads]
             count *= schedule.edge_growth
-        k = _kernel_step(g_grads, u_grads, k, schedule, extra)
+        k = _kernel_step(g_grads, u_grads, k, schedule, 0.0)
         # (k, u) and (k shifted by s, u shifted by −s) blur alike: keep k centred
         sy, sx = _centroid_shift(k)
         if sy or sx:
             k, u = _shift(k, sy, sx), torch.roll(u, (-sy, -sx), (-2, -1))
-    k_hat = torch.fft.rfft2(embed_centered(k, shape))
-    r = torch.fft.irfft2(k_hat * torch.fft.rfft2(u), s=shape) - g
-    return u, k, 0.5 * float((r**2).sum()), lam
+    return u, k, lam
 
 
 def _em_alternations(g_grads, k: torch.Tensor, schedule: Schedule) -> torch.Tensor:

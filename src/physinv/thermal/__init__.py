@@ -19,15 +19,16 @@ One idea per module, the direction of the data:
 - ``readers``: ``read_frame``, ``read_radiometric_tiff``, ``read_csv_temperatures``,
   ``check_temperatures``
 - ``tasks``: ``IRTask``, ``IR_TASKS``, ``get_ir_task``, ``acquire``, ``training_pairs``,
-  ``validation_pairs``, the split seeds ``TRAIN_SEED``, ``VAL_SEED``, ``NOISE_SEED``,
+  ``validation_pairs``, the split seeds ``TRAIN_SEED``, ``VAL_SEED``, ``N_SELECT``,
   ``TEST_SEED``
 - ``optics``: ``estimate_fwhm`` — the optics blur from the frames themselves
 - ``restoration``: ``upsample, ``tikhonov_k``, ``tv_k``, ``tune``, ``TIK_GRID``,
   ``TV_GRID``, ``restore``
 - ``networks``: ``normalise``, ``denormalise``, ``CENTER``, ``SCALE``, ``train_net``,
   ``net_restore``
-- ``uncertainty``: ``calibrate_restoration``, ``restoration_maps``, ``calibrated_variance`` —
-  the variance ``ir restore`` writes, calibrated at 95 % on simulated acquisitions
+- ``uncertainty``: ``calibrate_restoration``, ``restoration_maps``, ``LEVEL`` — the variance
+  ``ir restore`` writes, calibrated at 95 % on simulated acquisitions
+  (``uq.calibrated_variance`` applies a calibration)
 - ``segmentation``: ``component_segment``, ``local_contrast``, ``threshold_segment``,
   ``potts_segment``, ``train_segmenter``, ``segment``, ``DETECT_K``, ``CLUTTER``, ``OPENING``
 - ``pipeline`` (the steps of ``physinv ir``, used as ``pipeline.<name>``): ``make_camera``,
@@ -90,7 +91,7 @@ from physinv.thermal.segmentation import (
 )
 from physinv.thermal.tasks import (
                                       IR_TASKS,
-                                      NOISE_SEED,
+                                      N_SELECT,
                                       TEST_SEED,
                                       TRAIN_SEED,
                                       VAL_SEED,
@@ -103,7 +104,7 @@ from physinv.thermal.tasks import (
 
 __all__ = [
     "estimate_fwhm",
-    "CENTER", "CLUTTER", "DETECT_K", "FLAT_TEMPERATURES", "IR_TASKS", "NOISE_SEED", "OPENING",
+    "CENTER", "CLUTTER", "DETECT_K", "FLAT_TEMPERATURES", "IR_TASKS", "N_SELECT", "OPENING",
     "Radiometry", "SCALE", "TEST_SEED", "TIK_GRID", "TRAIN_SEED", "TV_GRID", "VAL_SEED",
     "Camera", "IRTask",
     "Scene", "ThermalFrame", "ThermalScenes", "TwoPointNUC", "acquire", "apparent_temperature",

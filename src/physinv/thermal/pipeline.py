@@ -44,8 +44,8 @@ from physinv.thermal.restoration import TIK_GRID, restore, tikhonov_k, tune
 from physinv.thermal.scene import Scene
 from physinv.thermal.segmentation import DETECT_K, segment
 from physinv.thermal.tasks import TRAIN_SEED, IRTask, get_ir_task, training_pairs
-from physinv.thermal.uncertainty import LEVEL, calibrate_restoration, calibrated_variance
-from physinv.uq import Maps
+from physinv.thermal.uncertainty import LEVEL, calibrate_restoration
+from physinv.uq import Maps, calibrated_variance
 
 KINDS = {"denoise": 1, "deconvolve": 1, "sr": None}
 
@@ -380,7 +380,7 @@ def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, 
     if apparent_var is not None:  # the posterior's variance → the calibrated one at 95 %
         cal = cal or calibrate_restoration(replace(camera, netd=camera.netd / n_frames ** 0.5),
                                            method, lam, net)
-        apparent_var = calibrated_variance(cal, Maps(apparent, apparent_var))
+        apparent_var = calibrated_variance(cal, Maps(apparent, apparent_var), LEVEL)
         note += (f"; variance calibrated at {LEVEL:g} ({cal.selection['chosen']}: "
                  f"{cal.describe_at(LEVEL)}, on {cal.calibration_set})")
     x, variance = object_temperature(apparent, radiometry, apparent_var)
@@ -406,7 +406,8 @@ def _finish(raw, g, out, camera, method, lam, net, detect, segment_too, suffix, 
                "mean_std_k": None if variance is None else float(variance.sqrt().mean()),
                "variance_level": None if variance is None else LEVEL,
                "calibration": None if apparent_var is None else {
-                   "form": cal.selection["chosen"], "calibration_set": cal.calibration_set,
+                   "form": cal.selection["chosen"], "noise": cal.noise,
+                   "calibration_set": cal.calibration_set,
                    "validation_set": cal.selection["validation_set"],
                    "weights": cal.weights, "scales": cal.scales}}
     written.append(write_json(out / "summary.json", summary))

@@ -9,8 +9,8 @@ wide, 2–10 K). ``physinv ir simulate --task`` and ``physinv bench --suite ir``
 Every acquisition (``acquire``) is simulated raw (fixed pattern, dead pixels, 14-bit counts)
 and corrected by the camera's two-point NUC, so a method sees what it would see on a real
 camera. Scenes are split by seed: training from ``TRAIN_SEED``, validation from ``VAL_SEED``
-(``thermal.uncertainty`` calibrates the variance on them), test from ``TEST_SEED``;
-``NOISE_SEED`` is no longer drawn from (kept for the seeds of earlier runs).
+(the first ``N_SELECT`` choose a network, ``thermal.uncertainty`` calibrates the variance on
+the next ones), test from ``TEST_SEED``.
 
 >>> get_ir_task("ir_sr_x4").camera.factor
 4
@@ -26,7 +26,8 @@ from physinv.thermal.camera import Camera
 from physinv.thermal.nuc import TwoPointNUC, calibration
 from physinv.thermal.scene import Scene
 
-TEST_SEED, TRAIN_SEED, VAL_SEED, NOISE_SEED = 50_000, 60_000, 65_000, 70_000
+TEST_SEED, TRAIN_SEED, VAL_SEED = 50_000, 60_000, 65_000
+N_SELECT = 4  # validation scenes that choose the best network; the calibration's come after
 
 
 @dataclass(frozen=True)
@@ -172,10 +173,11 @@ def training_pairs(task: IRTask, n: int, nuc: TwoPointNUC, n_tune: int = 4):
     return out
 
 
-def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = 4):
-    """Pairs of ``n`` scenes outside the training and test sets (from ``VAL_SEED``).
+def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = N_SELECT, start: int = 0):
+    """Pairs of ``n`` scenes outside the training and test sets (seeds ``VAL_SEED + start`` on).
 
-    The choice of the best network and the interval calibration are made on them.
+    The choice of the best network is made on the first ``N_SELECT``; the interval
+    calibration (``uncertainty.calibrate_restoration``) on the scenes after them.
 
     Parameters
     ----------
@@ -185,6 +187,8 @@ def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = 4):
         The camera's correction.
     n : int, optional
         Number of pairs.
+    start : int, optional
+        Index of the first scene after ``VAL_SEED``.
 
     Returns
     -------
@@ -200,6 +204,6 @@ def validation_pairs(task: IRTask, nuc: TwoPointNUC, n: int = 4):
     """
     out = []
     for i in range(n):
-        frame, g = acquire(task, VAL_SEED + i, nuc)
+        frame, g = acquire(task, VAL_SEED + start + i, nuc)
         out.append((frame.apparent[None, None], g, frame.op))
     return out

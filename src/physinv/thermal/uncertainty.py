@@ -7,10 +7,11 @@ calibrated for that method and that camera the way ``physinv calibrate`` calibra
 every form of ``physinv.uq.select`` with a posterior source (v alone, or σ² = a v + b β² with
 the high-pass bias proxy β² of x̂ at 2 or 4 px, with or without the noise floor) is fitted by the
 split-conformal quantile on ``n_images`` simulated acquisitions of the camera (scenes from
-``tasks.VAL_SEED``, raw frames through the two-point NUC, as ``validation_pairs``), and the
-form is chosen on the ``n_validation`` acquisitions after them. The variance written is the
-calibrated one at 95 %, so that x̂ ± 1.96 √v is the 95 % interval. The four-scene factor that
-earlier releases fitted (one scale of the posterior σ) is the candidate ``posterior`` at 95 %.
+``tasks.VAL_SEED`` after the ``N_SELECT`` that choose a network, raw frames through the
+two-point NUC, as ``validation_pairs``), and the form is chosen on the ``n_validation``
+acquisitions after them. The variance written is the calibrated one at 95 %, so that
+x̂ ± 1.96 √v is the 95 % interval. The four-scene factor that earlier releases fitted (one
+scale of the posterior σ) is the candidate ``posterior`` at 95 %.
 
 >>> from physinv.thermal.camera import Camera
 >>> cal = calibrate_restoration(Camera(factor=2), side=32, n_images=2, n_validation=1)
@@ -28,8 +29,8 @@ from physinv.thermal.fast import posterior_fast
 from physinv.thermal.nuc import calibration
 from physinv.thermal.restoration import restore
 from physinv.thermal.scene import Scene
-from physinv.thermal.tasks import IRTask, validation_pairs
-from physinv.uq import Calibration, Candidate, Maps, select
+from physinv.thermal.tasks import N_SELECT, IRTask, validation_pairs
+from physinv.uq import Calibration, Maps, select
 
 LEVEL = 0.95  # the level of the variance written (x̂ ± 1.96 √v)
 N_IMAGES, N_VALIDATION = 8, 4  # simulated acquisitions: calibration, choice of the form
@@ -85,20 +86,15 @@ def calibrate_restoration(camera: Camera, method: str = "bayes", lam=None, net=N
     task = IRTask("calibration", "simulated scenes", scene, camera)
     nuc = calibration(camera, (scene.shape[0] // camera.factor,
                                scene.shape[1] // camera.factor))
-    pairs = validation_pairs(task, nuc, n_images + n_validation)
+    pairs = validation_pairs(task, nuc, n_images + n_validation, start=N_SELECT)
     truth = torch.stack([t.to(torch.float64)[None] for t, _, _ in pairs])
     outputs = [[restoration_maps(g[0, 0], camera, method, lam, net)[0]] for _, g, _ in pairs]
     name = type(net).__name__ if net is not None else method
     what = (f"simulated {scene.shape[0]}×{scene.shape[1]} acquisitions of the camera (scene "
-            "seeds from VAL_SEED)")
+            f"seeds from VAL_SEED + {N_SELECT})")
     return select(truth[:n_images], outputs[:n_images], truth[n_images:],
                   outputs[n_images:], variance_source="posterior", method=name,
                   operator=describe(camera), noise=f"netd={camera.netd:g} K",
                   calibration_set=f"{n_images} {what}",
                   validation_set=f"the {n_validation} after them").chosen
 
-
-def calibrated_variance(cal: Calibration, maps: Maps, level: float = LEVEL) -> torch.Tensor:
-    """The variance at ``level`` of a calibration's form: s² v or a v + b β², K²."""
-    v, b2 = Candidate.of(cal).maps(maps)
-    return cal.apply(v, level, b2)

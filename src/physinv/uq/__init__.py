@@ -16,8 +16,6 @@ from physinv.uq.bootstrap import BootstrapResult, Group, equivariant_bootstrap, 
 from physinv.uq.conformal import (
     LEVELS,
     Calibration,
-    calibrate,
-    collect,
     draws,
     fit,
     fit_weights,
@@ -25,9 +23,17 @@ from physinv.uq.conformal import (
     normal_quantile,
 )
 from physinv.uq.scores import interval_scores, spearman
-from physinv.uq.select import Candidate, Maps, Selection, candidates, select
+from physinv.uq.select import (
+    Candidate,
+    Maps,
+    Selection,
+    calibrated_variance,
+    candidates,
+    form_scores,
+    select,
+)
 
 __all__ = ["LEVELS", "PROXIES", "BootstrapResult", "Calibration", "Candidate", "Group", "Maps",
-           "Selection", "bias_proxy", "calibrate", "candidates", "collect", "draws",
-           "equivariant_bootstrap", "fit", "fit_weights", "group_for", "interval_scores",
-           "load", "normal_quantile", "select", "smooth", "spearman"]
+           "Selection", "bias_proxy", "calibrated_variance", "candidates", "draws",
+           "equivariant_bootstrap", "fit", "fit_weights", "form_scores", "group_for",
+           "interval_scores", "load", "normal_quantile", "select", "smooth", "spearman"]

@@ -25,7 +25,7 @@ grid of [0, π/2] — by the Gaussian likelihood of the calibration errors (one 
 level: the map is a variance), the scale per level by the conformal quantile above (so the
 coverage on the calibration pixels is ≥ α). θ = 0 is the one-parameter calibration of v. The
 direction is chosen on the same pixels as the scale (one of ~40 values), which the guarantee
-ignores; ``benchmarks/uq_coverage.py`` validates it on other crops. (Choosing θ by the
+ignores; ``uq.select`` validates it on other crops. (Choosing θ by the
 smallest half-width at coverage ≥ α instead was as sharp on validation crops but does not
 recover the weights of Gaussian errors and degenerates at 50 %.)
 
@@ -348,8 +348,8 @@ def fit(truth, estimates, variances, *, method: str, operator: str, noise: str,
         With ``bias2``: the two-parameter a at level α is kept ≥ noise_floor · s_α² (s_α the
         one-scale fit), ``fit_weights``'s ``a_min``; 0 is the unconstrained fit. Not on by
         default: a floor from the pooled scale over-widens rows whose error is bias (deblur
-        Tikhonov, 0.5: 95 % coverage 0.99); ``benchmarks/uq_coverage.py`` chooses it per
-        method on validation crops.
+        Tikhonov, 0.5: 95 % coverage 0.99); ``uq.select`` chooses it per method on
+        validation crops.
     **recorded
         ``samples``, ``estimator``, ``options``: how the variance maps were made, kept in
         the record (``Calibration`` fields).
@@ -420,7 +420,7 @@ def draws(estimate, pairs, noise, n_draws: int = 4, seed: int = 0):
     Parameters
     ----------
     estimate : callable
-        ``(y, op) -> anything`` (a tuple for ``collect``, ``uq.select.Maps`` for ``select``).
+        ``(y, op) -> anything`` (``uq.select.Maps`` for ``select``).
     pairs : list of (x, op)
         Clean held-out images (1, 1, H, W) and their operators (never test images).
     noise : NoiseModel or str
@@ -443,78 +443,3 @@ def draws(estimate, pairs, noise, n_draws: int = 4, seed: int = 0):
                 for d in range(n_draws)] for i, (x, op) in enumerate(pairs)]
     truth = torch.stack([x.to(torch.float64)[None] for x, _ in pairs])
     return truth, outputs
-
-
-def collect(estimate_with_variance, pairs, noise, n_draws: int = 4, seed: int = 0):
-    """Estimates and variances on held-out pairs with ``n_draws`` fresh noise draws each
-    (``draws``, stacked).
-
-    Parameters
-    ----------
-    estimate_with_variance : callable
-        ``(y, op) -> (x̂, v)`` or ``(x̂, v, β²)``, e.g. a solver followed by
-        ``equivariant_bootstrap``.
-    pairs, noise, n_draws, seed
-        As ``draws``.
-
-    Returns
-    -------
-    tuple of torch.Tensor
-        truth (n, 1, ...), estimates (n, n_draws, ...), variances (n, n_draws, ...), ready
-        for ``fit``; a fourth, bias2 (n, n_draws, ...), when ``estimate_with_variance``
-        returns (x̂, v, β²).
-    """
-    truth, outputs = draws(estimate_with_variance, pairs, noise, n_draws, seed)
-    parts = [torch.stack([torch.stack([o[j].to(torch.float64) for o in row])
-                          for row in outputs]) for j in range(len(outputs[0][0]))]
-    return (truth, *parts[:3])
-
-
-def calibrate(estimate_with_variance, pairs, noise, *, method: str, operator: str,
-              calibration_set: str, variance_source: str = "bootstrap", n_draws: int = 2,
-              seed: int = 0, levels=LEVELS, **recorded) -> Calibration:
-    """``collect`` then ``fit``: the conformal scales of a method on held-out pairs.
-
-    .. math::
-
-        s_α = r_{(⌈(n+1)α⌉)},   r_j = |x_j − x̂_j| / (z_α √v_j)
-
-    over every pixel of the ``len(pairs)`` images × ``n_draws`` noise draws.
-
-    Parameters
-    ----------
-    estimate_with_variance : callable
-        ``(y, op) -> (x̂, v)``, or ``(x̂, v, β²)`` for the two-parameter fit (then pass
-        ``bias_proxy`` and ``bias_width`` in ``recorded``).
-    pairs : list of (x, op)
-        Held-out clean images and their operators (≥ 2; never test images).
-    noise : NoiseModel or str
-        The measurements' noise (its spec is recorded).
-    method, operator, calibration_set, variance_source : str
-        Recorded in the calibration (see ``fit``).
-    n_draws : int, default 2
-        Noise draws per image.
-    seed : int, default 0
-        Seed of the draws (``collect``).
-    levels : sequence of float
-        The levels of the table.
-    **recorded
-        ``samples``, ``estimator``, ``options`` (see ``fit``).
-
-    Returns
-    -------
-    Calibration
-    """
-    from physinv.noise import from_spec
-
-    model = from_spec(noise) if isinstance(noise, str) else noise
-    if len(pairs) < 2:
-        raise InputError("images", len(pairs), "at least 2 calibration images",
-                         "one image cannot stand for the images the calibration will meet")
-    truth, estimates, variances, *bias2 = collect(estimate_with_variance, pairs, model,
-                                                  n_draws=n_draws, seed=seed)
-    if bias2:
-        recorded["bias2"] = bias2[0]
-    return fit(truth, estimates, variances, method=method, operator=operator,
-               noise=model.spec(), calibration_set=calibration_set,
-               variance_source=variance_source, levels=levels, **recorded)

@@ -37,6 +37,7 @@ import torch
 from physinv.errors import InputError
 from physinv.uq.bias import bias_proxy
 from physinv.uq.conformal import LEVELS, Calibration, fit, normal_quantile
+from physinv.uq.scores import interval_scores
 
 NOISE_FLOORS = (0.0, 0.5)  # two-parameter candidates: without and with a ≥ 0.5·s_α²
 BOOTSTRAP_PROXIES = (("bootstrap", 2.0), ("bootstrap", 4.0), ("highpass", 2.0))
@@ -104,8 +105,27 @@ def candidates(source: str) -> tuple:
     return tuple(base + two)
 
 
+def calibrated_variance(cal: Calibration, maps: Maps, level: float | None = None
+                        ) -> torch.Tensor:
+    """The variance at ``level`` (default the calibration's) of the form ``cal`` was fitted
+    for: s_α² v, or a_α v + b_α β² with v and β² built from ``maps`` as ``Candidate.of(cal)``
+    builds them."""
+    v, b2 = Candidate.of(cal).maps(maps)
+    return cal.apply(v, level, b2)
+
+
+def form_scores(x: torch.Tensor, maps: Maps, cal: Calibration, on=None) -> dict:
+    """``scores.interval_scores`` of the map of ``cal``'s form on the pixels ``on`` (a mask,
+    default all) of one image with truth ``x``."""
+    v, b2 = Candidate.of(cal).maps(maps)
+    if on is None:
+        return interval_scores(x, maps.x_hat, v, cal, bias2=b2)
+    return interval_scores(x[on], maps.x_hat[on], v[on], cal,
+                           bias2=None if b2 is None else b2[on])
+
+
 def stacked(outputs, candidate: Candidate):
-    """(x̂, v, β² or None), each (n_images, n_draws, ...), of a candidate from ``collect``'s
+    """(x̂, v, β² or None), each (n_images, n_draws, ...), of a candidate from ``conformal.draws``'s
     nested list of ``Maps``."""
     def stack(values):
         return torch.stack([torch.stack([t.to(torch.float64) for t in row]) for row in values])
@@ -162,10 +182,10 @@ def select(truth, outputs, val_truth, val_outputs, *, variance_source: str, meth
     Parameters
     ----------
     truth, val_truth : torch.Tensor, shape (n, 1, ...)
-        The clean calibration and validation images (``conformal.collect``'s first output).
+        The clean calibration and validation images (``conformal.draws``'s first output).
     outputs, val_outputs : list of list of Maps
-        Per image, per noise draw: the reconstruction's ``Maps`` (``collect`` of an estimate
-        that returns ``Maps``).
+        Per image, per noise draw: the reconstruction's ``Maps`` (``conformal.draws`` of an
+        estimate that returns ``Maps``).
     variance_source : {"bootstrap", "posterior"}
         What produced the maps (it sets the candidates).
     method, operator, noise, calibration_set : str
@@ -194,6 +214,8 @@ def select(truth, outputs, val_truth, val_outputs, *, variance_source: str, meth
                          "calibration ones)", "the candidate is chosen on them")
     pool = candidates(variance_source)
     if only is not None:
+        if not list(only):
+            raise InputError("only", list(only), "at least one candidate name (or None: all)")
         names = {c.name for c in pool}
         unknown = [k for k in only if k not in names]
         if unknown:
@@ -212,7 +234,5 @@ def select(truth, outputs, val_truth, val_outputs, *, variance_source: str, meth
                                       levels)
     name = choose(validation)
     record = {"chosen": name, "rule": RULE, "validation_set": validation_set,
-              "candidates": {k: {m: r[m] for m in ("interval_score", "worst_gap",
-                                                    "worst_crop_coverage_95")}
-                             for k, r in validation.items()}}
+              "candidates": validation}
     return Selection(replace(cals[name], selection=record), cals, validation)

@@ -9,11 +9,14 @@ assembles.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from physinv import thermal
 from physinv.experiments.demo.common import Context, Stage, timed
 from physinv.metrics import coverage, dice, iou
-from physinv.thermal.uncertainty import calibrate_restoration, calibrated_variance, restoration_maps
+from physinv.thermal.networks import net_restore_tiled
+from physinv.thermal.uncertainty import LEVEL, calibrate_restoration, restoration_maps
+from physinv.uq import Maps, calibrated_variance
 
 
 def run(ctx: Context) -> dict:
@@ -92,12 +95,13 @@ def _frame(net_name, task, op, nuc, net, lam_rel, cals, seed):
     frame, g = thermal.acquire(task, seed, nuc)
     truth = frame.apparent[None, None]
     post, secs_post = timed(lambda: restoration_maps(g[0, 0], task.camera, "bayes")[0])
-    mapped, secs_net = timed(lambda: restoration_maps(g[0, 0], task.camera, net=net)[0])
+    x_net, secs_net = timed(lambda: net_restore_tiled(net, g.to(torch.float64), task.camera)[0])
+    mapped = Maps(x_net, post.variance)  # what restore gives a network: the posterior's variance
     outputs = {"bicubic": timed(lambda: thermal.upsample(g, task.camera)),
                "tikhonov": timed(lambda: thermal.tikhonov_k(g, op, lam_rel)),
                "bayes-gauss": (post.x_hat, secs_post), net_name: (mapped.x_hat, secs_net)}
-    var = {"bayes-gauss": calibrated_variance(cals["bayes-gauss"], post),
-           net_name: calibrated_variance(cals[net_name], mapped)}
+    var = {"bayes-gauss": calibrated_variance(cals["bayes-gauss"], post, LEVEL),
+           net_name: calibrated_variance(cals[net_name], mapped, LEVEL)}
     labels, prob = thermal.threshold_segment(outputs[net_name][0], var[net_name])
     found = {f"threshold on {net_name}": labels,
              "threshold on tikhonov": thermal.threshold_segment(outputs["tikhonov"][0])[0],

@@ -27,7 +27,7 @@ import torch
 from physinv.experiments.demo.common import Context, Stage, select, train
 from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.experiments.uq_tasks import SOLVER_START, calibrate_maps, network_maps, solver_maps
-from physinv.uq import LEVELS, Candidate, interval_scores
+from physinv.uq import LEVELS, Candidate, calibrated_variance, form_scores
 
 CT_METHODS = ("fbp", "tikhonov")  # CT: no closed-form posterior, TV's tuning too slow here
 
@@ -51,23 +51,19 @@ def _evaluate(name, source, estimate, cal, tests, keep_map: bool, task=None):
     """Per-image scores on the test pairs (on the task's domain: CT's disk) of the map the
     calibration's form takes, and the maps of the first image."""
     images, maps = [], None
-    form = Candidate.of(cal)
     for img_name, x, y, op in tests:
         start = time.perf_counter()
-        v, b2 = form.maps(m := estimate(y, op))
+        m = estimate(y, op)
         seconds = time.perf_counter() - start
-        on = (task.restrict(torch.ones_like(x)) > 0) if task is not None else \
-            torch.ones_like(x, dtype=torch.bool)
-        images.append({"image": img_name, "seconds": seconds,
-                       **interval_scores(x[on], m.x_hat[on], v[on], cal,
-                                         bias2=None if b2 is None else b2[on])})
+        on = (task.restrict(torch.ones_like(x)) > 0) if task is not None else None
+        images.append({"image": img_name, "seconds": seconds, **form_scores(x, m, cal, on)})
         if keep_map and maps is None:
-            maps = {"sigma": cal.apply(v, 0.95, b2).sqrt()[0, 0].numpy(),
+            maps = {"sigma": calibrated_variance(cal, m, 0.95).sqrt()[0, 0].numpy(),
                     "error": (m.x_hat - x).abs()[0, 0].numpy(), "image": img_name}
     keys = [k for k in images[0] if k != "image"]
     mean = {k: _mean([im[k] for im in images]) for k in keys}
     mean = {k: None if np.isnan(v) else v for k, v in mean.items()}  # ρ of a flat map: null
-    return {"method": name, "variance_source": source, **mean, "form": form.name,
+    return {"method": name, "variance_source": source, **mean, "form": Candidate.of(cal).name,
             "scales": cal.scales, "weights": cal.weights}, maps
 
 
