@@ -42,7 +42,7 @@ from torch import nn
 from physinv.errors import InputError, check_positive
 from physinv.nets.base import PhysicsNet
 from physinv.noise import estimate_sigma
-from physinv.solvers.variational import implicit_minimiser, minimise
+from physinv.solvers.variational import implicit_minimiser, minimise, minimise_lbfgs
 
 SIGMA_REF = 0.05  # σ₀ of the noise-level scaling
 
@@ -237,13 +237,23 @@ class RidgeRegulariser(nn.Module):
         k = self.kernel() if k is None else k
         return self.apply_wt(self.activation(self.apply_w(x, k)), k, x.shape)
 
-    def value(self, x: torch.Tensor) -> torch.Tensor:
+    def value(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
         """R(x) per image, shape (B,)."""
-        t = self.apply_w(x)
+        return self._potential(self.apply_w(x, k))
+
+    def value_and_grad(self, x: torch.Tensor, k: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R(x) per image (B,), ∇R(x)) from one application of W."""
+        k = self.kernel() if k is None else k
+        t = self.apply_w(x, k)
+        return self._potential(t), self.apply_wt(self.activation(t), k, x.shape)
+
+    def _potential(self, t: torch.Tensor) -> torch.Tensor:
+        """Σ_c Σ_pixels ψ_c(t_c) per image, summed in float64."""
         psi = self.phi_plus.potential(t)
         if not self.convex:
             psi = self.log_gain.exp() * psi - self.phi_minus.potential(t)
-        return psi.flatten(1).sum(1)
+        return psi.flatten(1).sum(1, dtype=torch.float64)
 
 
 def _reflect_index(n: int, p: int, device) -> torch.Tensor:
@@ -343,6 +353,13 @@ class RidgeNet(PhysicsNet):
         def grad(x):
             return op.adjoint(op(x, check=False) - y) + lam_b * self.reg.grad(mu_b * x, k)
 
+        def value_and_grad(x):  # F(x) = ½‖Hx − g‖² + (λ/μ)R(μx) per image, ∇F(x)
+            r = op(x, check=False) - y
+            value, g_reg = self.reg.value_and_grad(mu_b * x, k)
+            data = 0.5 * r.flatten(1).pow(2).sum(1, dtype=torch.float64)
+            return (data + (lam / mu).detach().to(data.device) * value,
+                    op.adjoint(r) + lam_b * g_reg)
+
         lip = self._norm2() + float((lam * mu).max().detach()) * self.reg.lipschitz()
         x0 = y if tuple(op.in_shape) == tuple(op.out_shape) else op.adjoint(y) / self._norm2()
         if self.training and cfg.get("deq", True) and not cfg["positivity"]:
@@ -353,14 +370,24 @@ class RidgeNet(PhysicsNet):
         elif self.training:  # a gradient-step denoiser: train_steps differentiable steps
             result = minimise(grad, lip, x0, positivity=cfg["positivity"], tol=0.0,
                               max_iter=cfg["train_steps"])
-        else:
-            result = minimise(grad, lip, x0, positivity=cfg["positivity"], tol=cfg["tol"],
+        elif cfg["positivity"]:
+            result = minimise(grad, lip, x0, positivity=True, tol=cfg["tol"],
                               max_iter=cfg["max_iter"])
-            if not result.converged:
-                warnings.warn(f"{type(self).__name__}: the solve stopped at the iteration cap "
-                              f"max_iter={cfg['max_iter']} with a relative gradient-mapping "
-                              f"norm {result.params['grad_norm']:.3g} > tol={cfg['tol']:g}; "
-                              "the last iterate is returned", RuntimeWarning, stacklevel=3)
+        else:  # unconstrained: L-BFGS, 2–4× fewer gradients than FISTA for a tighter solve;
+            # FISTA finishes where the line search stalls (tolerances near the float floor)
+            result = minimise_lbfgs(value_and_grad, lip, x0, tol=cfg["tol"],
+                                    max_iter=cfg["max_iter"])
+            left = cfg["max_iter"] - result.n_iter
+            if result.stop_reason == "stalled" and left > 0:
+                used = result.n_iter
+                result = minimise(grad, lip, result.x, tol=cfg["tol"], max_iter=left)
+                result.n_iter += used
+        if not self.training and not result.converged:
+            warnings.warn(f"{type(self).__name__}: the solve stopped at the iteration cap "
+                          f"max_iter={cfg['max_iter']} with a relative gradient-mapping "
+                          f"norm {result.params['grad_norm']:.3g} > tol={cfg['tol']:g}; "
+                          "its last (FISTA) or least-gradient (L-BFGS) iterate is returned",
+                          RuntimeWarning, stacklevel=3)
         self.last = result
         return result.x * unit
 

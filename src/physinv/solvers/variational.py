@@ -33,6 +33,8 @@ import torch
 from physinv.errors import InputError, check_positive
 from physinv.solvers.result import Result
 
+STALL = 50  # L-BFGS evaluations without a smaller gradient before it gives up
+
 
 def _norms(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1).norm(dim=1)
@@ -118,6 +120,101 @@ def minimise(grad: Callable[[torch.Tensor], torch.Tensor], lipschitz: float, x0:
                   stop_reason="tolerance" if converged else "max_iter",
                   params={"lipschitz": lipschitz, "restarts": restarts,
                           "grad_norm": history[-1]})
+
+
+def minimise_lbfgs(value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+                   lipschitz: float, x0: torch.Tensor, *, tol: float = 1e-5,
+                   max_iter: int = 1000, history_size: int = 10) -> Result:
+    """Minimise a smooth, unconstrained F by L-BFGS with a strong-Wolfe line search.
+
+    .. math::
+
+        x_{k+1} = x_k − α_k H_k ∇F(x_k)
+
+    H_k the limited-memory BFGS inverse-Hessian estimate from the last ``history_size``
+    pairs (s, y) (Nocedal 1980), α_k by the strong-Wolfe line search of ``torch.optim.LBFGS``
+    (the well-kept implementation; this function drives it on the batch's summed objective,
+    which is separable per image). Stops when ‖∇F(x)‖ / L ≤ tol · ‖x‖ for every image — the
+    criterion of ``minimise`` without constraint (its gradient mapping is ∇F there) — or, when
+    the line search can no longer resolve F (tolerances near the floating-point floor), after
+    ``STALL`` evaluations without a smaller gradient (``stop_reason="stalled"``; finish with
+    ``minimise`` from ``x``, which needs no values of F). On the
+    learned regularisers' problems it needs 2–4× fewer gradients than FISTA with restart for a
+    tighter solve (``benchmarks/ridge_solve_speed.py``).
+
+    Parameters
+    ----------
+    value_and_grad : callable
+        ``value_and_grad(x) -> (F(x) per image (B,), ∇F(x))``.
+    lipschitz : float
+        A bound L of Lip(∇F): only the scale of the stopping test.
+    x0 : torch.Tensor, shape (B, ...)
+        The start.
+    tol : float, default 1e-5
+        Tolerance on ‖∇F‖ / (L‖x‖), > 0.
+    max_iter : int, default 1000
+        Cap on the evaluations of F and ∇F, ≥ 1.
+    history_size : int, default 10
+        Pairs kept by L-BFGS.
+
+    Returns
+    -------
+    Result
+        As ``minimise``: ``x`` (the first point evaluated within the tolerance; at the cap,
+        the evaluated point of least gradient norm), ``n_iter`` (evaluations of F and ∇F),
+        ``converged``, ``stop_reason`` (``"tolerance"``, ``"max_iter"`` or ``"stalled"``),
+        ``history["grad_norm"]`` (per evaluation),
+        ``params`` with ``lipschitz`` and the ``grad_norm`` of ``x``.
+
+    Raises
+    ------
+    InputError
+        For a non-positive or non-finite ``lipschitz`` or ``tol``, or ``max_iter`` < 1.
+    """
+    lipschitz = check_positive("lipschitz", lipschitz)
+    tol = check_positive("tol", tol)
+    if not math.isfinite(lipschitz):
+        raise InputError("lipschitz", lipschitz, "a finite bound of Lip(∇F)")
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise InputError("max_iter", max_iter, "an integer ≥ 1")
+    x = torch.nn.Parameter(x0.detach().clone())
+    tiny = torch.finfo(x.dtype).tiny
+    history, best = [], {}
+
+    def closure():
+        if len(history) >= max_iter:
+            raise _Stop
+        with torch.no_grad():
+            f, g = value_and_grad(x.data)
+        history.append(float((_norms(g) / lipschitz / _norms(x.data).clamp_min(tiny)).max()))
+        if not best or history[-1] < best["grad_norm"]:
+            best.update(grad_norm=history[-1], x=x.data.clone(), at=len(history))
+        if history[-1] <= tol or len(history) - best["at"] >= STALL:
+            raise _Stop
+        x.grad = g
+        return f.sum()
+
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_iter + 1,
+                            history_size=history_size, tolerance_grad=0.0,
+                            tolerance_change=0.0, line_search_fn="strong_wolfe")
+    last = x.data.clone()
+    try:
+        while len(history) < max_iter:  # LBFGS.step returns early on a stalled line search
+            opt.step(closure)
+            if torch.equal(last, x.data):
+                break
+            last = x.data.clone()
+    except _Stop:
+        pass
+    converged = best["grad_norm"] <= tol
+    reason = "tolerance" if converged else "max_iter" if len(history) >= max_iter else "stalled"
+    return Result(x=best["x"], history={"grad_norm": history}, n_iter=len(history),
+                  converged=converged, stop_reason=reason,
+                  params={"lipschitz": lipschitz, "grad_norm": best["grad_norm"]})
+
+
+class _Stop(Exception):
+    """Raised inside the L-BFGS closure at the tolerance or the evaluation cap."""
 
 
 def implicit_minimiser(grad: Callable[[torch.Tensor], torch.Tensor], x_star: torch.Tensor,
