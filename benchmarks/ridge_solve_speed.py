@@ -32,14 +32,7 @@ DEV = ("cat", "horse")
 
 def _fista(solver, y):
     """The same problem as ``solver`` by FISTA (its gradient, its Lipschitz bound)."""
-    lam, mu = solver.scales(solver.noise_level(y))
-    k, op = solver.reg.kernel(), solver.op
-    lam_f, mu_f = float(lam), float(mu)
-
-    def grad(z):
-        return op.adjoint(op(z, check=False) - y) + lam_f * solver.reg.grad(mu_f * z, k)
-
-    lip = solver._norm2() + lam_f * mu_f * solver.reg.lipschitz()
+    grad, _, lip = solver.problem(y)
     return lambda tol: minimise(grad, lip, y, tol=tol, max_iter=5000)
 
 

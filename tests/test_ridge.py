@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -304,6 +306,53 @@ def test_gaussian_range_draws_levels_in_the_range():
     assert 0.01 <= min(sigmas) and max(sigmas) <= 0.2
     assert min(sigmas) < 0.02 and max(sigmas) > 0.1
     assert model.spec() == "gaussian-range:lo=0.01,hi=0.2"
+
+
+def test_wcrr_denoising_objective_stays_strictly_convex_at_any_learned_scale():
+    """The most concave WCRR (φ₊ = 0, φ₋ = identity) at any λ(σ), μ(σ): ∇²F = I − ρWᵀW/‖W‖²
+    ⪰ (1 − ρ)I for H = I, measured along W's top singular vectors (with the mirrored borders,
+    ‖W‖² ≈ 1.18, not the circular 1) and a random direction, by differences of ∇F."""
+    from physinv.nets.ridge import WEAK_CONVEXITY
+
+    op = Identity((16, 16))
+    net = RidgeNet(op, convex=False, sigma=0.05).double()
+    with torch.no_grad():
+        net.reg.phi_plus.raw.zero_()
+        net.reg.phi_minus.raw.fill_(1.0)
+        net.scaling.copy_(torch.tensor([3.0, 0.0, math.log(500.0), 0.0]))  # λ = 20, μ = 500
+    gen = torch.Generator().manual_seed(0)
+    y = torch.rand(3, 1, 16, 16, generator=gen, dtype=torch.float64)
+    grad, _, lip = net.problem(y)
+    k = net.reg.kernel()
+    d = torch.randn(3, 1, 16, 16, generator=gen, dtype=torch.float64)
+    for _ in range(300):  # the top singular vectors of W (mirrored borders): ∇²F's least curvature
+        d = net.reg.apply_wt(net.reg.apply_w(d, k), k, d.shape).detach()
+        d = d / d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    for direction in (d, torch.randn(3, 1, 16, 16, generator=gen, dtype=torch.float64)):
+        x = torch.rand(3, 1, 16, 16, generator=gen, dtype=torch.float64)
+        curv = ((grad(x + 1e-4 * direction) - grad(x)) * direction).flatten(1).sum(1) / 1e-4
+        ratio = curv.detach() / direction.flatten(1).pow(2).sum(1)
+        assert float(ratio.min()) >= 1 - WEAK_CONVEXITY - 1e-9
+        assert float(ratio.max()) <= lip
+        if direction is d:  # the bound is nearly attained: ‖W‖² is estimated, not guessed
+            assert float(ratio.max()) < 1 - WEAK_CONVEXITY + 0.02
+    # and the implicit gradient exists (conjugate gradients meet no negative curvature)
+    x_star = minimise(grad, lip, y, tol=1e-10, max_iter=5000).x
+    out = implicit_minimiser(grad, x_star, lip)
+    out.sum().backward()
+    assert torch.isfinite(net.scaling.grad).all() and float(net.scaling.grad.abs().sum()) > 0
+
+
+def test_implicit_gradient_is_nan_on_negative_curvature():
+    theta = torch.tensor(1.0, requires_grad=True)
+    x_star = torch.zeros(1, 2, dtype=torch.float64)
+
+    def grad(x):  # F = ½θ(x₀² − x₁²): a saddle, ∇²F indefinite
+        return theta * x * torch.tensor([1.0, -1.0], dtype=torch.float64)
+
+    out = implicit_minimiser(grad, x_star, 1.0)
+    out.sum().backward()
+    assert torch.isnan(theta.grad)
 
 
 def test_registry_builds_both_on_any_operator():

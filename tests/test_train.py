@@ -111,6 +111,34 @@ def test_non_finite_loss_restores_the_last_good_weights(task):
     assert result.n_steps == 6 and result.best_epoch <= 3  # 2 steps per epoch
 
 
+def test_non_finite_gradient_of_a_finite_loss_is_refused_too(task):
+    """A finite loss whose gradient is NaN (e.g. a failed implicit solve) takes no step."""
+    op, data = task
+
+    class NaNGradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * math.nan
+
+    class Poisoned(Supervised):
+        calls = 0
+
+        def __call__(self, estimate, g, f):
+            self.calls += 1
+            return super().__call__(NaNGradient.apply(estimate) if self.calls > 6 else estimate,
+                                    g, f)
+
+    net = UnrolledLandweber(op, n_layers=3)
+    with pytest.warns(RuntimeWarning, match="gradient became non-finite"):
+        result = fit(net, data, loss=Poisoned(op), epochs=10, samples_per_epoch=8)
+    assert result.stop_reason == "non-finite loss" and result.n_steps == 6
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
 def test_unsupervised_training_needs_no_ground_truth(task):
     op, data = task
     y, _ = data.fixed(0)

@@ -9,10 +9,14 @@ W is two bias-free convolutions composed linearly (1 → 8 → 32 channels, 7×7
 ‖W‖ = 1; φ_c is a learnable linear spline with φ_c(0) = 0 and constant-slope extension.
 
 - **CRR** (convex ridge, Goujon, Neumayer, Bohra, Ducotterd & Unser 2023): slopes of φ_c in
-  [0, 1] ⇒ ψ_c convex ⇒ R convex with Lip(∇R) ≤ 1: every problem below has one minimiser.
-- **WCRR** (weakly convex, Goujon, Neumayer & Unser 2023): φ_c = e^a φ₊ − φ₋ with both splines'
-  slopes in [0, 1] ⇒ ψ_c″ ≥ −1, R is 1-weakly convex and the denoising problem is convex while
-  λμ ≤ 1.
+  [0, 1] ⇒ ψ_c convex ⇒ R convex with Lip(∇R) ≤ ‖W‖² (≈ 1.18 with the mirrored borders,
+  ``RidgeRegulariser.norm2``): every problem below has one minimiser.
+- **WCRR** (weakly convex, Goujon, Neumayer & Unser 2023): ψ_c = w₊ψ₊ − w₋ψ₋ with both
+  splines' slopes in [0, 1]. In ``RidgeNet`` the convex part carries the learned λ(σ), the
+  concave part the fixed weight ρ/(μ‖W‖²) (ρ = ``WEAK_CONVEXITY`` < 1): the objective's
+  concave curvature is at most s_λρ, so the denoising problem (H = I, s_λ = 1) stays strictly
+  convex — one minimiser, and a positive-definite Hessian for the deep-equilibrium gradient —
+  at every λ, μ, σ the scaling learns.
 
 The constraints are imposed by the parametrisation (slopes are clamped when used), so they
 hold after every optimiser step. ``RidgeNet`` reconstructs from any operator H by
@@ -45,6 +49,7 @@ from physinv.noise import estimate_sigma
 from physinv.solvers.variational import implicit_minimiser, minimise, minimise_lbfgs
 
 SIGMA_REF = 0.05  # σ₀ of the noise-level scaling
+WEAK_CONVEXITY = 0.9  # ρ: WCRR's concave curvature bound relative to the data term's
 
 
 class LinearSpline(nn.Module):
@@ -179,7 +184,6 @@ class RidgeRegulariser(nn.Module):
         self.convex = convex
         self.phi_plus = LinearSpline(c2, knots, init="huber")
         self.phi_minus = None if convex else LinearSpline(c2, knots, init=0.0)
-        self.log_gain = None if convex else nn.Parameter(torch.zeros(()))
         self.pad = kernel - 1
 
     def kernel(self) -> torch.Tensor:
@@ -194,17 +198,41 @@ class RidgeRegulariser(nn.Module):
         power = torch.fft.rfft2(k[:, 0], s=(128, 128)).abs().pow(2).sum(0).max()
         return k / power.sqrt()
 
-    def lipschitz(self) -> float:
-        """Lip(∇R) ≤ max|φ′| ‖W‖² = max slope (‖W‖ = 1)."""
-        if self.convex:
-            return float(self.phi_plus.slopes().max().detach().clamp_min(1e-6))
-        return max(float(self.log_gain.detach().exp()), 1.0)
+    def norm2(self, k: torch.Tensor | None = None) -> float:
+        """‖W‖² of the filter bank with its mirrored borders (``apply_w``), by 60 power
+        iterations on WᵀW over a 32×32 grid (the largest singular vectors sit at the border,
+        so a small grid gives the norm of any larger one), plus 1 % for the iterations'
+        shortfall. ``kernel`` makes the circular ‖W‖ = 1; the mirrored border copies pixels
+        and raises it (≈ 1.18 at the start). Cached while the filters are unchanged."""
+        key = (self.w1._version, self.w2._version, self.w1.data_ptr(), self.w2.data_ptr())
+        if getattr(self, "_norm2_key", None) != key:
+            with torch.no_grad():
+                k = (self.kernel() if k is None else k).detach().to(torch.float64)
+                d = torch.randn(1, 1, 32, 32, dtype=torch.float64,
+                                generator=torch.Generator().manual_seed(0)).to(k.device)
+                for _ in range(60):
+                    d = self.apply_wt(self.apply_w(d, k), k, d.shape)
+                    value = float(d.norm())
+                    d = d / value
+            self._norm2_key, self._norm2_value = key, 1.01 * value
+        return self._norm2_value
 
-    def activation(self, t: torch.Tensor) -> torch.Tensor:
-        """φ(t): φ₊ (CRR) or e^a φ₊ − φ₋ (WCRR)."""
+    def lipschitz(self, weights=(1.0, 1.0), k: torch.Tensor | None = None) -> float:
+        """Lip(∇R_w) ≤ max|φ′| ‖W‖² = max(w₊ max φ₊′, w₋ max φ₋′)·‖W‖²; for weights per
+        image, the largest over the batch."""
+        w_plus, w_minus = (torch.as_tensor(w, dtype=torch.float64).detach().flatten().cpu()
+                           for w in weights)
+        lip = w_plus * float(self.phi_plus.slopes().max().detach().clamp_min(1e-6))
+        if not self.convex:
+            lip = torch.maximum(lip, w_minus * float(self.phi_minus.slopes().max().detach()))
+        return float(lip.max()) * self.norm2(k)
+
+    def activation(self, t: torch.Tensor, weights=(1.0, 1.0)) -> torch.Tensor:
+        """φ(t) = w₊φ₊(t) (CRR) or w₊φ₊(t) − w₋φ₋(t) (WCRR); weights scalars or (B, 1, 1, 1)."""
+        w_plus, w_minus = weights
         if self.convex:
-            return self.phi_plus(t)
-        return self.log_gain.exp() * self.phi_plus(t) - self.phi_minus(t)
+            return w_plus * self.phi_plus(t)
+        return w_plus * self.phi_plus(t) - w_minus * self.phi_minus(t)
 
     def apply_w(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
         """Wx: the filter bank on x (B, 1, H, W) mirrored at the borders (reflect padding, so
@@ -232,27 +260,31 @@ class RidgeRegulariser(nn.Module):
         out = u.new_zeros(*u.shape[:-2], shape[-2], u.shape[-1]).index_add_(-2, rows, u)
         return out.new_zeros(*u.shape[:-2], shape[-2], shape[-1]).index_add_(-1, cols, out)
 
-    def grad(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
-        """∇R(x) = Wᵀ φ(Wx) for x (B, 1, H, W)."""
+    def grad(self, x: torch.Tensor, k: torch.Tensor | None = None, weights=(1.0, 1.0)
+             ) -> torch.Tensor:
+        """∇R(x) = Wᵀ φ(Wx) for x (B, 1, H, W), φ weighted as in ``activation``."""
         k = self.kernel() if k is None else k
-        return self.apply_wt(self.activation(self.apply_w(x, k)), k, x.shape)
+        return self.apply_wt(self.activation(self.apply_w(x, k), weights), k, x.shape)
 
-    def value(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
+    def value(self, x: torch.Tensor, k: torch.Tensor | None = None, weights=(1.0, 1.0)
+              ) -> torch.Tensor:
         """R(x) per image, shape (B,)."""
-        return self._potential(self.apply_w(x, k))
+        return self._potential(self.apply_w(x, k), weights)
 
-    def value_and_grad(self, x: torch.Tensor, k: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    def value_and_grad(self, x: torch.Tensor, k: torch.Tensor | None = None,
+                       weights=(1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
         """(R(x) per image (B,), ∇R(x)) from one application of W."""
         k = self.kernel() if k is None else k
         t = self.apply_w(x, k)
-        return self._potential(t), self.apply_wt(self.activation(t), k, x.shape)
+        return self._potential(t, weights), self.apply_wt(self.activation(t, weights), k,
+                                                          x.shape)
 
-    def _potential(self, t: torch.Tensor) -> torch.Tensor:
-        """Σ_c Σ_pixels ψ_c(t_c) per image, summed in float64."""
-        psi = self.phi_plus.potential(t)
+    def _potential(self, t: torch.Tensor, weights) -> torch.Tensor:
+        """Σ_c Σ_pixels (w₊ψ₊ − w₋ψ₋)(t_c) per image, summed in float64."""
+        w_plus, w_minus = weights
+        psi = w_plus * self.phi_plus.potential(t)
         if not self.convex:
-            psi = self.log_gain.exp() * psi - self.phi_minus.potential(t)
+            psi = psi - w_minus * self.phi_minus.potential(t)
         return psi.flatten(1).sum(1, dtype=torch.float64)
 
 
@@ -338,29 +370,49 @@ class RidgeNet(PhysicsNet):
         return torch.tensor([max(estimate_sigma(y[i: i + 1]), 1e-4) for i in range(len(y))],
                             dtype=torch.float64)
 
+    def problem(self, y: torch.Tensor):
+        """The objective of the solve for measurements ``y`` (already divided by ``scale``).
+
+        .. math::
+
+            F(x) = ½‖Hx − g‖² + R_w(μx)/μ,\\quad R_w = Σ_c Σ (w₊ψ₊ − w₋ψ₋)((W·)_c),\\;
+            w₊ = λ,\\; w₋ = s_λρ/(μ‖W‖²) \\text{ (WCRR only)}
+
+        Returns
+        -------
+        (grad, value_and_grad, lipschitz)
+            ``grad(x) -> ∇F(x)``, ``value_and_grad(x) -> (F(x) per image, ∇F(x))`` and a bound
+            L ≥ Lip(∇F) = ‖H‖² + max μ·max(w₊ max φ₊′, w₋ max φ₋′)·‖W‖².
+        """
+        cfg = self.config
+        lam, mu = self.scales(self.noise_level(y).to(y.device) / (
+            1.0 if cfg.get("sigma") is None else float(cfg.get("scale") or 1.0)))
+        k = self.reg.kernel()
+        # WCRR's concave part: weight s_λρ/(μ‖W‖²), curvature ≤ s_λρ whatever λ(σ), μ(σ) learn
+        neg = cfg.get("lam_scale", 1.0) * WEAK_CONVEXITY / (mu * self.reg.norm2(k))
+        shape = (-1,) + (1,) * (y.dim() - 1)
+        mu_b = mu.to(y.dtype).view(shape)
+        weights = (lam.to(y.dtype).view(shape), neg.to(y.dtype).view(shape))
+        op = self.op
+
+        def grad(x):
+            return op.adjoint(op(x, check=False) - y) + self.reg.grad(mu_b * x, k, weights)
+
+        def value_and_grad(x):
+            r = op(x, check=False) - y
+            value, g_reg = self.reg.value_and_grad(mu_b * x, k, weights)
+            data = 0.5 * r.flatten(1).pow(2).sum(1, dtype=torch.float64)
+            return data + value / mu.detach().to(data.device), op.adjoint(r) + g_reg
+
+        return grad, value_and_grad, self._norm2() + self.reg.lipschitz((lam * mu, neg * mu), k)
+
     def _reconstruct(self, y: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         unit = float(cfg.get("scale") or 1.0)
         y = y / unit
         self._check_range(y)
-        lam, mu = self.scales(self.noise_level(y).to(y.device) / (1.0 if cfg.get("sigma")
-                                                                   is None else unit))
-        shape = (-1,) + (1,) * (y.dim() - 1)
-        lam_b, mu_b = lam.to(y.dtype).view(shape), mu.to(y.dtype).view(shape)
-        k = self.reg.kernel()
+        grad, value_and_grad, lip = self.problem(y)
         op = self.op
-
-        def grad(x):
-            return op.adjoint(op(x, check=False) - y) + lam_b * self.reg.grad(mu_b * x, k)
-
-        def value_and_grad(x):  # F(x) = ½‖Hx − g‖² + (λ/μ)R(μx) per image, ∇F(x)
-            r = op(x, check=False) - y
-            value, g_reg = self.reg.value_and_grad(mu_b * x, k)
-            data = 0.5 * r.flatten(1).pow(2).sum(1, dtype=torch.float64)
-            return (data + (lam / mu).detach().to(data.device) * value,
-                    op.adjoint(r) + lam_b * g_reg)
-
-        lip = self._norm2() + float((lam * mu).max().detach()) * self.reg.lipschitz()
         x0 = y if tuple(op.in_shape) == tuple(op.out_shape) else op.adjoint(y) / self._norm2()
         if self.training and cfg.get("deq", True) and not cfg["positivity"]:
             # deep equilibrium: solved to the tolerance, differentiated at the solution

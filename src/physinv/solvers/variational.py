@@ -232,7 +232,9 @@ def implicit_minimiser(grad: Callable[[torch.Tensor], torch.Tensor], x_star: tor
     that found x*). The output is one gradient step x* − ∇F(x*)/L from the (detached) solution
     — equal to x* there — whose incoming gradient g is replaced in backward by u = L v with
     ∇²F v = g solved by conjugate gradients on Hessian-vector products (autograd), per image.
-    Requires ∇²F positive definite (a strictly convex F) and no active constraint.
+    Requires ∇²F positive definite (a strictly convex F) and no active constraint; where
+    conjugate gradients meet a direction of non-positive curvature the gradient is NaN (a
+    training step then refuses it).
 
     Parameters
     ----------
@@ -282,7 +284,10 @@ def _hessian_solve(grad, x_star, rhs, tol, max_iter):
             if bool((rr <= stop).all()):
                 break
             hp = hvp(p)
-            alpha = rr / dot(p, hp).clamp_min(torch.finfo(rhs.dtype).tiny)
+            curv, active = dot(p, hp), rr > stop
+            if bool((active & (curv <= 0)).any()):  # ∇²F not positive definite: no implicit
+                return torch.full_like(rhs, float("nan"))  # gradient (the trainer stops)
+            alpha = torch.where(active, rr / curv.clamp_min(torch.finfo(rhs.dtype).tiny), 0.0)
             v, r = v + alpha * p, r - alpha * hp
             rr_new = dot(r, r)
             p = r + (rr_new / rr.clamp_min(torch.finfo(rhs.dtype).tiny)) * p

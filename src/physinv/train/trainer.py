@@ -274,7 +274,8 @@ class Trainer:
         return self.loss(estimate, y, x)
 
     def train_step(self, batch) -> bool:
-        """One optimiser step on ``batch``; False (and no step) if the loss is not finite."""
+        """One optimiser step on ``batch``; False (and no step) if the loss or its gradient
+        is not finite."""
         cfg, ctx, state = self.cfg, self.ctx, self.state
         yb, xb, local = batch.y, batch.x, 0 if batch.y is None else batch.y.shape[0]
         if yb is None:  # this process's share is empty: take part with weight 0
@@ -291,7 +292,10 @@ class Trainer:
         weight = local * ctx.world / batch.n_global
         state.optimizer.zero_grad(set_to_none=True)
         (value * weight if weight != 1 else value).backward()
-        torch.nn.utils.clip_grad_norm_(self.params, cfg.clip)
+        norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.clip)
+        if ctx.any(not bool(torch.isfinite(norm))):  # e.g. a failed implicit solve
+            state.optimizer.zero_grad(set_to_none=True)
+            return False
         state.optimizer.step()
         state.scheduler.step()
         state.step += 1
@@ -324,7 +328,8 @@ class Trainer:
         return total / max(count, 1.0)
 
     def train_epoch(self, epoch: int) -> bool:
-        """The batches of ``epoch`` (from the saved position); False on a non-finite loss."""
+        """The batches of ``epoch`` (from the saved position); False on a non-finite loss or
+        gradient."""
         cfg, state = self.cfg, self.state
         for batch in self.train_part.batches(epoch, cfg.samples_per_epoch, cfg.batch_size,
                                              cfg.seed, start=state.batch, rank=self.ctx.rank,
@@ -437,7 +442,8 @@ class Trainer:
         state = self.state
         self.net.load_state_dict(state.best_weights, strict=False)
         state.finished = "non-finite loss"
-        warnings.warn(f"training stopped at epoch {epoch}: the loss became non-finite; "
+        warnings.warn(f"training stopped at epoch {epoch}: the loss or its gradient became "
+                      "non-finite; "
                       f"the weights of epoch {state.best_epoch} (the last good best) "
                       "were restored", RuntimeWarning, stacklevel=4)
 
