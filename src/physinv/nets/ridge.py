@@ -228,11 +228,15 @@ class RidgeRegulariser(nn.Module):
         return float(lip.max()) * self.norm2(k)
 
     def activation(self, t: torch.Tensor, weights=(1.0, 1.0)) -> torch.Tensor:
-        """φ(t) = w₊φ₊(t) (CRR) or w₊φ₊(t) − w₋φ₋(t) (WCRR); weights scalars or (B, 1, 1, 1)."""
+        """φ(t) = w₊φ₊(t) (CRR) or the sign-clipped w₊φ₊(t) − w₋φ₋(t) (WCRR: max(·, 0) for
+        t ≥ 0, min(·, 0) for t < 0); weights scalars or (B, 1, 1, 1)."""
         w_plus, w_minus = weights
         if self.convex:
             return w_plus * self.phi_plus(t)
-        return w_plus * self.phi_plus(t) - w_minus * self.phi_minus(t)
+        phi = w_plus * self.phi_plus(t) - w_minus * self.phi_minus(t)
+        # sign-clipped: t·φ(t) ≥ 0, so ψ is non-decreasing in |t| and R ≥ 0 (the objective is
+        # bounded below on every operator); the slopes stay ≥ −w₋ max φ₋′
+        return torch.where(t >= 0, phi.clamp_min(0.0), phi.clamp_max(0.0))
 
     def apply_w(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
         """Wx: the filter bank on x (B, 1, H, W) mirrored at the borders (reflect padding, so
@@ -280,12 +284,60 @@ class RidgeRegulariser(nn.Module):
                                                           x.shape)
 
     def _potential(self, t: torch.Tensor, weights) -> torch.Tensor:
-        """Σ_c Σ_pixels (w₊ψ₊ − w₋ψ₋)(t_c) per image, summed in float64."""
+        """Σ_c Σ_pixels ψ_c(t_c) per image (ψ = ∫₀ᵗ ``activation``), summed in float64."""
         w_plus, w_minus = weights
-        psi = w_plus * self.phi_plus.potential(t)
-        if not self.convex:
-            psi = psi - w_minus * self.phi_minus.potential(t)
+        if self.convex:
+            psi = w_plus * self.phi_plus.potential(t)
+        else:
+            psi = _clipped_potential(self.phi_plus, self.phi_minus, w_plus, w_minus, t)
         return psi.flatten(1).sum(1, dtype=torch.float64)
+
+
+def _ramp_integral(v, s, d):
+    """∫₀ᵈ max(v + s u, 0) du for d ≥ 0, case by case (each case well conditioned)."""
+    z1 = v + s * d
+    both = d * (v + z1) / 2
+    down = d * v * v / (2 * (v - z1)).clamp_min(torch.finfo(v.dtype).tiny)
+    up = d * z1 * z1 / (2 * (z1 - v)).clamp_min(torch.finfo(v.dtype).tiny)
+    return torch.where(v >= 0, torch.where(z1 >= 0, both, down),
+                       torch.where(z1 > 0, up, torch.zeros_like(v)))
+
+
+def _clipped_potential(plus: LinearSpline, minus: LinearSpline, w_plus, w_minus, t):
+    """ψ(t) = ∫₀ᵗ φ̃ for the sign-clipped φ̃ of w₊φ₊ − w₋φ₋ (weights per image), exactly.
+
+    φ = w₊φ₊ − w₋φ₋ is linear on each knot interval, value V_k at its left knot t_k and slope
+    S_k, so with d = t − t_k: ψ(t) = P_k + ∫_{t_k}^t φ̃, the ramp integral of V_k + S_k u on
+    t_k ≥ 0 and minus that of −(V_k + S_k u) on t_k < 0 (before the first knot, backwards);
+    P_k = ∫₀^{t_k} φ̃ sums whole intervals from the central knot t = 0.
+    """
+    s_p, v_p = plus._tables()
+    s_m, v_m = minus._tables()
+    w1 = torch.as_tensor(w_plus, dtype=s_p.dtype, device=t.device).reshape(-1, 1, 1)
+    w2 = torch.as_tensor(w_minus, dtype=s_p.dtype, device=t.device).reshape(-1, 1, 1)
+    slope, value = w1 * s_p - w2 * s_m, w1 * v_p - w2 * v_m  # (B or 1, C, M − 1), (…, M)
+    n_int, delta, centre = slope.shape[-1], plus.delta, slope.shape[-1] // 2
+    full = torch.ones_like(slope) * delta
+    pos = torch.arange(n_int, device=t.device) >= centre  # intervals right of t = 0
+    area = torch.where(pos, _ramp_integral(value[..., :-1], slope, full),
+                       -_ramp_integral(-value[..., :-1], -slope, full))
+    cum = torch.cat([torch.zeros_like(area[..., :1]), torch.cumsum(area, -1)], -1)
+    cum = cum - cum[..., centre: centre + 1]
+    flat, d = plus._locate(t)  # flat = k + c(M − 1)
+    if slope.shape[0] > 1:
+        flat = flat + (torch.arange(t.shape[0], device=t.device) * flat.new_tensor(
+            slope[0].numel())).view(-1, 1, 1, 1)
+    k = flat % n_int
+
+    def pick(a):
+        return torch.take(a[..., :n_int].reshape(-1).to(t.dtype), flat)
+
+    v, sl = pick(value), pick(slope)
+    right = _ramp_integral(v, sl, d.clamp_min(0))
+    left = -_ramp_integral(-v, -sl, d.clamp_min(0))
+    before = _ramp_integral(-v, sl, (-d).clamp_min(0))  # t before the first knot
+    part = torch.where(k >= centre, right, torch.where(d >= 0, left, before))
+    return pick(cum) + part
 
 
 def _reflect_index(n: int, p: int, device) -> torch.Tensor:
