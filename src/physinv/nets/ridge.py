@@ -165,7 +165,7 @@ class RidgeRegulariser(nn.Module):
     Parameters
     ----------
     convex : bool, default True
-        CRR (φ non-decreasing) or WCRR (φ = e^a φ₊ − φ₋).
+        CRR (φ non-decreasing) or WCRR (φ the sign-clipped w₊φ₊ − w₋φ₋).
     channels : (int, int), default (8, 32)
         Channels of the two composed convolutions.
     kernel : int, default 7
