@@ -4,10 +4,12 @@
 
 For each run folder (a ``crr`` / ``wcrr`` regulariser from ``benchmarks/train_regulariser.py``)
 and each task: the per-task factors (s_λ, s_μ) are chosen on (≤ 4 of) the task's N training
-pairs, then the variational solve min ½‖Hx − g‖² + (λ/μ)R(μx) (x ≥ 0 on CT) is scored on the
-public test set beside tuned Tikhonov and tuned TV (the protocol's tuners, same training
-pairs), with the time of each solve. Rows (``physinv.experiments.rows.Row``) and the summary
-go to ``benchmarks/results/regulariser_tasks-<UTC time>.json`` with the environment.
+pairs (a coarse grid, then one refinement around its best; the training pairs' mean PSNR is
+kept as ``tune_psnr``, which chooses between regularisers without the test images), then the
+variational solve min ½‖Hx − g‖² + (λ/μ)R(μx) (x ≥ 0 on CT) is scored on the public test set
+beside tuned Tikhonov and tuned TV (the protocol's tuners, same training pairs), with the time
+of each solve. Rows (``physinv.experiments.rows.Row``) and the summary go to
+``benchmarks/results/regulariser_tasks-<UTC time>.json`` with the environment.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def regulariser_rows(run: Path, task, tests, train, n_train: int) -> list[Row]:
     net = load(run, op=Identity((PATCH, PATCH)))
     method = ("crr" if net.config["convex"] else "wcrr") + "-denoiser"
     t0 = time.perf_counter()
-    (ls, ms_), _ = tune_scales(net, train, positivity=task.positivity, score=task.psnr)
+    (ls, ms_), tune_psnr = tune_scales(net, train, positivity=task.positivity, score=task.psnr)
     tune_s = time.perf_counter() - t0
     rows = []
     for name, x, y, op in tests:
@@ -70,7 +72,7 @@ def regulariser_rows(run: Path, task, tests, train, n_train: int) -> list[Row]:
         rows.append(Row(task.name, method, name, family="regulariser", psnr=p, ssim=s,
                         infer_ms=ms, train_s=tune_s, n_train=n_train,
                         params_trainable=net.trainable_parameters(),
-                        hyper={"lam_scale": ls, "mu_scale": ms_,
+                        hyper={"lam_scale": ls, "mu_scale": ms_, "tune_psnr": tune_psnr,
                                "n_iter": solver.last.n_iter,
                                "grad_norm": solver.last.params["grad_norm"]}))
     return rows

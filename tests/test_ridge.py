@@ -421,3 +421,19 @@ def test_cli_trains_a_regulariser_and_applies_it_to_another_operator(tmp_path, c
                  "--lam", "0", "-o", str(tmp_path / "z.npy")]) == 2
     assert not (tmp_path / "z.npy").exists()
     assert "s_λ > 0" in capsys.readouterr().err
+
+
+def test_tune_scales_refines_around_the_coarse_best_and_never_scores_lower():
+    from physinv.train.regulariser import REFINE_FACTORS, tune_scales
+
+    op, x, y = _deblur_problem(24)
+    net = build("crr", Identity((24, 24)))
+    pairs = [(x.float(), y.float(), op)]
+    grid = dict(lam_factors=(0.25, 4.0), mu_factors=(1.0, 16.0))
+    coarse, coarse_score = tune_scales(net, pairs, sigma=0.01, refine=(), **grid)
+    (ls, ms), score = tune_scales(net, pairs, sigma=0.01, **grid)
+    assert coarse[0] in grid["lam_factors"] and coarse[1] in grid["mu_factors"]
+    assert score >= coarse_score
+    # the choice is the coarse best or one of its neighbours on the refinement lattice
+    assert any(ls == pytest.approx(coarse[0] * a) for a in REFINE_FACTORS)
+    assert any(ms == pytest.approx(coarse[1] * b) for b in REFINE_FACTORS)

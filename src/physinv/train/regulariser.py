@@ -33,6 +33,8 @@ LAM_FACTORS = (0.06, 0.25, 1.0, 4.0)
 # μ's factors reach 64: with the top at 16 the training pairs chose 16 on four of five tasks
 # (regulariser_tasks-20261202T181753 / …185342.json), the grid's edge
 MU_FACTORS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+# the second, local search around the coarse grid's best: λ's grid steps by 4, TV's by ~2
+REFINE_FACTORS = (2.0 ** -0.5, 1.0, 2.0 ** 0.5)
 TRAIN_TOL, TRAIN_MAX_ITER = 1e-4, 300  # the training solves (patches, many noise levels)
 SOLVE_TOL, SOLVE_MAX_ITER = 1e-5, 1000  # the solves of a task
 
@@ -147,7 +149,8 @@ def for_task(net, op, *, sigma: float | None = None, positivity: bool = False,
 
 
 def tune_scales(net, pairs, *, sigma: float | None = None, positivity: bool = False,
-                score=clipped_psnr, lam_factors=LAM_FACTORS, mu_factors=MU_FACTORS):
+                score=clipped_psnr, lam_factors=LAM_FACTORS, mu_factors=MU_FACTORS,
+                refine=REFINE_FACTORS):
     """Choose (s_λ, s_μ) on training pairs: the grid search of ``physinv.solvers.tuning``.
 
     Parameters
@@ -162,6 +165,9 @@ def tune_scales(net, pairs, *, sigma: float | None = None, positivity: bool = Fa
         ``score(estimate, x) -> float``, higher is better.
     lam_factors, mu_factors : sequence of float
         The grid of factors (every pair is tried).
+    refine : sequence of float
+        Then a second grid search on (s_λ·a, s_μ·b) for a, b in ``refine`` around the first
+        one's best (its value kept, not solved again); empty: the coarse grid alone.
 
     Returns
     -------
@@ -184,4 +190,10 @@ def tune_scales(net, pairs, *, sigma: float | None = None, positivity: bool = Fa
                 return solver(y.to(torch.float32)).to(y.dtype)
         return mean_score(reconstruct, pairs, score)
 
-    return grid_search(objective, list(itertools.product(lam_factors, mu_factors)))
+    best, value = grid_search(objective, list(itertools.product(lam_factors, mu_factors)))
+    local = [(best[0] * a, best[1] * b) for a, b in itertools.product(refine, refine)]
+    local = [f for f in local if f != best]
+    if not local:
+        return best, value
+    near, near_value = grid_search(objective, local)
+    return (near, near_value) if near_value > value else (best, value)
