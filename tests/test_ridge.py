@@ -437,3 +437,31 @@ def test_tune_scales_refines_around_the_coarse_best_and_never_scores_lower():
     # the choice is the coarse best or one of its neighbours on the refinement lattice
     assert any(ls == pytest.approx(coarse[0] * a) for a in REFINE_FACTORS)
     assert any(ms == pytest.approx(coarse[1] * b) for b in REFINE_FACTORS)
+
+
+def test_fine_tune_on_a_task_keeps_the_start_if_nothing_better_and_moves_to_any_grid(tmp_path):
+    from physinv.noise import Gaussian
+    from physinv.train.data import Measurements
+    from physinv.train.regulariser import fine_tune
+
+    crops = torch.cat([_image(48, seed=s) for s in range(4)]).float()
+    net = build("crr", Identity((24, 24)))
+
+    def blur(shape):
+        return Convolution(psf.gaussian(1.0, 7), tuple(shape))
+
+    data = Measurements(crops, blur((48, 48)), Gaussian(0.02), patch=24, operator_for=blur)
+    tuned, result = fine_tune(net, data, lam_scale=0.5, mu_scale=2.0, sigma=0.02,
+                              out=tmp_path / "ft", epochs=1, samples_per_epoch=4,
+                              batch_size=2)
+    start = result.history[0]["val"]
+    assert result.best_score >= start  # the best weights, the start included
+    assert tuned.op.in_shape == (24, 24) and tuned.config["lam_scale"] == 0.5
+    assert len(result.history) == 2 and math.isfinite(result.history[1]["train_loss"])
+    loaded = load(tmp_path / "ft", op=blur((24, 24)))
+    op, x, y = _deblur_problem(32)
+    with torch.no_grad():
+        out = for_task(loaded, op, sigma=0.01)(y.float())
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    with pytest.raises(InputError, match="data"):
+        fine_tune(net, [(x, y, op)])

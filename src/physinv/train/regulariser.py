@@ -118,6 +118,53 @@ def train_regulariser(name: str, images: torch.Tensor, config="regulariser", *, 
     return train_network(None, data, 0.0, config, net=net, out=out, run_info=info, **options)
 
 
+def fine_tune(net, data: Measurements, config="regulariser", *, lam_scale: float = 1.0,
+              mu_scale: float = 1.0, sigma: float | None = None, positivity: bool = False,
+              out=None, tol: float = TRAIN_TOL, max_iter: int = TRAIN_MAX_ITER, **options):
+    r"""Fine-tune a trained regulariser on one task: the deep equilibrium of its solve.
+
+    Starting from ``net``'s weights and the task's factors (s_λ, s_μ) (``tune_scales``), the
+    one recipe minimises the log-MSE of the minimiser
+
+    .. math::
+
+        \hat x(g) = \arg\min_x ½‖Hx − g‖² + (λ/μ)R(μx), \qquad
+        \mathcal L = \log \text{MSE}(\hat x(g), f)
+
+    over the task's training data (H on their grid, e.g. random patches measured through the
+    task's operator on the patch), its gradient taken at the minimiser (implicit function
+    theorem, as in the denoising training). The result applies to any grid of the same
+    physics (``for_task``); its factors are re-tuned there like any regulariser's.
+
+    Parameters
+    ----------
+    net : RidgeNet
+        A trained regulariser (``train_regulariser``), not changed.
+    data : Measurements
+        The task's training data (clean crops, operator, noise; ``patch`` recommended).
+    config : str or TrainConfig
+        A preset of ``physinv.train.recipe.PRESETS`` or a configuration.
+    lam_scale, mu_scale, sigma, positivity
+        The task's factors, its noise level (estimated per measurement when None) and x ≥ 0.
+    out, tol, max_iter, **options
+        As for ``train_regulariser``.
+
+    Returns
+    -------
+    (RidgeNet, FitResult)
+        The fine-tuned regulariser on ``data``'s operator.
+    """
+    if not isinstance(data, Measurements):
+        raise InputError("data", type(data).__name__, "Measurements of the task (clean images "
+                         "measured through its operator)")
+    info = {"fine_tuned": {"lam_scale": lam_scale, "mu_scale": mu_scale, "sigma": sigma}}
+    info.update(options.pop("run_info", None) or {})
+    new = net.for_operator(data.op, sigma=sigma, positivity=positivity, lam_scale=lam_scale,
+                           mu_scale=mu_scale, tol=tol, max_iter=max_iter)
+    return train_network(None, data, 0.0, config, net=new.train(), out=out, run_info=info,
+                         **options)
+
+
 def for_task(net, op, *, sigma: float | None = None, positivity: bool = False,
              lam_scale: float = 1.0, mu_scale: float = 1.0, tol: float = SOLVE_TOL,
              max_iter: int = SOLVE_MAX_ITER):
