@@ -46,13 +46,15 @@ def main() -> None:
         raise SystemExit("ct_sparse: patches of a sinogram are not the same physics")
     net = load(args.run, op=Identity((PATCH, PATCH)))
     t0 = time.perf_counter()
-    (ls, ms), score = tune_scales(net, training_pairs(task, args.n_train),
+    sigma = task.noise_sigma()
+    (ls, ms), score = tune_scales(net, training_pairs(task, args.n_train), sigma=sigma,
                                   positivity=task.positivity, score=task.psnr)
     tune_s = time.perf_counter() - t0
     crops = task.prepare(training_crops(args.n_train).to(torch.float64)).float()
     data = Measurements(crops, task.operator(tuple(crops.shape[-2:])), task.noise(),
                         patch=args.patch, operator_for=task.operator)
-    _, result = fine_tune(net, data, lam_scale=ls, mu_scale=ms, positivity=task.positivity,
+    _, result = fine_tune(net, data, lam_scale=ls, mu_scale=ms, sigma=sigma,
+                          positivity=task.positivity,
                           out=args.out, overwrite=True, max_time=args.max_time,
                           epochs=args.epochs, lr=args.lr,
                           samples_per_epoch=args.samples_per_epoch,

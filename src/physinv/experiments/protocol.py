@@ -223,6 +223,18 @@ class Task:
             return RelativeGaussian(0.01)
         return Gaussian(0.1 if self.name == "denoise" else 0.01)
 
+    def noise_sigma(self) -> float | None:
+        """The known standard deviation of the task's additive noise, as BM3D is given it;
+        None where it depends on the measurement (CT's relative noise).
+
+        Examples
+        --------
+        >>> get_task("denoise").noise_sigma(), get_task("ct_sparse").noise_sigma()
+        (0.1, None)
+        """
+        noise = self.noise()
+        return float(noise.sigma) if isinstance(noise, Gaussian) else None
+
     def measure(self, x: torch.Tensor, op: LinearOperator, seed: int) -> torch.Tensor:
         """One measurement of ``x`` (1, 1, H, W) with the task's noise and ``seed``.
 
