@@ -421,6 +421,15 @@ def test_cli_trains_a_regulariser_and_applies_it_to_another_operator(tmp_path, c
                  "--lam", "0", "-o", str(tmp_path / "z.npy")]) == 2
     assert not (tmp_path / "z.npy").exists()
     assert "s_λ > 0" in capsys.readouterr().err
+    # the known noise level: the solve uses it (a 10× larger σ regularises more)
+    for name, sigma in (("k1.npy", "0.01"), ("k2.npy", "0.1")):
+        assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", spec, "--net", str(run),
+                     "--noise", f"gaussian:sigma={sigma}", "-o", str(tmp_path / name)]) == 0
+    k1, k2 = np.load(tmp_path / "k1.npy"), np.load(tmp_path / "k2.npy")
+    assert np.abs(np.diff(k2, axis=0)).mean() < np.abs(np.diff(k1, axis=0)).mean()
+    assert main(["reconstruct", str(tmp_path / "y.npy"), "--op", spec, "--net", str(run),
+                 "--noise", "poisson:photons=100", "-o", str(tmp_path / "p.npy")]) == 2
+    assert "gaussian:sigma=S > 0" in capsys.readouterr().err and not (tmp_path / "p.npy").exists()
 
 
 def test_tune_scales_refines_around_the_coarse_best_and_never_scores_lower():

@@ -270,7 +270,9 @@ def reconstruct(
                                             "uncalibrated."),
     noise: str | None = typer.Option(None, "--noise", help="--variance: the measurement's "
                                      "noise, " + NOISE_HELP + " (default: the calibration's, "
-                                     "else Gaussian with σ estimated from the measurement)."),
+                                     "else Gaussian with σ estimated from the measurement); "
+                                     "--net with --op: the known σ a learned regulariser is "
+                                     "solved with (default: estimated per measurement)."),
     interval: str | None = typer.Option(None, "--interval", help="--variance: also write the "
                                         "bounds x ∓ z·√v at --level as LO,HI (two .npy / "
                                         ".tif files)."),
@@ -290,13 +292,17 @@ def reconstruct(
                        variance, labels)
     auto = net is not None and calibration is None and variance is not None
     calibration = _run_calibration(net) if auto else calibration
-    uq = _check_uq(variance, level, samples, calibration, noise, interval)
+    regulariser = net is not None and op is not None  # a learned regulariser on --op
+    sigma = _regulariser_sigma(noise) if regulariser else None
+    uq = _check_uq(variance, level, samples, calibration,
+                   None if regulariser and variance is None else noise, interval)
     if uq is not None:
         uq["auto"] = auto and calibration is not None
     from physinv.solvers.registry import METHODS
 
     if net is not None:
-        solve = _network_solver(net, device, uq, op_spec=op, lam=lam, positivity=positivity)
+        solve = _network_solver(net, device, uq, op_spec=op, lam=lam, positivity=positivity,
+                                sigma=sigma)
     else:
         if op is None:
             raise InputError("--op", None, "an operator spec (or --net with a trained run)")
@@ -534,8 +540,24 @@ def _is_regulariser(path: Path) -> bool:
         return False
 
 
+def _regulariser_sigma(noise: str | None) -> float | None:
+    """The known noise level a learned regulariser is solved with: σ of a Gaussian --noise
+    spec, None without one (then estimated per measurement)."""
+    if noise is None:
+        return None
+    from physinv.noise import Gaussian
+    from physinv.noise import from_spec as noise_from_spec
+
+    model = noise_from_spec(noise)
+    if not isinstance(model, Gaussian) or not model.sigma > 0:
+        raise InputError("--noise", noise, "with a learned regulariser: gaussian:sigma=S > 0, "
+                         "the known noise level of the measurement (its λ(σ), μ(σ))")
+    return float(model.sigma)
+
+
 def _network_solver(path: Path, device: str, uq=None, op_spec: str | None = None,
-                    lam: str | None = None, positivity: bool = False):
+                    lam: str | None = None, positivity: bool = False,
+                    sigma: float | None = None):
     import time
 
     import torch
@@ -549,7 +571,8 @@ def _network_solver(path: Path, device: str, uq=None, op_spec: str | None = None
     if op_spec is not None:  # a learned regulariser on the user's operator
         from physinv.train.regulariser import SOLVE_MAX_ITER, SOLVE_TOL
 
-        changes = {"positivity": positivity, "tol": SOLVE_TOL, "max_iter": SOLVE_MAX_ITER}
+        changes = {"positivity": positivity, "tol": SOLVE_TOL, "max_iter": SOLVE_MAX_ITER,
+                   "sigma": sigma}
         if lam is not None:  # checked as a number ≥ 0 up front; the factor must be > 0
             if lam in ("gcv", "discrepancy", "lcurve", "evidence") or not float(lam) > 0:
                 raise InputError("--lam", lam, "with a learned regulariser: its factor "
