@@ -20,10 +20,9 @@ import torch
 
 from physinv.data.patches import training_crops
 from physinv.experiments.protocol import get_task, training_pairs
-from physinv.operators import Identity
 from physinv.train import load
 from physinv.train.data import Measurements
-from physinv.train.regulariser import PATCH, fine_tune, tune_scales
+from physinv.train.regulariser import fine_tune, tune_scales
 
 
 def main() -> None:
@@ -44,7 +43,7 @@ def main() -> None:
     task = get_task(args.task)
     if task.name == "ct_sparse":
         raise SystemExit("ct_sparse: patches of a sinogram are not the same physics")
-    net = load(args.run, op=Identity((PATCH, PATCH)))
+    net = load(args.run)
     t0 = time.perf_counter()
     sigma = task.noise_sigma()
     (ls, ms), score = tune_scales(net, training_pairs(task, args.n_train), sigma=sigma,

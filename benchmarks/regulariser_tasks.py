@@ -27,10 +27,9 @@ import torch
 from physinv.experiments.protocol import TASKS, evaluation_pairs, get_task, training_pairs
 from physinv.experiments.rows import Row, summarize
 from physinv.io import write_json
-from physinv.operators import Identity
 from physinv.solvers import tikhonov, tv
 from physinv.train import load
-from physinv.train.regulariser import PATCH, for_task, tune_scales
+from physinv.train.regulariser import for_task, tune_scales
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -61,8 +60,11 @@ def reference_rows(task, tests, train) -> list[Row]:
 
 def regulariser_rows(run: Path, task, tests, train, n_train: int) -> list[Row]:
     """The regulariser of ``run`` with (s_λ, s_μ) tuned on ``train``, on the test images."""
-    net = load(run, op=Identity((PATCH, PATCH)))
-    method = ("crr" if net.config["convex"] else "wcrr") + "-denoiser"
+    net = load(run)  # a denoiser or a task fine-tuned run, rebuilt from its spec
+    tuned_on = (net.checkpoint["config"].get("run") or {}).get("fine_tuned") and \
+        net.checkpoint["config"]["run"].get("task")
+    method = ("crr" if net.config["convex"] else "wcrr") + (
+        f"-finetuned-{tuned_on}" if tuned_on else "-denoiser")
     t0 = time.perf_counter()
     sigma = task.noise_sigma()
     (ls, ms_), tune_psnr = tune_scales(net, train, sigma=sigma, positivity=task.positivity,
