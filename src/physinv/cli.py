@@ -292,10 +292,8 @@ def reconstruct(
                        variance, labels)
     auto = net is not None and calibration is None and variance is not None
     calibration = _run_calibration(net) if auto else calibration
-    regulariser = net is not None and op is not None  # a learned regulariser on --op
-    sigma = _regulariser_sigma(noise) if regulariser else None
-    uq = _check_uq(variance, level, samples, calibration,
-                   None if regulariser and variance is None else noise, interval)
+    sigma, noise = _regulariser_sigma(noise, net is not None and op is not None, variance)
+    uq = _check_uq(variance, level, samples, calibration, noise, interval)
     if uq is not None:
         uq["auto"] = auto and calibration is not None
     from physinv.solvers.registry import METHODS
@@ -540,11 +538,18 @@ def _is_regulariser(path: Path) -> bool:
         return False
 
 
-def _regulariser_sigma(noise: str | None) -> float | None:
-    """The known noise level a learned regulariser is solved with: σ of a Gaussian --noise
-    spec, None without one (then estimated per measurement)."""
-    if noise is None:
-        return None
+def _regulariser_sigma(noise: str | None, regulariser: bool, variance) -> tuple:
+    """(σ, --noise left for --variance): for a learned regulariser on --op (``regulariser``)
+    the known noise level it is solved with — σ of a Gaussian --noise spec, None without one
+    (then estimated per measurement); --noise stays with --variance when both are given."""
+    if noise is None or not regulariser:
+        return None, noise
+    sigma = _gaussian_sigma(noise)
+    return sigma, (noise if variance is not None else None)
+
+
+def _gaussian_sigma(noise: str) -> float:
+    """σ of a ``gaussian:sigma=S`` spec (S > 0), else a clear error."""
     from physinv.noise import Gaussian
     from physinv.noise import from_spec as noise_from_spec
 
