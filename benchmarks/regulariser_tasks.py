@@ -61,8 +61,8 @@ def reference_rows(task, tests, train) -> list[Row]:
 def regulariser_rows(run: Path, task, tests, train, n_train: int) -> list[Row]:
     """The regulariser of ``run`` with (s_λ, s_μ) tuned on ``train``, on the test images."""
     net = load(run)  # a denoiser or a task fine-tuned run, rebuilt from its spec
-    tuned_on = (net.checkpoint["config"].get("run") or {}).get("fine_tuned") and \
-        net.checkpoint["config"]["run"].get("task")
+    run_info = net.checkpoint["config"].get("run") or {}
+    tuned_on = run_info.get("task") if "fine_tuned" in run_info else None
     method = ("crr" if net.config["convex"] else "wcrr") + (
         f"-finetuned-{tuned_on}" if tuned_on else "-denoiser")
     t0 = time.perf_counter()

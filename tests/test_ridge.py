@@ -460,6 +460,7 @@ def test_fine_tune_on_a_task_keeps_the_start_if_nothing_better_and_moves_to_any_
         return Convolution(psf.gaussian(1.0, 7), tuple(shape))
 
     data = Measurements(crops, blur((48, 48)), Gaussian(0.02), patch=24, operator_for=blur)
+    before = [p.detach().clone() for p in net.parameters()]
     tuned, result = fine_tune(net, data, lam_scale=0.5, mu_scale=2.0, sigma=0.02,
                               out=tmp_path / "ft", epochs=1, samples_per_epoch=4,
                               batch_size=2)
@@ -467,6 +468,7 @@ def test_fine_tune_on_a_task_keeps_the_start_if_nothing_better_and_moves_to_any_
     assert result.best_score >= start  # the best weights, the start included
     assert tuned.op.in_shape == (24, 24) and tuned.config["lam_scale"] == 0.5
     assert len(result.history) == 2 and math.isfinite(result.history[1]["train_loss"])
+    assert all(torch.equal(a, b.detach()) for a, b in zip(before, net.parameters(), strict=True))
     loaded = load(tmp_path / "ft", op=blur((24, 24)))
     op, x, y = _deblur_problem(32)
     with torch.no_grad():
