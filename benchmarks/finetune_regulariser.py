@@ -20,6 +20,7 @@ import torch
 
 from physinv.data.patches import training_crops
 from physinv.experiments.protocol import get_task, training_pairs
+from physinv.runtime import keep_freed_memory
 from physinv.train import load
 from physinv.train.data import Measurements
 from physinv.train.regulariser import fine_tune, tune_scales
@@ -27,6 +28,7 @@ from physinv.train.regulariser import fine_tune, tune_scales
 
 def main() -> None:
     """Parse the arguments, tune the factors, fine-tune, print the summary."""
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
     parser.add_argument("--task", required=True)

@@ -36,6 +36,7 @@ import torch
 from physinv.io import write_json
 from physinv.metrics import dice, iou
 from physinv.operators import Identity
+from physinv.runtime import keep_freed_memory
 from physinv.thermal import TEST_SEED, TRAIN_SEED, VAL_SEED, acquire, calibration, get_ir_task
 from physinv.thermal.fast import CameraSolver, posterior_fast
 from physinv.thermal.segmentation import (
@@ -99,6 +100,7 @@ def choose(train, op):
 
 
 def main():
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=32)
     parser.add_argument("--n-val", type=int, default=10)

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from physinv.io import write_json
+from physinv.runtime import keep_freed_memory
 from physinv.solvers import gaussian_posterior, tikhonov
 from physinv.thermal import Camera, Scene, simulate
 from physinv.thermal.restoration import restore
@@ -125,6 +126,7 @@ def run_case(case, camera, methods, repeats, with_today):
 
 
 def main():
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)

@@ -25,6 +25,7 @@ import torch
 
 from physinv.io import write_json
 from physinv.nets.registry import build
+from physinv.runtime import keep_freed_memory
 from physinv.thermal.networks import net_restore_tiled
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,6 +44,7 @@ def network(camera):
 
 
 def main():
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tile", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")

@@ -27,6 +27,7 @@ import torch
 from physinv.experiments.protocol import TASKS, evaluation_pairs, get_task, training_pairs
 from physinv.experiments.rows import Row, summarize
 from physinv.io import write_json
+from physinv.runtime import keep_freed_memory
 from physinv.solvers import tikhonov, tv
 from physinv.train import load
 from physinv.train.regulariser import for_task, tune_scales
@@ -89,6 +90,7 @@ def regulariser_rows(run: Path, task, tests, train, n_train: int) -> list[Row]:
 
 def main() -> None:
     """Parse the arguments, run every (run, task), write the JSON."""
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--n-train", type=int, default=16)

@@ -1,12 +1,20 @@
-"""FISTA vs L-BFGS on the learned regulariser's variational solve, on development images.
+"""The learned regulariser's variational solve against tuned TV: seconds to the converged PSNR.
 
-    python benchmarks/ridge_solve_speed.py RUN --task deblur_gauss --lam-scale 0.25 --mu-scale 16
+    python benchmarks/ridge_solve_speed.py RUN --task deblur_gauss --lam-scale 0.25 --mu-scale 8
 
-For the centre 256² crops of two scikit-image images outside the training pool and the public
-test set (cat, horse), measured with the task's noise: a reference solve to tol 1e-8, then FISTA
-with restart (``solvers.variational.minimise``) and L-BFGS (``minimise_lbfgs``, what
-``RidgeNet`` uses without constraint) at tol 1e-4, 3e-5, 1e-5 — gradient evaluations, seconds
-and PSNR minus the reference's. Writes ``benchmarks/results/ridge_solve_speed-<time>.json``.
+On the centre 256² crops of two scikit-image images outside the training pool and the public
+test set (cat, horse), measured with the task's noise, side by side in one process:
+
+- ``tv``: the protocol's TV (``physinv.solvers.tv``, its weight tuned on 4 training pairs, as in
+  ``regulariser_tasks.py``) at its defaults (relative-change tol 1e-4, at most 500 iterations)
+  and at tol 1e-5; its reference: 3000 iterations without a tolerance;
+- ``crr`` (or ``wcrr``): ``RidgeNet``'s solve (L-BFGS; FISTA with x ≥ 0 on CT) at the
+  gradient tolerances 1e-4, 3e-5, 1e-5 (the default); its reference: tol 1e-8.
+
+Each row has the seconds, the evaluations or iterations, and the PSNR minus the method's own
+reference; the summary gives, per method, the seconds of the first setting within 0.02 dB of
+its reference (the time to the converged PSNR) and the ratio learned / TV. The known σ of the
+task is given to the regulariser. Writes ``benchmarks/results/ridge_solve_speed-<time>.json``.
 """
 
 from __future__ import annotations
@@ -20,20 +28,71 @@ from timing import save_result
 
 from physinv.data import images
 from physinv.data.patches import center_crop
-from physinv.experiments.protocol import evaluation_pairs, get_task
+from physinv.experiments.protocol import evaluation_pairs, get_task, training_pairs
 from physinv.metrics import psnr
-from physinv.operators import Identity
-from physinv.solvers.variational import minimise
+from physinv.solvers import tv
 from physinv.train import load
-from physinv.train.regulariser import PATCH, for_task
+from physinv.train.regulariser import for_task
 
 DEV = ("cat", "horse")
+CONVERGED_DB = 0.02
 
 
-def _fista(solver, y):
-    """The same problem as ``solver`` by FISTA (its gradient, its Lipschitz bound)."""
-    grad, _, lip = solver.problem(y)
-    return lambda tol: minimise(grad, lip, y, tol=tol, max_iter=5000)
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _tv_rows(task, name, x, y, op, weight):
+    """TV at its default tolerance and at 1e-5, against 3000 iterations."""
+    ref = float(psnr(tv(y, op, lam=weight, n_iter=3000, tol=None,
+                        positivity=task.positivity).x, x))
+    rows = []
+    for tol in (1e-4, 1e-5):
+        res, sec = _timed(lambda tol=tol: tv(y, op, lam=weight, n_iter=500 if tol == 1e-4
+                                             else 3000, tol=tol, positivity=task.positivity))
+        rows.append({"image": name, "method": "tv", "tol": tol, "seconds": sec,
+                     "evaluations": res.n_iter, "reference_psnr": ref,
+                     "psnr_minus_reference": float(psnr(res.x, x)) - ref})
+    return rows
+
+
+def _ridge_rows(task, net, name, x, y, op, args):
+    """The learned regulariser's solve at three tolerances, against tol 1e-8."""
+    def solver(tol):
+        return for_task(net, op, sigma=task.noise_sigma(), positivity=task.positivity,
+                        lam_scale=args.lam_scale, mu_scale=args.mu_scale, tol=tol,
+                        max_iter=5000)
+    y = y.float()
+    with torch.no_grad():
+        ref = float(psnr(solver(1e-8)(y).double(), x))
+        rows = []
+        for tol in (1e-4, 3e-5, 1e-5):
+            s = solver(tol)
+            out, sec = _timed(lambda s=s: s(y))
+            rows.append({"image": name, "method": "crr" if net.config["convex"] else "wcrr",
+                         "tol": tol, "seconds": sec, "evaluations": s.last.n_iter,
+                         "reference_psnr": ref,
+                         "psnr_minus_reference": float(psnr(out.double(), x)) - ref})
+    return rows
+
+
+def summarise(rows) -> dict:
+    """Per method: mean seconds of the first (loosest) setting whose every image is within
+    ``CONVERGED_DB`` of its reference, and the ratio learned / TV."""
+    out = {}
+    for method in sorted({r["method"] for r in rows}):
+        mine = [r for r in rows if r["method"] == method]
+        for tol in sorted({r["tol"] for r in mine}, reverse=True):
+            at = [r for r in mine if r["tol"] == tol]
+            if all(abs(r["psnr_minus_reference"]) <= CONVERGED_DB for r in at):
+                out[method] = {"tol": tol, "seconds": float(np.mean([r["seconds"] for r in at]))}
+                break
+    learned = [m for m in out if m != "tv"]
+    if "tv" in out and learned:
+        out["ratio"] = out[learned[0]]["seconds"] / out["tv"]["seconds"]
+    return out
 
 
 def main() -> None:
@@ -42,42 +101,28 @@ def main() -> None:
     parser.add_argument("run")
     parser.add_argument("--task", default="deblur_gauss")
     parser.add_argument("--lam-scale", type=float, default=0.25)
-    parser.add_argument("--mu-scale", type=float, default=16.0)
+    parser.add_argument("--mu-scale", type=float, default=8.0)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     task = get_task(args.task)
     dev = {n: torch.from_numpy(np.ascontiguousarray(center_crop(images.load_array(n), 256),
-                                                    dtype=np.float32))[None, None] for n in DEV}
-    net = load(args.run, op=Identity((PATCH, PATCH)))
+                                                    dtype=np.float64))[None, None] for n in DEV}
+    net = load(args.run)
+    train = training_pairs(task, 4)
+    pairs = list(evaluation_pairs(task, images=dev))
+    weight = task.tv_weight(train, pairs[0][3].norm() ** 2) * pairs[0][3].norm() ** 2
     rows = []
-    for name, x, y, op in evaluation_pairs(task, images=dev):
-        y = y.float()
-
-        def solver(tol, op=op):
-            return for_task(net, op, lam_scale=args.lam_scale, mu_scale=args.mu_scale, tol=tol,
-                            max_iter=5000)
-        with torch.no_grad():
-            ref = solver(1e-8)
-            p_ref = float(psnr(ref(y).double(), x))
-            fista = _fista(ref, y)
-            for tol in (1e-4, 3e-5, 1e-5):
-                for method in ("fista", "lbfgs"):
-                    t0 = time.perf_counter()
-                    if method == "fista":
-                        r = fista(tol)
-                        out, n = r.x, r.n_iter
-                    else:
-                        s = solver(tol)
-                        out = s(y)
-                        n = s.last.n_iter
-                    rows.append({"image": name, "method": method, "tol": tol, "evaluations": n,
-                                 "seconds": time.perf_counter() - t0,
-                                 "psnr_minus_reference": float(psnr(out.double(), x)) - p_ref,
-                                 "reference_psnr": p_ref})
-                    print(rows[-1], flush=True)
-    save_result("ridge_solve_speed", {"task": args.task, "run": args.run,
-                                      "lam_scale": args.lam_scale, "mu_scale": args.mu_scale,
-                                      "rows": rows}, None)
+    for name, x, y, op in pairs:
+        rows += _tv_rows(task, name, x, y, op, weight) + _ridge_rows(task, net, name, x, y,
+                                                                     op, args)
+        for r in rows[-5:]:
+            print(r, flush=True)
+    result = {"task": args.task, "run": args.run, "lam_scale": args.lam_scale,
+              "mu_scale": args.mu_scale, "tv_weight": weight, "rows": rows,
+              "summary": summarise(rows)}
+    print(result["summary"])
+    save_result("ridge_solve_speed", result, None)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ import json
 import torch
 
 from physinv.data.patches import training_crops
+from physinv.runtime import keep_freed_memory
 from physinv.train.regulariser import train_regulariser
 
 
 def main() -> None:
     """Parse the arguments, train, print the summary."""
+    keep_freed_memory()  # the allocator settings of the physinv command
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("net", choices=["crr", "wcrr"])
     parser.add_argument("--n-train", type=int, default=16)

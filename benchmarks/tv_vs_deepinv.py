@@ -26,10 +26,12 @@ import torch
 import physinv
 from physinv.experiments.protocol import evaluation_pairs, get_task
 from physinv.metrics import psnr
+from physinv.runtime import keep_freed_memory
 from physinv.solvers import tv
 
 
 def main() -> None:
+    keep_freed_memory()  # the allocator settings of the physinv command
     torch.set_num_threads(2)
     name, x, y, op = evaluation_pairs(get_task("deblur_gauss"), 1)[0]
     x, y = x.float(), y.float()

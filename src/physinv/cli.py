@@ -1087,8 +1087,10 @@ def run() -> None:
     """Console-script wrapper: exit with ``main``'s status. As a command, the lists that help,
     ``info`` and ``nets`` show are kept between runs (``cli_catalog``), so they need no torch."""
     from physinv import cli_catalog
+    from physinv.runtime import keep_freed_memory
 
     cli_catalog.enable()
+    keep_freed_memory()
     sys.exit(main())
 
 

@@ -420,7 +420,7 @@ def write_with_preview(path, x) -> list[Path]:
 def environment() -> dict:
     """The machine and library versions a result was computed with (recorded in every
     benchmark and demo JSON): physinv, torch, NumPy, SciPy, scikit-image, Python, the CPU model,
-    the number of torch threads."""
+    the number of torch threads, whether freed memory is kept (``physinv.runtime``)."""
     import platform
 
     import scipy
@@ -428,6 +428,7 @@ def environment() -> dict:
     import torch
 
     import physinv
+    from physinv.runtime import freed_memory_kept
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -440,7 +441,8 @@ def environment() -> dict:
     return {"physinv": physinv.__version__, "torch": torch.__version__,
             "numpy": np.__version__, "scipy": scipy.__version__, "skimage": skimage.__version__,
             "python": platform.python_version(), "machine": platform.machine(), "cpu": cpu,
-            "threads": torch.get_num_threads(), "device": "cpu"}
+            "threads": torch.get_num_threads(), "device": "cpu",
+            "freed_memory_kept": freed_memory_kept()}
 
 
 def write_json(path, data: dict, *, with_environment: bool = False) -> Path:

@@ -124,7 +124,8 @@ def minimise(grad: Callable[[torch.Tensor], torch.Tensor], lipschitz: float, x0:
 
 def minimise_lbfgs(value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
                    lipschitz: float, x0: torch.Tensor, *, tol: float = 1e-5,
-                   max_iter: int = 1000, history_size: int = 10) -> Result:
+                   max_iter: int = 1000, history_size: int = 10,
+                   metric: torch.Tensor | None = None) -> Result:
     """Minimise a smooth, unconstrained F by L-BFGS with a strong-Wolfe line search.
 
     .. math::
@@ -156,6 +157,11 @@ def minimise_lbfgs(value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, 
         Cap on the evaluations of F and ∇F, ≥ 1.
     history_size : int, default 10
         Pairs kept by L-BFGS.
+    metric : torch.Tensor, optional
+        A preconditioner C = F⁻¹ diag(c) F given by its positive multiplier c (``rfft2``
+        layout of the images' last two axes): L-BFGS runs on z with x = Cz, i.e. with the
+        initial inverse Hessian CCᵀ instead of a multiple of I (a change of variables, so the
+        minimiser and the stopping test in x are unchanged).
 
     Returns
     -------
@@ -177,7 +183,13 @@ def minimise_lbfgs(value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, 
         raise InputError("lipschitz", lipschitz, "a finite bound of Lip(∇F)")
     if not isinstance(max_iter, int) or max_iter < 1:
         raise InputError("max_iter", max_iter, "an integer ≥ 1")
-    x = torch.nn.Parameter(x0.detach().clone())
+    shape = x0.shape[-2:]
+
+    def to_x(z):
+        return z if metric is None else torch.fft.irfft2(torch.fft.rfft2(z) * metric, s=shape)
+
+    x = torch.nn.Parameter(x0.detach().clone() if metric is None else torch.fft.irfft2(
+        torch.fft.rfft2(x0.detach()) / metric, s=shape))
     tiny = torch.finfo(x.dtype).tiny
     history, best = [], {}
 
@@ -185,13 +197,14 @@ def minimise_lbfgs(value_and_grad: Callable[[torch.Tensor], tuple[torch.Tensor, 
         if len(history) >= max_iter:
             raise _Stop
         with torch.no_grad():
-            f, g = value_and_grad(x.data)
-        history.append(float((_norms(g) / lipschitz / _norms(x.data).clamp_min(tiny)).max()))
+            xk = to_x(x.data)
+            f, g = value_and_grad(xk)
+        history.append(float((_norms(g) / lipschitz / _norms(xk).clamp_min(tiny)).max()))
         if not best or history[-1] < best["grad_norm"]:
-            best.update(grad_norm=history[-1], x=x.data.clone(), at=len(history))
+            best.update(grad_norm=history[-1], x=xk.clone(), at=len(history))
         if history[-1] <= tol or len(history) - best["at"] >= STALL:
             raise _Stop
-        x.grad = g
+        x.grad = to_x(g)  # Cᵀ∇F = C∇F: C is symmetric
         return f.sum()
 
     opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_iter + 1,
