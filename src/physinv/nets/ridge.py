@@ -500,23 +500,13 @@ class RidgeNet(PhysicsNet):
         if self.training and cfg.get("deq", True) and not cfg["positivity"]:
             # deep equilibrium: solved to the tolerance, differentiated at the solution
             with torch.no_grad():
-                result = minimise(grad, lip, x0, tol=cfg["tol"], max_iter=cfg["max_iter"])
+                result = self._solve(y, grad, value_and_grad, lip, x0)
             result.x = implicit_minimiser(grad, result.x, lip)
         elif self.training:  # a gradient-step denoiser: train_steps differentiable steps
             result = minimise(grad, lip, x0, positivity=cfg["positivity"], tol=0.0,
                               max_iter=cfg["train_steps"])
-        elif cfg["positivity"]:
-            result = minimise(grad, lip, x0, positivity=True, tol=cfg["tol"],
-                              max_iter=cfg["max_iter"])
-        else:  # unconstrained: L-BFGS, 2–4× fewer gradients than FISTA for a tighter solve;
-            # FISTA finishes where the line search stalls (tolerances near the float floor)
-            result = minimise_lbfgs(value_and_grad, lip, x0, tol=cfg["tol"],
-                                    max_iter=cfg["max_iter"], metric=self.metric(y))
-            left = cfg["max_iter"] - result.n_iter
-            if result.stop_reason == "stalled" and left > 0:
-                used = result.n_iter
-                result = minimise(grad, lip, result.x, tol=cfg["tol"], max_iter=left)
-                result.n_iter += used
+        else:
+            result = self._solve(y, grad, value_and_grad, lip, x0)
         if not self.training and not result.converged:
             warnings.warn(f"{type(self).__name__}: the solve stopped at the iteration cap "
                           f"max_iter={cfg['max_iter']} with a relative gradient-mapping "
@@ -525,6 +515,24 @@ class RidgeNet(PhysicsNet):
                           RuntimeWarning, stacklevel=3)
         self.last = result
         return result.x * unit
+
+    def _solve(self, y, grad, value_and_grad, lip, x0):
+        """The solve to ``tol`` (evaluation, and the deep equilibrium's forward pass): FISTA
+        with restart under x ≥ 0; else L-BFGS preconditioned by ``metric`` (2–4× fewer
+        gradients than FISTA for a tighter solve), FISTA finishing where the line search
+        stalls (tolerances near the float floor)."""
+        cfg = self.config
+        if cfg["positivity"]:
+            return minimise(grad, lip, x0, positivity=True, tol=cfg["tol"],
+                            max_iter=cfg["max_iter"])
+        result = minimise_lbfgs(value_and_grad, lip, x0, tol=cfg["tol"],
+                                max_iter=cfg["max_iter"], metric=self.metric(y))
+        left = cfg["max_iter"] - result.n_iter
+        if result.stop_reason == "stalled" and left > 0:
+            used = result.n_iter
+            result = minimise(grad, lip, result.x, tol=cfg["tol"], max_iter=left)
+            result.n_iter += used
+        return result
 
     def metric(self, y: torch.Tensor) -> torch.Tensor:
         """The L-BFGS preconditioner's multiplier (``minimise_lbfgs(metric=…)``), per image.
