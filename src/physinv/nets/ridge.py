@@ -125,34 +125,46 @@ class LinearSpline(nn.Module):
         """table[c, k] for the per-channel intervals k (B, C, N), shaped like t."""
         return torch.gather(table.to(t.dtype).expand(k.shape[0], -1, -1), 2, k).view_as(t)
 
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
-        """φ(t) for ``t`` of shape (B, C, H, W): a_k + s_k t with a_k = v_k − s_k t_k (one
-        interval index, two per-channel gathers)."""
-        s, v = self._tables()
+    def forward(self, t: torch.Tensor, scale=1.0) -> torch.Tensor:
+        """w·φ(t) for ``t`` of shape (B, C, H, W) and a weight w (scalar or per image,
+        (B, 1, 1, 1)): a_k + s_k t with a_k = v_k − s_k t_k, the weight folded into the tables
+        (one interval index, two per-channel gathers)."""
+        s, v = self._scaled(scale)
         k = self._interval(t)
-        return self._pick(v[:, :-1] - s * self._knots(s), k, t) + self._pick(s, k, t) * t
+        return self._pick(v[..., :-1] - s * self._knots(s), k, t) + self._pick(s, k, t) * t
+
+    def _scaled(self, scale):
+        """The tables (s, v) times the weight: (C, ·) for a number, (B or 1, C, ·) for a
+        tensor."""
+        s, v = self._tables()
+        if isinstance(scale, torch.Tensor):  # keeps its gradient (λ(σ) in training)
+            w = scale.reshape(-1, 1, 1).to(s.dtype)
+            return w * s, w * v
+        w = float(scale)
+        return (s, v) if w == 1.0 else (w * s, w * v)
 
     def _knots(self, s: torch.Tensor) -> torch.Tensor:
         """The left knots t_k = (k − M/2)Δ of the intervals (exactly 0 at the centre)."""
-        m = s.shape[1]
+        m = s.shape[-1]
         return (torch.arange(m, device=s.device, dtype=s.dtype) - m // 2) * self.delta
 
-    def forward_and_potential(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(φ(t), ψ(t)) from one interval index: with d = t − t_k,
-        φ = v_k + s_k d and ψ = p_k + d (v_k + ½ s_k d)."""
-        s, v = self._tables()
+    def forward_and_potential(self, t: torch.Tensor, scale=1.0
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(wφ(t), wψ(t)) from one interval index, the weight w as in ``forward``: with
+        d = t − t_k, φ = v_k + s_k d and ψ = p_k + d (v_k + ½ s_k d)."""
+        s, v = self._scaled(scale)
         p = self._cumulative(s, v)
         k = self._interval(t)
-        d = t - (k.view_as(t).to(t.dtype) - s.shape[1] // 2) * self.delta
-        v_k, s_k = self._pick(v[:, :-1], k, t), self._pick(s, k, t)
-        return v_k + s_k * d, self._pick(p[:, :-1], k, t) + d * (v_k + 0.5 * s_k * d)
+        d = t - (k.view_as(t).to(t.dtype) - s.shape[-1] // 2) * self.delta
+        v_k, s_k = self._pick(v[..., :-1], k, t), self._pick(s, k, t)
+        return v_k + s_k * d, self._pick(p[..., :-1], k, t) + d * (v_k + 0.5 * s_k * d)
 
     def _cumulative(self, s, v):
         """p_k = ψ(t_k) = ∫₀^{t_k} φ at the knots (p = 0 at the central knot)."""
-        p = torch.cat([torch.zeros_like(v[:, :1]),
-                       torch.cumsum(self.delta * (v[:, :-1] + v[:, 1:]) / 2, 1)], 1)
-        centre = s.shape[1] // 2
-        return p - p[:, centre: centre + 1]
+        p = torch.cat([torch.zeros_like(v[..., :1]),
+                       torch.cumsum(self.delta * (v[..., :-1] + v[..., 1:]) / 2, -1)], -1)
+        centre = s.shape[-1] // 2
+        return p - p[..., centre: centre + 1]
 
     def potential(self, t: torch.Tensor) -> torch.Tensor:
         """ψ(t) = ∫₀ᵗ φ for ``t`` of shape (B, C, H, W), elementwise."""
@@ -258,7 +270,7 @@ class RidgeRegulariser(nn.Module):
         t ≥ 0, min(·, 0) for t < 0); weights scalars or (B, 1, 1, 1)."""
         w_plus, w_minus = weights
         if self.convex:
-            return w_plus * self.phi_plus(t)
+            return self.phi_plus(t, w_plus)
         phi = w_plus * self.phi_plus(t) - w_minus * self.phi_minus(t)
         # sign-clipped: t·φ(t) ≥ 0, so ψ is non-decreasing in |t| and R ≥ 0 (the objective is
         # bounded below on every operator); the slopes stay ≥ −w₋ max φ₋′
@@ -307,10 +319,8 @@ class RidgeRegulariser(nn.Module):
         k = self.kernel() if k is None else k
         t = self.apply_w(x, k)
         if self.convex:  # φ and ψ from one interval index
-            phi, psi = self.phi_plus.forward_and_potential(t)
-            w_plus = weights[0]
-            value = (w_plus * psi).flatten(1).sum(1, dtype=torch.float64)
-            return value, self.apply_wt(w_plus * phi, k, x.shape)
+            phi, psi = self.phi_plus.forward_and_potential(t, weights[0])
+            return psi.flatten(1).sum(1, dtype=torch.float64), self.apply_wt(phi, k, x.shape)
         return self._potential(t, weights), self.apply_wt(self.activation(t, weights), k,
                                                           x.shape)
 
