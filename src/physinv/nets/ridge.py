@@ -291,6 +291,13 @@ class RidgeNet(PhysicsNet):
         mu = torch.exp(a_m - b_m * r) * self.config.get("mu_scale", 1.0)
         return lam, mu
 
+    def _scales_of(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(λ, μ) of measurements ``y`` (divided by ``scale``): a given σ is in the data's
+        units, so it is divided by the scale too; an estimated one is already in y's."""
+        unit = 1.0 if self.config.get("sigma") is None else float(self.config.get("scale")
+                                                                    or 1.0)
+        return self.scales(self.noise_level(y).to(y.device) / unit)
+
     def noise_level(self, y: torch.Tensor) -> torch.Tensor:
         """σ per measurement: the configured one, else Donoho's MAD estimate of each."""
         sigma = self.config.get("sigma")
@@ -314,8 +321,7 @@ class RidgeNet(PhysicsNet):
             L ≥ Lip(∇F) = ‖H‖² + max μ·max(w₊ max φ₊′, w₋ max φ₋′)·‖W‖².
         """
         cfg = self.config
-        lam, mu = self.scales(self.noise_level(y).to(y.device) / (
-            1.0 if cfg.get("sigma") is None else float(cfg.get("scale") or 1.0)))
+        lam, mu = self._scales_of(y)
         k = self.reg.kernel()
         # WCRR's concave part: weight s_λρ/(μ‖W‖²), curvature ≤ s_λρ whatever λ(σ), μ(σ) learn
         neg = cfg.get("lam_scale", 1.0) * WEAK_CONVEXITY / (mu * self.reg.norm2(k))
@@ -395,8 +401,7 @@ class RidgeNet(PhysicsNet):
         on deblurring (``benchmarks/ridge_solve_speed.py``); it changes the path, not the
         minimiser.
         """
-        lam, mu = self.scales(self.noise_level(y).to(y.device) / (
-            1.0 if self.config.get("sigma") is None else float(self.config.get("scale") or 1.0)))
+        lam, mu = self._scales_of(y)
         shape = tuple(self.op.in_shape)
         power = torch.fft.rfft2(self.reg.kernel().detach()[:, 0].to(y.dtype), s=shape
                                 ).abs().pow(2).sum(0)
